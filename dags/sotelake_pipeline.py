@@ -1,0 +1,91 @@
+"""sotelake_pipeline: source systems -> raw lake -> quality checks -> warehouse -> reports.
+
+extract (one mapped task per table of config/sources.yml: pseudonymise, quarantine, raw zone)
+  -> validate (one Great Expectations suite per load, results to dq.validation_results)
+  -> transform (one `dbt build` of the DuckDB warehouse: staging, intermediate, marts)
+  -> publish (data/reports/indicators and data/reports/quality)
+
+The work lives in the sotelake package (plugins/sotelake); this file only wires it, and keeps
+its top level light: heavy imports happen inside the tasks.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+
+RAW_ZONE = Asset(name="sotelake.lake.raw")
+WAREHOUSE = Asset(name="sotelake.warehouse.marts")
+REPORTS = Asset(name="sotelake.reports")
+
+
+def _run_id() -> str:
+    return get_current_context()["run_id"]
+
+
+@dag(
+    dag_id="sotelake_pipeline",
+    description="Extract, pseudonymise, validate, build the warehouse and publish the reports",
+    schedule=None,
+    start_date=pendulum.datetime(2025, 1, 1, tz="Europe/Helsinki"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["sotelake", "lake", "warehouse"],
+    default_args={"retries": 1, "retry_delay": pendulum.duration(seconds=30)},
+    params={
+        "load_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Partition date of the loads (YYYY-MM-DD); default: the run's logical date",
+        ),
+    },
+    doc_md=__doc__,
+)
+def sotelake_pipeline():
+    @task
+    def plan(params: dict | None = None) -> list[dict]:
+        from datetime import date
+
+        from sotelake.pipeline import plan_loads
+
+        context = get_current_context()
+        when = (params or {}).get("load_date")
+        if when:
+            load_date = date.fromisoformat(when)
+        else:
+            load_date = (context.get("logical_date") or context["run_after"]).date()
+        return plan_loads(load_date)
+
+    @task(map_index_template="{{ load_name }}", outlets=[RAW_ZONE])
+    def extract(load: dict) -> dict:
+        from sotelake import airflow_secrets
+        from sotelake.pipeline import extract as run_extract
+
+        get_current_context()["load_name"] = load["name"]
+        return run_extract(load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url)
+
+    @task(map_index_template="{{ load_name }}")
+    def validate(load: dict) -> dict:
+        from sotelake.pipeline import validate as run_validate
+
+        get_current_context()["load_name"] = load["name"]
+        return run_validate(load, _run_id())
+
+    @task(outlets=[WAREHOUSE])
+    def transform(validated: list[dict]) -> dict:
+        from sotelake.pipeline import transform as run_transform
+
+        return run_transform(_run_id())
+
+    @task(outlets=[REPORTS])
+    def publish(built: dict) -> dict:
+        from sotelake.pipeline import publish as run_publish
+
+        return run_publish(_run_id())
+
+    loads = extract.expand(load=plan())
+    publish(transform(validate.expand(load=loads)))
+
+
+sotelake_pipeline()

@@ -1,0 +1,21 @@
+-- The appointment calendar with the conformed professional group.
+with slots as (
+    select * from {{ ref('stg_unified_record__appointments') }}
+),
+
+groups as (
+    select * from {{ ref('professional_groups') }} where source_system = 'unified_record'
+)
+
+select
+    slots.appointment_id,
+    'unified_record' as source_system,
+    slots.unit_id,
+    groups.professional_group_code,
+    slots.slot_start,
+    cast(slots.slot_start as date) as slot_date,
+    slots.created_at,
+    slots.booked_at,
+    slots.status
+from slots
+left join groups on slots.professional_group_source_code = groups.source_code

@@ -1,0 +1,2 @@
+select service_class_code, name_fi, name_sv, name_en
+from {{ ref('service_classes') }}

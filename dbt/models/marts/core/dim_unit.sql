@@ -1,0 +1,9 @@
+select
+    unit_id,
+    unit_code,
+    name_fi,
+    name_sv,
+    municipality_code,
+    service_code,
+    cost_centre
+from {{ ref('stg_unified_record__units') }}

@@ -1,0 +1,47 @@
+-- t3_median_days: median of the daily T3 measurements (days to the third free non-urgent slot)
+-- by unit, municipality of the unit and county, per professional group and month.
+with measurements as (
+    select
+        t3.measured_on,
+        cast(date_trunc('month', t3.measured_on) as date) as period_start,
+        t3.professional_group_code,
+        t3.days_to_third_free,
+        units.unit_code,
+        units.municipality_code,
+        organisers.organiser_code as county_code
+    from {{ ref('int_t3_measurements_daily') }} as t3
+    inner join {{ ref('dim_unit') }} as units on units.unit_id = t3.unit_id
+    inner join {{ ref('dim_municipality') }} as organisers
+        on organisers.municipality_code = units.municipality_code
+        and t3.measured_on between organisers.valid_from and organisers.valid_to
+),
+
+areas as (
+    select 'unit' as area_level, unit_code as area_code, period_start, professional_group_code,
+           median(days_to_third_free) as median_days, count(*) as measurements
+    from measurements
+    group by unit_code, period_start, professional_group_code
+    union all
+    select 'municipality', municipality_code, period_start, professional_group_code,
+           median(days_to_third_free), count(*)
+    from measurements
+    group by municipality_code, period_start, professional_group_code
+    union all
+    select 'county', county_code, period_start, professional_group_code,
+           median(days_to_third_free), count(*)
+    from measurements
+    group by county_code, period_start, professional_group_code
+)
+
+select
+    't3_median_days' as indicator_id,
+    area_level,
+    area_code,
+    'month' as period_grain,
+    period_start,
+    'professional_group' as breakdown,
+    professional_group_code as breakdown_code,
+    cast(null as double) as numerator,
+    cast(measurements as double) as denominator,
+    cast(median_days as double) as value
+from areas

@@ -1,0 +1,19 @@
+-- The indicator catalogue (seeds/indicator_definitions.csv is the single source of definitions).
+select
+    cast(indicator_id as varchar) as indicator_id,
+    cast(name_fi as varchar) as name_fi,
+    cast(name_sv as varchar) as name_sv,
+    cast(name_en as varchar) as name_en,
+    cast(definition_fi as varchar) as definition_fi,
+    cast(definition_sv as varchar) as definition_sv,
+    cast(definition_en as varchar) as definition_en,
+    cast(numerator as varchar) as numerator,
+    cast(denominator as varchar) as denominator,
+    cast(unit as varchar) as unit,
+    cast(grain as varchar) as grain,
+    cast(breakdown as varchar) as breakdown,
+    cast(direction as varchar) as direction,
+    cast(sotkanet_id as integer) as sotkanet_id,
+    cast(suppress_small_cells as boolean) as suppress_small_cells,
+    cast(decimals as integer) as decimals
+from {{ ref('indicator_definitions') }}

@@ -1,0 +1,43 @@
+-- Every computed indicator value, one long table (public interface, DESIGN.md): BI needs one
+-- query. Small cells are suppressed here for indicators whose catalogue entry says so: a
+-- numerator from 1 to min_cell_size - 1 withholds numerator and value (suppressed = true).
+{% set formulas = [
+    'ind_pc_physician_visits_per_1000',
+    'ind_t3_median_days',
+    'ind_net_cost_per_resident',
+] %}
+with computed as (
+    {% for formula in formulas %}
+    select * from {{ ref(formula) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+catalog as (
+    select indicator_id, suppress_small_cells from {{ ref('indicator_definitions') }}
+),
+
+flagged as (
+    select
+        computed.*,
+        coalesce(catalog.suppress_small_cells, true)
+            and computed.numerator > 0
+            and computed.numerator < {{ var('min_cell_size') }} as suppressed
+    from computed
+    left join catalog on catalog.indicator_id = computed.indicator_id
+)
+
+select
+    cast(indicator_id as varchar) as indicator_id,
+    cast(area_level as varchar) as area_level,
+    cast(area_code as varchar) as area_code,
+    cast(period_grain as varchar) as period_grain,
+    cast(period_start as date) as period_start,
+    cast(breakdown as varchar) as breakdown,
+    cast(breakdown_code as varchar) as breakdown_code,
+    case when suppressed then null else numerator end as numerator,
+    denominator,
+    case when suppressed then null else value end as value,
+    suppressed,
+    cast('{{ var("run_id") }}' as varchar) as run_id
+from flagged

@@ -1,0 +1,4 @@
+{#- Fails with the rows for which `expression` is not true. -#}
+{% test expression_is_true(model, expression) %}
+select * from {{ model }} where not ({{ expression }})
+{% endtest %}

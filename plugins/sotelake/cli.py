@@ -1,0 +1,161 @@
+"""Command line: ``sotelake <command>`` (installed with the package; see README.md).
+
+sotelake generate [--residents N] [--years Y] [--start-year YYYY] [--seed S]
+sotelake run [--load-date YYYY-MM-DD]     run the DAG once through Airflow (dag.test)
+sotelake demo [...generate options]       generate (if needed), run, say where outputs are
+sotelake scan-privacy [FOLDER]            find henkilötunnus-shaped values in outputs
+sotelake airflow-standalone               Airflow UI and scheduler with the DAGs loaded
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+from sotelake.settings import PSEUDONYM_KEY_ENV, PSEUDONYM_KEY_FILE_ENV, get_settings
+
+log = logging.getLogger("sotelake")
+
+
+def _spec(args):
+    from sotelake.demo.generate import DemoSpec
+
+    return DemoSpec(
+        county=args.county,
+        residents=args.residents,
+        start_year=args.start_year,
+        years=args.years,
+        seed=args.seed,
+    )
+
+
+def cmd_generate(args) -> int:
+    from sotelake.demo.generate import generate
+
+    manifest = generate(_spec(args), get_settings().data_dir)
+    print(json.dumps(manifest["rows"], indent=2))
+    print(f"generated in {manifest['seconds']} s under {get_settings().data_dir}")
+    return 0
+
+
+def ensure_demo_key() -> None:
+    """Give the demo a pseudonymisation key of its own, outside the repository and the lake."""
+    if os.environ.get(PSEUDONYM_KEY_ENV) or os.environ.get(PSEUDONYM_KEY_FILE_ENV):
+        return
+    path = get_settings().data_dir / "secrets" / "pseudonym.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        log.info("created a demo pseudonymisation key in %s", path)
+    os.environ[PSEUDONYM_KEY_FILE_ENV] = str(path)
+
+
+def cmd_run(args) -> int:
+    from sotelake.airflow_run import run_pipeline
+
+    ensure_demo_key()
+    summary = run_pipeline(date.fromisoformat(args.load_date))
+    settings = get_settings()
+    print(f"\nDAG run {summary.run_id}: {summary.state} in {summary.seconds} s")
+    for task_id, seconds in summary.stage_seconds.items():
+        print(f"  {task_id:<10} {seconds:>7.1f} s")
+    failed = {k: v for k, v in summary.task_states.items() if v != "success"}
+    if failed:
+        print(f"tasks not successful: {failed}")
+        print(f"task logs: {settings.logs / 'airflow'}")
+        return 1
+    print(f"""
+Outputs
+  warehouse (DuckDB)       {settings.warehouse}
+  lake (Parquet)           {settings.lake}
+  indicator report         {settings.reports / "indicators" / "index.html"}
+  data quality report      {settings.reports / "quality" / "index.html"}
+  logs                     {settings.logs}""")
+    return 0
+
+
+def cmd_demo(args) -> int:
+
+    manifest_path = get_settings().data_dir / "sources" / "demo_manifest.json"
+    spec = _spec(args)
+    current = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    if current.get("spec") != asdict(spec) or args.regenerate:
+        cmd_generate(args)
+    else:
+        print(f"demo sources for {asdict(spec)} already generated; --regenerate to redo")
+    return cmd_run(args)
+
+
+def cmd_scan_privacy(args) -> int:
+    from sotelake.privacy.scan import scan_tree
+
+    files, hits = scan_tree(Path(args.folder))
+    print(f"scanned {files} files under {args.folder}")
+    if hits:
+        print("henkilötunnus-shaped values found in:\n  " + "\n  ".join(hits[:20]))
+        return 1
+    print("no henkilötunnus in any output")
+    return 0
+
+
+def cmd_airflow_standalone(args) -> int:
+    from sotelake import airflow_env
+
+    ensure_demo_key()
+    env = airflow_env.configure()
+    home = Path(env["AIRFLOW_HOME"])
+    print(
+        f"Airflow UI: http://localhost:8080  (user admin, password in "
+        f"{home / 'simple_auth_manager_passwords.json.generated'})"
+    )
+    airflow = Path(sys.executable).with_name("airflow")
+    os.environ["PATH"] = f"{airflow.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.execv(str(airflow), [str(airflow), "standalone"])
+    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = argparse.ArgumentParser(
+        prog="sotelake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    generate_options = argparse.ArgumentParser(add_help=False)
+    generate_options.add_argument(
+        "--county", default="PO", help="wellbeing county code (default PO)"
+    )
+    generate_options.add_argument("--residents", type=int, default=20_000)
+    generate_options.add_argument("--start-year", type=int, default=2025)
+    generate_options.add_argument("--years", type=int, default=1)
+    generate_options.add_argument("--seed", type=int, default=42)
+    run_options = argparse.ArgumentParser(add_help=False)
+    run_options.add_argument(
+        "--load-date",
+        default=date.today().isoformat(),
+        help="partition date of the loads (default today)",
+    )
+    commands.add_parser("generate", parents=[generate_options]).set_defaults(func=cmd_generate)
+    commands.add_parser("run", parents=[run_options]).set_defaults(func=cmd_run)
+    demo = commands.add_parser("demo", parents=[generate_options, run_options])
+    demo.add_argument("--regenerate", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+    scan = commands.add_parser("scan-privacy")
+    scan.add_argument("folder", nargs="?", default=str(get_settings().data_dir))
+    scan.set_defaults(func=cmd_scan_privacy)
+    commands.add_parser("airflow-standalone").set_defaults(func=cmd_airflow_standalone)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

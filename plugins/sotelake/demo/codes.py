@@ -1,0 +1,54 @@
+"""Codes the demo source systems use, as a county's systems would record them.
+
+The record system uses its own short codes for professional groups and urgency (the warehouse
+maps them to conformed codes in ``dbt/seeds/professional_groups.csv`` and staging); service and
+contact type follow THL's Avohilmo code sets (PTHAVO palvelumuoto T11 = avosairaanhoito,
+outpatient curative care; yhteystapa R10 = asiakkaan käynti vastaanotolla, visit at reception).
+"""
+
+PHYSICIAN = "LK"  # lääkäri
+NURSE = "SH"  # sairaanhoitaja / terveydenhoitaja
+URGENT = "kiireellinen"
+NON_URGENT = "kiireeton"
+SERVICE_PRIMARY_CARE = "T11"
+CONTACT_AT_RECEPTION = "R10"
+
+# Service classes (palveluluokka) of the demo ledger. The codes are this project's demo codes:
+# replace them with the Valtiokonttori classification (Liite 2) through the steward-maintained
+# mapping dbt/seeds/cost_centre_service_classes.csv when pointing at a real ledger.
+# code: (annual net cost per resident in euros, number of cost centres)
+SERVICE_CLASS_COSTS = {
+    "PTH_AVO": (430.0, 0),  # primary care outpatient: one cost centre per health station
+    "SUUN_TH": (140.0, 2),  # oral health care
+    "ESH": (1650.0, 3),  # specialist care
+    "PAIVYSTYS": (210.0, 1),  # emergency care
+    "KOTIHOITO": (340.0, 3),  # home care
+    "YMPARIVUOROKAUTINEN": (610.0, 3),  # round-the-clock care for older people
+    "LASTENSUOJELU": (220.0, 2),  # child welfare
+    "VAMMAISPALVELUT": (430.0, 2),  # disability services
+    "MIELENTERVEYS_PAIHDE": (200.0, 2),  # mental health and substance abuse services
+    "AIKUISSOSIAALITYO": (150.0, 1),  # adult social work
+    "HALLINTO": (260.0, 1),  # administration and support (allocated)
+}
+
+# Accounts (tili) of the demo chart, after the municipal chart's income-statement lines
+# (JHS 192 / JHS 207): share of the service class's gross cost; revenues are negative.
+ACCOUNTS = {
+    "4000": ("Palkat ja palkkiot", 0.42),
+    "4100": ("Eläkekulut", 0.08),
+    "4200": ("Muut henkilösivukulut", 0.03),
+    "4300": ("Asiakaspalvelujen ostot", 0.20),
+    "4400": ("Muiden palvelujen ostot", 0.10),
+    "4500": ("Aineet, tarvikkeet ja tavarat", 0.09),
+    "4800": ("Muut toimintakulut", 0.08),
+    "3000": ("Myyntituotot", -0.02),
+    "3100": ("Maksutuotot", -0.05),
+}
+
+
+def health_station_cost_centre(municipality_code: str, number: int) -> str:
+    return f"PTH-{municipality_code}-{number:02d}"
+
+
+def cost_centre(service_class: str, number: int) -> str:
+    return f"{service_class}-{number:02d}"

@@ -1,0 +1,121 @@
+"""Generate the demo region: a real county's source systems, deterministic from a seed.
+
+Output (under the data directory):
+
+- ``sources/unified_record.sqlite``: the unified client/patient record system;
+- ``landing/finance/gl_YYYY-MM.csv``: monthly general-ledger exports;
+- ``landing/population/residents_YYYY.csv``: residents on 31 December by municipality, age, sex;
+- ``sources/demo_manifest.json``: what was generated (seed, scale, period, rows per table).
+
+Everything is a function of (county, residents, start year, years, seed): the same arguments
+give the same rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from sotelake.demo import finance
+from sotelake.demo.geography import county_municipalities
+from sotelake.demo.population import generate_residents
+from sotelake.demo.record_system import generate_record_system, health_stations
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    county: str = "PO"  # Pohjanmaa / Österbotten: bilingual, 14 municipalities
+    residents: int = 20_000
+    start_year: int = 2025
+    years: int = 1
+    seed: int = 42
+    invalid_hetu_rate: float = 0.002  # share of patients whose henkilötunnus was mistyped
+
+    @property
+    def period_start(self) -> date:
+        return date(self.start_year, 1, 1)
+
+    @property
+    def period_end(self) -> date:
+        return date(self.start_year + self.years - 1, 12, 31)
+
+
+def write_population(residents, spec: DemoSpec, folder: Path) -> dict[str, int]:
+    """Residents on 31 December of each year (Statistics Finland's population table shape)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for year in range(spec.start_year, spec.start_year + spec.years):
+        year_end = date(year, 12, 31)
+        born = residents.birth_date <= np.datetime64(year_end)
+        age = np.minimum(residents.age_at(year_end)[born], 100)
+        keys = np.rec.fromarrays([residents.municipality[born], age, residents.sex[born]])
+        counts: dict[tuple, int] = {}
+        for key in keys.tolist():
+            counts[key] = counts.get(key, 0) + 1
+        path = folder / f"residents_{year}.csv"
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            out = csv.writer(f, delimiter=";", lineterminator="\n")
+            out.writerow(["year", "municipality_code", "age", "sex", "residents"])
+            for (municipality, a, sex), n in sorted(counts.items()):
+                out.writerow([year, municipality, a, sex, n])
+        written[path.name] = len(counts)
+    return written
+
+
+def generate(spec: DemoSpec, data_dir: Path) -> dict:
+    """Generate every demo source under ``data_dir``; replaces an earlier demo there."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(spec.seed)
+    sources, landing = data_dir / "sources", data_dir / "landing"
+    for folder in (sources, landing / "finance", landing / "population"):
+        shutil.rmtree(folder, ignore_errors=True)
+    municipalities = county_municipalities(spec.county)
+    residents = generate_residents(
+        rng, municipalities, spec.residents, spec.period_end, spec.invalid_hetu_rate
+    )
+    log.info("generated %d residents of %d municipalities", len(residents), len(municipalities))
+    record_rows = generate_record_system(
+        rng,
+        spec.county,
+        municipalities,
+        residents,
+        spec.period_start,
+        spec.period_end,
+        sources / "unified_record.sqlite",
+    )
+    log.info("record system: %s", record_rows)
+    ledger_rows = finance.generate_ledger(
+        rng,
+        health_stations(spec.county, municipalities),
+        spec.residents,
+        spec.period_start,
+        spec.period_end,
+        landing / "finance",
+    )
+    population_rows = write_population(residents, spec, landing / "population")
+    manifest = {
+        "spec": asdict(spec),
+        "period": [spec.period_start.isoformat(), spec.period_end.isoformat()],
+        "rows": {
+            "unified_record": record_rows,
+            "finance": {"ledger_postings": sum(ledger_rows.values()), "files": len(ledger_rows)},
+            "population": {
+                "residents": sum(population_rows.values()),
+                "files": len(population_rows),
+            },
+        },
+        "invalid_hetu": int((~residents.hetu_valid).sum()),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    (sources / "demo_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest

@@ -1,0 +1,51 @@
+"""DuckDB connections: the engine of extraction and of the embedded warehouse.
+
+DuckDB cannot download extensions here (and should not at run time anywhere): the ones the
+pipeline needs come from PyPI packages (``duckdb-extension-*``, pinned with duckdb) and are
+loaded from their files.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import duckdb
+
+
+def extension_file(name: str) -> Path:
+    """The ``.duckdb_extension`` file inside the PyPI package ``duckdb-extension-<name>``."""
+    package = importlib.import_module(f"duckdb_extension_{name.replace('-', '_')}")
+    found = sorted(Path(package.__file__).parent.glob("extensions/*/*.duckdb_extension"))
+    if not found:
+        raise RuntimeError(f"duckdb-extension-{name} is installed but holds no extension file")
+    return found[-1]
+
+
+def connect(
+    database: str | Path = ":memory:", *, read_only: bool = False, extensions: tuple[str, ...] = ()
+) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(database), read_only=read_only)
+    for name in extensions:
+        con.execute(f"LOAD '{extension_file(name)}'")
+    return con
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def connect_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A connection for reading the warehouse file.
+
+    Read-only, unless this process already holds the file open for writing (dbt run in-process
+    keeps its connection): DuckDB then only hands out the same configuration.
+    """
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.ConnectionException:
+        return duckdb.connect(str(path))

@@ -1,0 +1,1 @@
+"""Privacy by design: henkilötunnus checks, keyed pseudonyms, small-cell suppression."""

@@ -1,0 +1,67 @@
+"""Find anything shaped like a valid henkilötunnus in what the pipeline wrote.
+
+Parquet files and DuckDB databases are scanned column by column through DuckDB; every other file
+as text. A match must pass the checksum, so random digits rarely trigger it. The top-level
+folders holding the source systems' own data (``sources``, ``landing``) are inputs and skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from sotelake.privacy.hetu import check
+
+PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![0-9A-Za-z])")
+SQL_PATTERN = r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]"
+INPUT_FOLDERS = {"sources", "landing"}
+MAX_TEXT_BYTES = 200_000_000
+
+
+def valid_codes(text: str) -> list[str]:
+    return [m for m in PATTERN.findall(text) if check(m)[0]]
+
+
+def _scan_relation(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    hits = []
+    for name, column_type, *_ in con.execute(f"describe select * from {relation}").fetchall():
+        if not any(t in str(column_type) for t in ("VARCHAR", "JSON", "STRUCT", "[]", "MAP")):
+            continue
+        query = (
+            f'select distinct "{name}"::varchar from {relation} '
+            f"where regexp_matches(\"{name}\"::varchar, '{SQL_PATTERN}') limit 1000"
+        )
+        if any(valid_codes(value) for (value,) in con.execute(query).fetchall()):
+            hits.append(name)
+    return hits
+
+
+def scan_tree(root: Path) -> tuple[int, list[str]]:
+    """(files scanned, findings as 'path[:table.column]'); inputs under root are skipped."""
+    files, hits = 0, []
+    con = duckdb.connect()
+    try:
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or path.relative_to(root).parts[0] in INPUT_FOLDERS:
+                continue
+            files += 1
+            if path.suffix == ".parquet":
+                hits += [f"{path}:{c}" for c in _scan_relation(con, f"read_parquet('{path}')")]
+            elif path.suffix == ".duckdb":
+                with duckdb.connect(str(path), read_only=True) as db:
+                    tables = db.execute(
+                        "select table_schema, table_name from information_schema.tables"
+                    ).fetchall()
+                    for schema, table in tables:
+                        hits += [
+                            f"{path}:{schema}.{table}.{c}"
+                            for c in _scan_relation(db, f'"{schema}"."{table}"')
+                        ]
+            elif path.stat().st_size < MAX_TEXT_BYTES:
+                if valid_codes(path.read_bytes().decode("latin-1")):
+                    hits.append(str(path))
+    finally:
+        con.close()
+    return files, hits

@@ -1,0 +1,1 @@
+"""Publishing: static HTML reports (and, later, exports) from the warehouse."""

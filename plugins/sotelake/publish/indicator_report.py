@@ -1,0 +1,167 @@
+"""The indicator report: ``<reports>/indicators/index.html``, in Finnish and Swedish.
+
+For every indicator of the catalogue: its definition, a trend chart of the county value and a
+comparison of municipalities (or units, or service classes where that is the indicator's grain).
+Built from the warehouse's public tables only (marts.indicator_catalog, marts.indicator_values),
+so it shows exactly what BI tools see, suppressed cells included.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sotelake import engine
+from sotelake.publish import charts, rendering
+from sotelake.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = {"fi": "Suomeksi", "sv": "På svenska"}
+MAX_SERIES = 6
+TEXT = {
+    "fi": {
+        "title": "Indikaattorit",
+        "trend": "Kehitys, hyvinvointialue",
+        "comparison": "Vertailu",
+        "definition": "Määritelmä",
+        "unit": "Yksikkö",
+        "numerator": "Osoittaja",
+        "denominator": "Nimittäjä",
+        "sotkanet": "Sotkanet-tunnus",
+        "suppressed": "× = pieni solu (n < {n}) salattu",
+        "period": "Ajanjakso",
+        "area": "Alue",
+        "value": "Arvo",
+        "generated": "Päivitetty",
+        "run": "Ajo",
+    },
+    "sv": {
+        "title": "Indikatorer",
+        "trend": "Utveckling, välfärdsområdet",
+        "comparison": "Jämförelse",
+        "definition": "Definition",
+        "unit": "Enhet",
+        "numerator": "Täljare",
+        "denominator": "Nämnare",
+        "sotkanet": "Sotkanet-id",
+        "suppressed": "× = liten cell (n < {n}) skyddad",
+        "period": "Period",
+        "area": "Område",
+        "value": "Värde",
+        "generated": "Uppdaterad",
+        "run": "Körning",
+    },
+}
+
+
+def _labels(con) -> dict[str, dict[str, str]]:
+    """Names of areas and breakdown codes in each language, from the warehouse dimensions."""
+    labels: dict[str, dict[str, str]] = {"fi": {}, "sv": {}}
+    queries = [
+        "select municipality_code, name_fi, name_sv from marts.dim_municipality where is_current",
+        "select organiser_code, any_value(organiser_name_fi), any_value(organiser_name_sv) "
+        "from marts.dim_municipality where is_current group by organiser_code",
+        "select unit_code, name_fi, name_sv from marts.dim_unit",
+        "select professional_group_code, name_fi, name_sv from marts.dim_professional_group",
+        "select service_class_code, name_fi, name_sv from marts.dim_service_class",
+    ]
+    for query in queries:
+        for code, fi, sv in con.execute(query).fetchall():
+            labels["fi"][code], labels["sv"][code] = fi, sv
+    labels["fi"]["total"], labels["sv"]["total"] = "Yhteensä", "Totalt"
+    return labels
+
+
+def _period(grain: str, start) -> str:
+    return f"{start:%Y}" if grain == "year" else f"{start:%Y-%m}"
+
+
+def _indicator_views(con, indicator: dict, labels: dict, lang: str, min_cell: int) -> dict:
+    rows = con.execute(
+        "select area_level, area_code, period_grain, period_start, breakdown_code, value, "
+        "suppressed from marts.indicator_values where indicator_id = ? "
+        "order by period_start",
+        [indicator["indicator_id"]],
+    ).fetchall()
+    name = lambda code: labels[lang].get(code, code)  # noqa: E731
+    levels = {r[0] for r in rows}
+    county = [r for r in rows if r[0] == "county"]
+    trend_grain = "month" if any(r[2] == "month" for r in county) else "year"
+    series: dict[str, list] = {}
+    codes = {r[4] for r in county}
+    # A chart reads well with a few lines: the total when the breakdown has many classes.
+    shown = {"total"} if "total" in codes and len(codes) > MAX_SERIES else codes
+    for _, _, grain, start, breakdown, value, _ in county:
+        if grain == trend_grain and breakdown in shown:
+            series.setdefault(name(breakdown), []).append((_period(grain, start), value))
+    trend = charts.line_chart(
+        series, title=indicator[f"name_{lang}"], decimals=indicator["decimals"]
+    )
+    # Comparison: municipalities (else units, else the county's breakdown) in the latest period.
+    level = (
+        "municipality" if "municipality" in levels else ("unit" if "unit" in levels else "county")
+    )
+    candidates = [r for r in rows if r[0] == level]
+    grain = "year" if any(r[2] == "year" for r in candidates) else "month"
+    candidates = [r for r in candidates if r[2] == grain]
+    latest = max((r[3] for r in candidates), default=None)
+    candidates = [r for r in candidates if r[3] == latest]
+    first_breakdown = sorted({r[4] for r in candidates})[:1]
+    if level != "county":
+        candidates = [r for r in candidates if r[4] in first_breakdown]
+        bars = [
+            (name(r[1]), None if r[6] else r[5]) for r in sorted(candidates, key=lambda r: r[1])
+        ]
+    else:
+        bars = [
+            (name(r[4]), None if r[6] else r[5]) for r in sorted(candidates, key=lambda r: r[4])
+        ]
+    heading = f"{_period(grain, latest) if latest else ''}"
+    if level != "county" and first_breakdown:
+        heading += f", {name(first_breakdown[0])}"
+    comparison = charts.bar_chart(
+        bars, title=indicator[f"name_{lang}"], decimals=indicator["decimals"], suppressed_label="×"
+    )
+    return {
+        "trend": trend,
+        "comparison": comparison,
+        "comparison_heading": heading,
+        "suppressed_count": sum(1 for r in rows if r[6]),
+        "rows": len(rows),
+    }
+
+
+def render_indicator_report(settings: Settings | None = None, run_id: str | None = None) -> Path:
+    settings = settings or get_settings()
+    con = engine.connect_warehouse(settings.warehouse)
+    try:
+        columns = [c[0] for c in con.execute("describe marts.indicator_catalog").fetchall()]
+        catalog = [
+            dict(zip(columns, row, strict=True))
+            for row in con.execute(
+                "select * from marts.indicator_catalog order by indicator_id"
+            ).fetchall()
+        ]
+        labels = _labels(con)
+        run = run_id or con.execute("select max(run_id) from marts.indicator_values").fetchone()[0]
+        min_cell = 5
+        pages = {
+            lang: [{**ind, **_indicator_views(con, ind, labels, lang, min_cell)} for ind in catalog]
+            for lang in LANGUAGES
+        }
+    finally:
+        con.close()
+    path = rendering.render(
+        "indicators.html",
+        settings.reports / "indicators" / "index.html",
+        languages=LANGUAGES,
+        text=TEXT,
+        pages=pages,
+        run_id=run,
+        min_cell=min_cell,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    log.info("indicator report: %s (%d indicators)", path, len(catalog))
+    return path

@@ -1,0 +1,90 @@
+"""Where things live and which secrets to use, from the environment.
+
+Every path has a default under the repository's ``data/`` folder (the embedded mode of
+DESIGN.md); a deployment overrides them with environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _path(env: str, default: Path) -> Path:
+    value = os.environ.get(env)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    lake: Path
+    warehouse: Path
+    reports: Path
+    config_dir: Path
+    dbt_project: Path
+    expectations: Path
+
+    @property
+    def sources_dir(self) -> Path:
+        """Embedded demo source systems (databases), one file per system."""
+        return self.data_dir / "sources"
+
+    @property
+    def landing(self) -> Path:
+        """Where file-delivering source systems drop their files."""
+        return self.data_dir / "landing"
+
+    @property
+    def logs(self) -> Path:
+        return self.data_dir / "logs"
+
+
+def get_settings() -> Settings:
+    data_dir = _path("SOTELAKE_DATA_DIR", REPO_ROOT / "data")
+    return Settings(
+        data_dir=data_dir,
+        lake=_path("SOTELAKE_LAKE", data_dir / "lake"),
+        warehouse=_path("SOTELAKE_WAREHOUSE", data_dir / "warehouse.duckdb"),
+        reports=_path("SOTELAKE_REPORTS", data_dir / "reports"),
+        config_dir=_path("SOTELAKE_CONFIG", REPO_ROOT / "config"),
+        dbt_project=_path("SOTELAKE_DBT_PROJECT", REPO_ROOT / "dbt"),
+        expectations=_path("SOTELAKE_EXPECTATIONS", REPO_ROOT / "expectations"),
+    )
+
+
+PSEUDONYM_KEY_ENV = "SOTELAKE_PSEUDONYM_KEY"
+PSEUDONYM_KEY_FILE_ENV = "SOTELAKE_PSEUDONYM_KEY_FILE"
+
+
+def pseudonym_key() -> bytes:
+    """The secret key of the henkilötunnus pseudonyms.
+
+    Read from ``SOTELAKE_PSEUDONYM_KEY`` (the key itself) or ``SOTELAKE_PSEUDONYM_KEY_FILE`` (a
+    file holding it). The key never lives in the repository or the lake; losing it means new
+    pseudonyms for everyone, so keep it in the county's secret store.
+    """
+    value = os.environ.get(PSEUDONYM_KEY_ENV, "").strip()
+    if not value and os.environ.get(PSEUDONYM_KEY_FILE_ENV):
+        path = Path(os.environ[PSEUDONYM_KEY_FILE_ENV])
+        if not path.is_file():
+            raise ConfigurationError(
+                f"{PSEUDONYM_KEY_FILE_ENV} points at {path}, which is not a file"
+            )
+        value = path.read_text(encoding="utf-8").strip()
+    if not value:
+        raise ConfigurationError(
+            "No pseudonymisation key: set SOTELAKE_PSEUDONYM_KEY (or SOTELAKE_PSEUDONYM_KEY_FILE, "
+            "or the Airflow Variable sotelake_pseudonym_key). `make demo` creates one for the demo "
+            "under data/secrets/."
+        )
+    if len(value) < 32:
+        raise ConfigurationError("The pseudonymisation key must be at least 32 characters long")
+    return value.encode("utf-8")

@@ -1,0 +1,150 @@
+"""The source registry (``config/sources.yml``): which systems and tables to extract, and how."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from sotelake.settings import ConfigurationError, Settings, get_settings
+
+TYPES = {"varchar", "bigint", "integer", "double", "date", "timestamp", "boolean"}
+DECIMAL = re.compile(r"^decimal\(\d+,\d+\)$")
+PRIVACY = {None, "person_identifier", "drop"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "varchar"
+    required: bool = False
+    privacy: str | None = None  # person_identifier | drop
+    output_name: str | None = None  # for person identifiers: the pseudonym column
+
+
+@dataclass(frozen=True)
+class Table:
+    source: str
+    name: str
+    description: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    files: str | None = None  # glob inside the source folder, for file sources
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.source}.{self.name}"
+
+    @property
+    def kept_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.privacy != "drop")
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str  # database | files
+    description: str
+    tables: dict[str, Table]
+    connection: str | None = None
+    default_url: str | None = None
+    folder: str | None = None
+    dialect: dict = field(default_factory=dict)
+
+    def url(
+        self, settings: Settings, connection_lookup: Callable[[str], str | None] | None = None
+    ) -> str:
+        """The database URL: Airflow connection, else environment variable, else the default."""
+        if connection_lookup and self.connection:
+            found = connection_lookup(self.connection)
+            if found:
+                return found
+        env = f"SOTELAKE_SOURCE_{self.name.upper()}_URL"
+        if os.environ.get(env):
+            return os.environ[env]
+        if not self.default_url:
+            raise ConfigurationError(
+                f"Source {self.name}: no URL. Set the Airflow connection {self.connection!r} "
+                f"or {env}."
+            )
+        return self.default_url.format(data_dir=settings.data_dir)
+
+    def path(self, settings: Settings) -> Path:
+        return settings.landing / (self.folder or self.name)
+
+
+def _column(source: str, table: str, name: str, spec) -> Column:
+    where = f"{source}.{table}.{name}"
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, dict):
+        raise ConfigurationError(f"sources.yml: column {where}: expected a type or a mapping")
+    unknown = set(spec) - {"type", "required", "privacy", "as"}
+    if unknown:
+        raise ConfigurationError(f"sources.yml: column {where}: unknown keys {sorted(unknown)}")
+    privacy = spec.get("privacy")
+    if privacy not in PRIVACY:
+        raise ConfigurationError(f"sources.yml: column {where}: privacy must be one of {PRIVACY}")
+    col_type = str(spec.get("type", "varchar")).lower()
+    if col_type not in TYPES and not DECIMAL.match(col_type):
+        raise ConfigurationError(f"sources.yml: column {where}: unknown type {col_type!r}")
+    output = spec.get("as") or ("person_pseudonym" if privacy == "person_identifier" else None)
+    return Column(name, col_type, bool(spec.get("required", False)), privacy, output)
+
+
+def load_registry(path: Path | None = None) -> dict[str, Source]:
+    """Read and check the registry; errors name the file, source, table and key at fault."""
+    path = path or get_settings().config_dir / "sources.yml"
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigurationError(f"Cannot read the source registry {path}: {error}") from error
+    sources = {}
+    for name, spec in (document or {}).get("sources", {}).items():
+        kind = spec.get("kind")
+        if kind not in ("database", "files"):
+            raise ConfigurationError(f"{path}: source {name}: kind must be database or files")
+        tables = {}
+        for table_name, table_spec in (spec.get("tables") or {}).items():
+            columns = tuple(
+                _column(name, table_name, col, col_spec)
+                for col, col_spec in (table_spec.get("columns") or {}).items()
+            )
+            if not columns:
+                raise ConfigurationError(f"{path}: table {name}.{table_name} declares no columns")
+            key = tuple(table_spec.get("primary_key") or ())
+            missing_key = [k for k in key if k not in {c.name for c in columns}]
+            if not key or missing_key:
+                raise ConfigurationError(
+                    f"{path}: table {name}.{table_name}: primary_key must name declared columns"
+                    + (f" (not declared: {missing_key})" if missing_key else "")
+                )
+            if kind == "files" and not table_spec.get("files"):
+                raise ConfigurationError(f"{path}: table {name}.{table_name}: files: glob missing")
+            tables[table_name] = Table(
+                source=name,
+                name=table_name,
+                description=str(table_spec.get("description", "")).strip(),
+                primary_key=key,
+                columns=columns,
+                files=table_spec.get("files"),
+            )
+        sources[name] = Source(
+            name=name,
+            kind=kind,
+            description=str(spec.get("description", "")).strip(),
+            tables=tables,
+            connection=spec.get("connection"),
+            default_url=spec.get("default_url"),
+            folder=spec.get("folder"),
+            dialect=spec.get("dialect") or {},
+        )
+    return sources
+
+
+def all_tables(registry: dict[str, Source]) -> list[Table]:
+    return [table for source in registry.values() for table in source.tables.values()]
