@@ -40,12 +40,5 @@ def literal(value: str) -> str:
 
 
 def connect_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """A connection for reading the warehouse file.
-
-    Read-only, unless this process already holds the file open for writing (dbt run in-process
-    keeps its connection): DuckDB then only hands out the same configuration.
-    """
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException:
-        return duckdb.connect(str(path))
+    """A read-only connection to the warehouse file (readers never block the one writer)."""
+    return duckdb.connect(str(path), read_only=True)

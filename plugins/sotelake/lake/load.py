@@ -148,8 +148,9 @@ def load_table(
     """Extract ``table`` into the raw zone partition of ``load_date``, replacing it."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    extracted_at = datetime.now(UTC).replace(microsecond=0)
-    load_id = f"{extracted_at:%Y%m%dT%H%M%SZ}_{source.name}_{table.name}"
+    extracted_at = datetime.now(UTC)
+    # Sortable by time (staging reads the latest load by max(_load_id)) and unique per run.
+    load_id = f"{extracted_at:%Y%m%dT%H%M%S%fZ}_{source.name}_{table.name}"
     result = LoadResult(load_id, source.name, table.name, load_date.isoformat())
     con = engine.connect(extensions=extensions_for(source, settings, connection_lookup))
     try:
@@ -166,7 +167,7 @@ def load_table(
         else:
             sql = select_sql(con, source, table, settings)
             _extract(
-                con.execute(sql).fetch_record_batch(BATCH_ROWS),
+                con.execute(sql).to_arrow_reader(BATCH_ROWS),
                 table,
                 settings.lake,
                 key,

@@ -20,7 +20,7 @@ from stdnum.fi import hetu as stdnum_hetu
 #: Reason codes for rows whose identifier cannot be used (see docs/quality.md).
 MISSING = "hetu_missing"
 BAD_FORMAT = "hetu_bad_format"
-BAD_DATE = "hetu_bad_birth_date"
+BAD_DATE = "hetu_bad_date_or_number"  # no such birth date, or individual number 000-001
 BAD_CHECKSUM = "hetu_bad_checksum"
 
 PSEUDONYM_LENGTH = 32  # hex characters: 128 bits of the HMAC, collisions negligible

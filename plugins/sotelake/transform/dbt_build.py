@@ -66,7 +66,10 @@ def run_dbt(
         command += ["--vars", json.dumps(variables)]
     started = time.perf_counter()
     log.info("dbt %s", " ".join(command))
-    outcome = dbtRunner().invoke(command)
+    try:
+        outcome = dbtRunner().invoke(command)
+    finally:
+        _release_duckdb()
     result = DbtResult(command, round(time.perf_counter() - started, 2))
     for node in getattr(outcome.result, "results", None) or []:
         status = str(node.status)
@@ -78,6 +81,22 @@ def run_dbt(
         detail = "\n".join(result.failures) or str(outcome.exception)
         raise DbtBuildError(f"dbt {args[0]} failed:\n{detail}")
     return result
+
+
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's process-wide database handle.
+
+    dbt-duckdb keeps the warehouse file open after ``invoke`` returns (a class-level
+    environment), which would lock out the report tasks when Airflow runs them in this same
+    process (``dag.test()``).
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter
+        return
+    if DuckDBConnectionManager._ENV is not None:
+        DuckDBConnectionManager._ENV.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def build(run_id: str, settings: Settings | None = None, select: str | None = None) -> DbtResult:

@@ -1,0 +1,31 @@
+"""Test set-up: every test session works in its own data folder and Airflow home.
+
+The environment is set here, at import, before anything imports Airflow (which reads its
+configuration once, at import time).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+SESSION_DATA = Path(tempfile.mkdtemp(prefix="sotelake-test-"))
+os.environ["SOTELAKE_DATA_DIR"] = str(SESSION_DATA)
+for name in ("SOTELAKE_LAKE", "SOTELAKE_WAREHOUSE", "SOTELAKE_REPORTS"):
+    os.environ.pop(name, None)
+os.environ["SOTELAKE_PSEUDONYM_KEY"] = "test-key-" + "k" * 40
+
+from sotelake import airflow_env  # noqa: E402
+
+os.environ.update(airflow_env.environment())
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata database (SQLite) for the session."""
+    (SESSION_DATA / "airflow").mkdir(parents=True, exist_ok=True)
+    airflow_env.migrate_database()
+    return SESSION_DATA / "airflow"

@@ -1,0 +1,151 @@
+"""Indicator values computed straight from the generated source data, in plain Python.
+
+Nothing here uses the pipeline's code: the sources are read with sqlite3 and csv, henkilötunnus
+validity with python-stdnum directly, and each formula follows the catalogue's definition
+(dbt/seeds/indicator_definitions.csv). The end-to-end test compares these with
+marts.indicator_values.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import sqlite3
+import statistics
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from stdnum.fi import hetu as stdnum_hetu
+
+REPO = Path(__file__).resolve().parents[1]
+MIN_CELL = 5
+T3_CAP_DAYS = 182
+HOLIDAYS = {(1, 1), (1, 6), (5, 1), (12, 6), (12, 24), (12, 25), (12, 26)}
+
+
+def _population(data_dir: Path) -> dict[tuple[int, str], int]:
+    residents: dict[tuple[int, str], int] = defaultdict(int)
+    for path in (data_dir / "landing" / "population").glob("residents_*.csv"):
+        with open(path, encoding="utf-8") as f:
+            for row in csv.DictReader(f, delimiter=";"):
+                residents[int(row["year"]), row["municipality_code"]] += int(row["residents"])
+    return residents
+
+
+def _suppress(numerator: float) -> bool:
+    return 0 < numerator < MIN_CELL
+
+
+def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float | None]:
+    """Key (area_level, area_code, grain, period_start) -> value (None when suppressed)."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    home = {
+        pid: m
+        for pid, code, m in con.execute("select patient_id, hetu, municipality_code from patients")
+        if stdnum_hetu.is_valid(code or "", allow_temporary=True)
+    }
+    counts: dict[tuple, int] = defaultdict(int)
+    months = set()
+    for patient_id, start in con.execute(
+        "select patient_id, visit_start from visits where professional_group = 'LK' "
+        "and service_code = 'T11' and contact_type = 'R10'"
+    ):
+        month = date.fromisoformat(start[:7] + "-01")
+        months.add(month)
+        if patient_id in home:
+            counts[home[patient_id], month] += 1
+    residents = _population(data_dir)
+    out: dict[tuple, float | None] = {}
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for (year, municipality), people in residents.items():
+        yearly = 0
+        for month in sorted(m for m in months if m.year == year):
+            n = counts[municipality, month]
+            yearly += n
+            out["municipality", municipality, "month", month] = (
+                None if _suppress(n) else 1000 * n / people
+            )
+            totals["month", month][0] += n
+            totals["month", month][1] += people
+        out["municipality", municipality, "year", date(year, 1, 1)] = (
+            None if _suppress(yearly) else 1000 * yearly / people
+        )
+        totals["year", date(year, 1, 1)][0] += yearly
+        totals["year", date(year, 1, 1)][1] += people
+    for (grain, start), (n, people) in totals.items():
+        out["county", county, grain, start] = None if _suppress(n) else 1000 * n / people
+    return out
+
+
+def _working_days(first: date, last: date) -> list[date]:
+    days, d = [], first
+    while d <= last:
+        if d.weekday() < 5 and (d.month, d.day) not in HOLIDAYS:
+            days.append(d)
+        d += timedelta(days=1)
+    return days
+
+
+def t3_median_days(data_dir: Path, county: str) -> dict[tuple, float]:
+    """Key (area_level, area_code, professional group, month start) -> median days."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    units = {
+        uid: (code, m)
+        for uid, code, m in con.execute("select unit_id, unit_code, municipality_code from units")
+    }
+    groups = {"LK": "physician", "SH": "nurse"}
+    calendars: dict[tuple, list] = defaultdict(list)
+    first, last = None, None
+    for unit_id, group, start, created, booked in con.execute(
+        "select unit_id, professional_group, slot_start, created_at, booked_at from appointments"
+    ):
+        slot = datetime.fromisoformat(start)
+        opened = datetime.fromisoformat(created)
+        taken = datetime.fromisoformat(booked) if booked else None
+        calendars[unit_id, group].append((slot, opened, taken))
+        first = min(first or slot.date(), slot.date())
+        last = max(last or opened.date(), opened.date(), (taken or opened).date())
+    measurements: dict[tuple, list[int]] = defaultdict(list)
+    for (unit_id, group), slots in calendars.items():
+        slots.sort(key=lambda s: s[0])
+        starts = [s[0] for s in slots]
+        unit_code, municipality = units[unit_id]
+        for day in _working_days(first, last):
+            moment = datetime(day.year, day.month, day.day)
+            free, days_to_third = 0, T3_CAP_DAYS
+            for slot, opened, taken in slots[bisect.bisect_left(starts, moment) :]:
+                if (slot.date() - day).days >= T3_CAP_DAYS:
+                    break
+                if opened <= moment and (taken is None or taken > moment):
+                    free += 1
+                    if free == 3:
+                        days_to_third = (slot.date() - day).days
+                        break
+            month = day.replace(day=1)
+            for level, code in (
+                ("unit", unit_code),
+                ("municipality", municipality),
+                ("county", county),
+            ):
+                measurements[level, code, groups[group], month].append(days_to_third)
+    return {key: statistics.median(values) for key, values in measurements.items()}
+
+
+def net_cost_per_resident(data_dir: Path, county: str) -> dict[tuple, float]:
+    """Key (service class or 'total', year) -> euros per resident."""
+    with open(REPO / "dbt" / "seeds" / "cost_centre_service_classes.csv", encoding="utf-8") as f:
+        mapping = {r["cost_centre"]: r["service_class_code"] for r in csv.DictReader(f)}
+    costs: dict[tuple, float] = defaultdict(float)
+    for path in (data_dir / "landing" / "finance").glob("gl_*.csv"):
+        with open(path, encoding="utf-8") as f:
+            for row in csv.DictReader(f, delimiter=";"):
+                year = int(row["period"][:4])
+                amount = float(row["amount"].replace(",", "."))
+                costs["total", year] += amount
+                if row["cost_centre"] in mapping:
+                    costs[mapping[row["cost_centre"]], year] += amount
+    residents: dict[int, int] = defaultdict(int)
+    for (year, _), people in _population(data_dir).items():
+        residents[year] += people
+    return {(code, year): total / residents[year] for (code, year), total in costs.items()}

@@ -1,0 +1,54 @@
+"""Every DAG file imports cleanly and has the expected shape (the conventions, enforced)."""
+
+import subprocess
+import sys
+
+import pytest
+from sotelake.settings import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO_ROOT / "dags"))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == {"sotelake_pipeline"}
+
+
+def test_pipeline_tasks_and_order(dagbag):
+    dag = dagbag.get_dag("sotelake_pipeline")
+    assert set(dag.task_ids) == {"plan", "extract", "validate", "transform", "publish"}
+    downstream = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
+    assert downstream == {
+        "plan": {"extract"},
+        "extract": {"validate"},
+        "validate": {"transform"},
+        "transform": {"publish"},
+        "publish": set(),
+    }
+
+
+def test_conventions_tags_retries_and_single_active_run(dagbag):
+    for dag in dagbag.dags.values():
+        assert dag.tags, dag.dag_id
+        assert dag.max_active_runs == 1, "the embedded warehouse has one writer"
+        for task in dag.tasks:
+            assert task.retries >= 1, task.task_id
+
+
+def test_dag_file_top_level_stays_light():
+    """Parsing the DAG file must not import GX, dbt, pandas or DuckDB (they load in the tasks)."""
+    probe = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]); "
+        "print(','.join(m for m in ('great_expectations', 'dbt.cli.main', 'pandas', 'duckdb') "
+        "if m in sys.modules))"
+    )
+    dag_file = REPO_ROOT / "dags" / "sotelake_pipeline.py"
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(dag_file)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout

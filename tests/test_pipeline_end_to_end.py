@@ -1,0 +1,160 @@
+"""The whole pipeline through Airflow (dag.test) on a small demo county.
+
+One DAG run is shared by the tests of this module: generation, extraction, GX, dbt build and
+the reports. Indicator values are checked against tests/independent.py, which computes them
+from the generated sources without the pipeline's code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+
+import duckdb
+import independent
+import pytest
+from conftest import SESSION_DATA
+from sotelake.airflow_run import run_pipeline
+from sotelake.demo.generate import DemoSpec, generate
+from sotelake.privacy.scan import scan_tree
+from sotelake.settings import get_settings
+
+SPEC = DemoSpec(residents=3_000, seed=7)
+LOAD_DATE = date(2026, 1, 15)
+
+
+@pytest.fixture(scope="module")
+def run(airflow_db):
+    manifest = generate(SPEC, SESSION_DATA)
+    summary = run_pipeline(LOAD_DATE)
+    return manifest, summary
+
+
+@pytest.fixture(scope="module")
+def warehouse(run):
+    con = duckdb.connect(str(get_settings().warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+def values(warehouse, indicator_id: str) -> list[dict]:
+    cursor = warehouse.execute(
+        "select * from marts.indicator_values where indicator_id = ?", [indicator_id]
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def close(a, b) -> bool:
+    return (a is None and b is None) or (
+        a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9)
+    )
+
+
+def test_every_task_succeeded(run):
+    _, summary = run
+    assert summary.succeeded, summary.task_states
+    assert set(summary.stage_seconds) == {"plan", "extract", "validate", "transform", "publish"}
+    extracts = [k for k in summary.task_states if k.startswith("extract[")]
+    assert len(extracts) == 6 and all(summary.task_states[k] == "success" for k in extracts)
+
+
+def test_physician_visits_per_1000_match_the_sources(run, warehouse):
+    expected = independent.physician_visits_per_1000(SESSION_DATA, SPEC.county)
+    rows = values(warehouse, "pc_physician_visits_per_1000")
+    actual = {
+        (r["area_level"], r["area_code"], r["period_grain"], r["period_start"]): r["value"]
+        for r in rows
+    }
+    assert set(actual) == set(expected)
+    assert len(actual) == 14 * 13 + 13  # municipalities and the county, 12 months and the year
+    mismatches = {
+        k: (actual[k], expected[k]) for k in expected if not close(actual[k], expected[k])
+    }
+    assert not mismatches
+    suppressed = [r for r in rows if r["suppressed"]]
+    assert suppressed, "a 3 000-resident county has small monthly cells"
+    assert all(r["value"] is None and r["numerator"] is None for r in suppressed)
+    assert {r["run_id"] for r in rows} == {run[1].run_id}
+
+
+def test_t3_matches_the_calendar(run, warehouse):
+    expected = independent.t3_median_days(SESSION_DATA, SPEC.county)
+    actual = {
+        (r["area_level"], r["area_code"], r["breakdown_code"], r["period_start"]): r["value"]
+        for r in values(warehouse, "t3_median_days")
+    }
+    assert set(actual) == set(expected)
+    assert {k[0] for k in actual} == {"unit", "municipality", "county"}
+    mismatches = {
+        k: (actual[k], expected[k]) for k in expected if not close(actual[k], expected[k])
+    }
+    assert not mismatches
+    county = [v for k, v in actual.items() if k[0] == "county" and k[2] == "physician"]
+    assert 2 <= statistics_median(county) <= 40  # days: plausible for Finnish health stations
+
+
+def statistics_median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def test_net_cost_per_resident_matches_the_ledger(run, warehouse):
+    expected = independent.net_cost_per_resident(SESSION_DATA, SPEC.county)
+    actual = {
+        (r["breakdown_code"], r["period_start"].year): r["value"]
+        for r in values(warehouse, "net_cost_per_resident")
+    }
+    assert set(actual) == set(expected)
+    assert all(math.isclose(actual[k], expected[k], rel_tol=1e-9) for k in expected)
+    assert 3_000 < actual["total", 2025] < 6_500  # euros per resident, as in Finland
+
+
+def test_every_extracted_row_is_in_raw_or_quarantine(run, warehouse):
+    manifest, _ = run
+    audit = warehouse.execute(
+        "select source || '.' || table_name, extracted, loaded, quarantined from dq.load_audit"
+    ).fetchall()
+    assert len(audit) == 6
+    assert all(extracted == loaded + quarantined for _, extracted, loaded, quarantined in audit)
+    counts = {name: (extracted, quarantined) for name, extracted, _, quarantined in audit}
+    assert counts["unified_record.patients"] == (SPEC.residents, manifest["invalid_hetu"])
+    assert counts["unified_record.visits"][0] == manifest["rows"]["unified_record"]["visits"]
+    quarantine = warehouse.execute("select count(*) from dq.quarantine").fetchone()[0]
+    assert quarantine == manifest["invalid_hetu"]
+
+
+def test_validation_results_are_stored(run, warehouse):
+    rows = warehouse.execute(
+        "select source, table_name, count(*), count(distinct kahn_category), bool_and(success) "
+        "from dq.validation_results group by all"
+    ).fetchall()
+    assert len(rows) == 6
+    assert all(n >= 5 for _, _, n, _, _ in rows)
+
+
+def test_reports_show_the_indicators_and_the_quarantine(run):
+    reports = get_settings().reports
+    indicators = (reports / "indicators" / "index.html").read_text(encoding="utf-8")
+    for indicator_id in ("pc_physician_visits_per_1000", "t3_median_days", "net_cost_per_resident"):
+        assert f'data-indicator="{indicator_id}"' in indicators
+    assert "Läkarbesök inom primärvårdens öppenvård" in indicators  # Swedish page
+    quality = (reports / "quality" / "index.html").read_text(encoding="utf-8")
+    assert "hetu_bad_checksum" in quality and "unified_record.patients" in quality
+
+
+def test_no_henkilotunnus_anywhere_in_what_the_pipeline_wrote(run):
+    files, hits = scan_tree(SESSION_DATA)
+    assert files > 50  # lake, warehouse, reports, Airflow and dbt logs
+    assert not hits
+
+
+def test_the_scan_finds_a_planted_henkilotunnus(tmp_path):
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "notes.log").write_text("patient 131052-308T visited\n")
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "input.csv").write_text("131052-308T\n")  # inputs are skipped
+    files, hits = scan_tree(tmp_path)
+    assert files == 1 and hits == [str(tmp_path / "lake" / "notes.log")]
+    json.dumps(hits)
