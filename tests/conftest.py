@@ -29,3 +29,13 @@ def airflow_db():
     (SESSION_DATA / "airflow").mkdir(parents=True, exist_ok=True)
     airflow_env.migrate_database()
     return SESSION_DATA / "airflow"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove the session's data folder; SOTELAKE_KEEP_TEST_DATA=1 keeps it for debugging."""
+    if os.environ.get("SOTELAKE_KEEP_TEST_DATA"):
+        print(f"\ntest data kept in {SESSION_DATA}")
+        return
+    import shutil
+
+    shutil.rmtree(SESSION_DATA, ignore_errors=True)

@@ -24,6 +24,9 @@ def environment(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Europe/Helsinki",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.logs / "airflow"),
+        "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(
+            settings.logs / "airflow" / "dag_processor"
+        ),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "SOTELAKE_DATA_DIR": str(settings.data_dir),
     }

@@ -111,10 +111,12 @@ def cmd_airflow_standalone(args) -> int:
 
     ensure_demo_key()
     env = airflow_env.configure()
-    home = Path(env["AIRFLOW_HOME"])
+    # Signs the UI's session tokens; a new one each start is fine for one machine.
+    os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))
+    passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
     print(
-        f"Airflow UI: http://localhost:8080  (user admin, password in "
-        f"{home / 'simple_auth_manager_passwords.json.generated'})"
+        f"Airflow UI: http://localhost:8080  user admin, password in {passwords} "
+        "(also printed below on the first start). Stop with Ctrl-C."
     )
     airflow = Path(sys.executable).with_name("airflow")
     os.environ["PATH"] = f"{airflow.parent}{os.pathsep}{os.environ.get('PATH', '')}"

@@ -1,7 +1,7 @@
 """The pipeline's steps, in data-flow order; the DAG calls these, one task each.
 
-extract (one load per registered table) -> validate (one GX suite per load) -> transform (one
-``dbt build``) -> publish (reports). Each step takes and returns plain dicts, so it is the same
+extract (one load per registered table) -> validate (each load with its GX suite) -> transform
+(one ``dbt build``) -> publish (reports). Each step takes and returns plain dicts, so it is the same
 whether Airflow, a test or the command line calls it.
 """
 
@@ -55,13 +55,31 @@ def extract(
     return {**load, **asdict(result)}
 
 
-def validate(load: dict, run_id: str, settings: Settings | None = None) -> dict:
-    from sotelake.quality.validate import validate_load
+def validate(loads: list[dict], run_id: str, settings: Settings | None = None) -> list[dict]:
+    """Validate every load of the run, in one process (GX is imported once).
 
-    summary = validate_load(
-        load["source"], load["table"], date.fromisoformat(load["load_date"]), run_id, settings
-    )
-    return {**load, "validation": asdict(summary)}
+    Every load is validated and its results stored before a critical failure is raised, so one
+    rejected table does not hide the state of the others.
+    """
+    from sotelake.quality.validate import CriticalExpectationFailed, validate_load
+
+    validated, rejected = [], []
+    for load in loads:
+        try:
+            summary = validate_load(
+                load["source"],
+                load["table"],
+                date.fromisoformat(load["load_date"]),
+                run_id,
+                settings,
+            )
+        except CriticalExpectationFailed as failure:
+            rejected.append(str(failure))
+            continue
+        validated.append({**load, "validation": asdict(summary)})
+    if rejected:
+        raise CriticalExpectationFailed("\n".join(rejected))
+    return validated
 
 
 def transform(run_id: str, settings: Settings | None = None) -> dict:

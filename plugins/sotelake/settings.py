@@ -31,6 +31,7 @@ class Settings:
     config_dir: Path
     dbt_project: Path
     expectations: Path
+    min_cell_size: int  # published counts from 1 to min_cell_size - 1 are suppressed
 
     @property
     def sources_dir(self) -> Path:
@@ -57,6 +58,7 @@ def get_settings() -> Settings:
         config_dir=_path("SOTELAKE_CONFIG", REPO_ROOT / "config"),
         dbt_project=_path("SOTELAKE_DBT_PROJECT", REPO_ROOT / "dbt"),
         expectations=_path("SOTELAKE_EXPECTATIONS", REPO_ROOT / "expectations"),
+        min_cell_size=int(os.environ.get("SOTELAKE_MIN_CELL_SIZE", "5")),
     )
 
 

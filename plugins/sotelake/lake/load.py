@@ -36,6 +36,7 @@ QUARANTINE_SCHEMA = pa.schema(
         ("source", pa.string()),
         ("table_name", pa.string()),
         ("load_id", pa.string()),
+        ("load_date", pa.date32()),
         ("reason", pa.string()),
         ("reasons", pa.string()),
         ("row_json", pa.string()),
@@ -77,7 +78,7 @@ def _split_batch(
     table: Table,
     key: bytes,
     load_id: str,
-    source: str,
+    load_date: date,
     extracted_at: datetime,
 ) -> tuple[pa.Table, list[dict]]:
     """Pseudonymise identifier columns; return (raw rows, quarantine records)."""
@@ -99,7 +100,8 @@ def _split_batch(
         columns[f"{prefix}_sex"] = pa.array(ids.sexes, pa.int8())
     n = batch.num_rows
     columns["_load_id"] = pa.array([load_id] * n, pa.string())
-    columns["_source_system"] = pa.array([source] * n, pa.string())
+    columns["_load_date"] = pa.array([load_date] * n, pa.date32())
+    columns["_source_system"] = pa.array([table.source] * n, pa.string())
     columns["_extracted_at"] = pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC"))
     columns["_source_file"] = batch.column("_source_file")
     rows = pa.table(columns)
@@ -124,9 +126,10 @@ def _split_batch(
                 record[col.name] = WITHHELD
         quarantine.append(
             {
-                "source": source,
+                "source": table.source,
                 "table_name": table.name,
                 "load_id": load_id,
+                "load_date": load_date,
                 "reason": problems[i].split(";")[0].split(":")[0],
                 "reasons": problems[i],
                 "row_json": json.dumps(record, ensure_ascii=False, default=str),
@@ -199,7 +202,7 @@ def _extract(
     raw_writer, quarantined, reasons, files = None, [], Counter(), set()
     try:
         for batch in reader:
-            rows, bad = _split_batch(batch, table, key, load_id, table.source, extracted_at)
+            rows, bad = _split_batch(batch, table, key, load_id, load_date, extracted_at)
             result.extracted += batch.num_rows
             result.loaded += rows.num_rows
             result.quarantined += len(bad)

@@ -78,7 +78,7 @@ def _period(grain: str, start) -> str:
     return f"{start:%Y}" if grain == "year" else f"{start:%Y-%m}"
 
 
-def _indicator_views(con, indicator: dict, labels: dict, lang: str, min_cell: int) -> dict:
+def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
     rows = con.execute(
         "select area_level, area_code, period_grain, period_start, breakdown_code, value, "
         "suppressed from marts.indicator_values where indicator_id = ? "
@@ -146,9 +146,9 @@ def render_indicator_report(settings: Settings | None = None, run_id: str | None
         ]
         labels = _labels(con)
         run = run_id or con.execute("select max(run_id) from marts.indicator_values").fetchone()[0]
-        min_cell = 5
+        min_cell = settings.min_cell_size
         pages = {
-            lang: [{**ind, **_indicator_views(con, ind, labels, lang, min_cell)} for ind in catalog]
+            lang: [{**ind, **_indicator_views(con, ind, labels, lang)} for ind in catalog]
             for lang in LANGUAGES
         }
     finally:

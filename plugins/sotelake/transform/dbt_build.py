@@ -38,6 +38,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target"),
         "DBT_LOG_PATH": str(settings.logs / "dbt"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "SOTELAKE_MIN_CELL_SIZE": str(settings.min_cell_size),
     }
 
 
@@ -102,4 +103,5 @@ def _release_duckdb() -> None:
 def build(run_id: str, settings: Settings | None = None, select: str | None = None) -> DbtResult:
     """``dbt build``: seeds, staging, intermediate and marts, with their tests."""
     args = ["build"] + (["--select", select] if select else [])
-    return run_dbt(args, {"run_id": run_id}, settings)
+    os.environ["SOTELAKE_RUN_ID"] = run_id
+    return run_dbt(args, settings=settings)

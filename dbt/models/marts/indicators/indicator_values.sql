@@ -1,6 +1,6 @@
 -- Every computed indicator value, one long table (public interface, DESIGN.md): BI needs one
 -- query. Small cells are suppressed here for indicators whose catalogue entry says so: a
--- numerator from 1 to min_cell_size - 1 withholds numerator and value (suppressed = true).
+-- numerator from 1 to SOTELAKE_MIN_CELL_SIZE - 1 (default 5) withholds numerator and value (suppressed = true).
 {% set formulas = [
     'ind_pc_physician_visits_per_1000',
     'ind_t3_median_days',
@@ -22,7 +22,7 @@ flagged as (
         computed.*,
         coalesce(catalog.suppress_small_cells, true)
             and computed.numerator > 0
-            and computed.numerator < {{ var('min_cell_size') }} as suppressed
+            and computed.numerator < {{ env_var('SOTELAKE_MIN_CELL_SIZE', '5') | int }} as suppressed
     from computed
     left join catalog on catalog.indicator_id = computed.indicator_id
 )
@@ -39,5 +39,5 @@ select
     denominator,
     case when suppressed then null else value end as value,
     suppressed,
-    cast('{{ var("run_id") }}' as varchar) as run_id
+    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as varchar) as run_id
 from flagged
