@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 
-from sotelake.settings import REPO_ROOT
-
-REFERENCE_DIR = REPO_ROOT / "dbt" / "seeds" / "reference"
+from sotelake.settings import get_settings
 
 # Approximate language shares of the residents (fi, sv, other) for the bilingual Pohjanmaa
 # county, rounded from Statistics Finland's 2020 figures; demo data only. Other counties use
@@ -42,10 +40,11 @@ class Municipality:
 
 def county_municipalities(county: str) -> list[Municipality]:
     """The municipalities of a wellbeing county (code such as ``PO``), in code order."""
-    with open(REFERENCE_DIR / "municipalities.csv", encoding="utf-8", newline="") as f:
+    path = get_settings().dbt_project / "seeds" / "reference" / "municipalities.csv"
+    with open(path, encoding="utf-8", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["wellbeing_county"] == county]
     if not rows:
-        raise ValueError(f"No municipalities for wellbeing county {county!r} in {REFERENCE_DIR}")
+        raise ValueError(f"No municipalities for wellbeing county {county!r} in {path}")
     return [
         Municipality(
             code=r["municipality_code"],
