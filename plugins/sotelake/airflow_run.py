@@ -45,16 +45,16 @@ def run_pipeline(load_date: date, settings: Settings | None = None) -> DagRunSum
     logical = datetime(load_date.year, load_date.month, load_date.day, tzinfo=UTC)
     run = dag.test(logical_date=logical, run_conf={"load_date": load_date.isoformat()})
     summary = DagRunSummary(run.run_id, str(run.state), round(time.perf_counter() - started, 1))
-    for ti in sorted(run.get_task_instances(), key=lambda t: (t.task_id, t.map_index)):
+    instances = run.get_task_instances()
+    for ti in sorted(instances, key=lambda t: (t.start_date or logical, t.task_id, t.map_index)):
         name = (
             ti.task_id
             if ti.map_index < 0
             else f"{ti.task_id}[{ti.rendered_map_index or ti.map_index}]"
         )
         summary.task_states[name] = str(ti.state)
-        if ti.start_date and ti.end_date:
+        if ti.start_date and ti.end_date:  # stages in the order they ran; mapped tasks summed
             seconds = (ti.end_date - ti.start_date).total_seconds()
-            summary.stage_seconds[ti.task_id] = round(
-                summary.stage_seconds.get(ti.task_id, 0) + seconds, 2
-            )
+            total = summary.stage_seconds.get(ti.task_id, 0) + seconds
+            summary.stage_seconds[ti.task_id] = round(total, 2)
     return summary
