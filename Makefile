@@ -15,7 +15,7 @@ RESIDENTS ?= 20000
 YEARS ?= 1
 SEED ?= 42
 
-.PHONY: help install demo test test-fast lint format airflow lock clean
+.PHONY: help install system-packages demo test test-fast lint format airflow lock clean
 
 help:
 	@echo "make demo     install, generate the demo county and run the whole pipeline"
@@ -34,13 +34,21 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 		-c constraints.txt -e ".[dev]"
 	@touch $@
 
+# PostgreSQL server binaries for the tests' throwaway clusters (sotelake.devtools.postgres).
+# Debian; needs root (as on the project's machines and CI). Does nothing when present.
+system-packages:
+	@command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || { \
+		echo "installing postgresql (server for the test clusters)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
 demo: install
 	$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED)
 
-test: install
+test: install system-packages
 	$(BIN)/pytest
 
-test-fast: install
+test-fast: install system-packages
 	$(BIN)/pytest -m "not slow"
 
 lint: install

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from stdnum.fi import hetu as stdnum_hetu
 
-REPO = Path(__file__).resolve().parents[1]
 MIN_CELL = 5
 T3_CAP_DAYS = 182
 HOLIDAYS = {(1, 1), (1, 6), (5, 1), (12, 6), (12, 24), (12, 25), (12, 26)}
@@ -37,8 +36,41 @@ def _suppress(numerator: float) -> bool:
     return 0 < numerator < MIN_CELL
 
 
+def _legacy_rows(data_dir: Path):
+    """Every row of the legacy exports (UTF-8 with BOM or Windows-1252)."""
+    for path in sorted((data_dir / "landing" / "legacy_record").glob("kaynnit_*.csv")):
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig") if raw.startswith(b"\xef\xbb\xbf") else raw.decode("cp1252")
+        yield from csv.DictReader(text.splitlines(), delimiter=";")
+
+
+def legacy_rows_with_invalid_henkilotunnus(data_dir: Path) -> int:
+    return sum(
+        not stdnum_hetu.is_valid(r["HETU"], allow_temporary=True) for r in _legacy_rows(data_dir)
+    )
+
+
+def _legacy_physician_visits(data_dir: Path) -> list[tuple[str, date]]:
+    """(municipality, month) of each legacy physician visit at reception with a valid code."""
+    out = []
+    for row in _legacy_rows(data_dir):
+        if (
+            row["AMMATTI"] == "LÄÄKÄRI"
+            and row["YHTEYSTAPA"] == "VASTAANOTTO"
+            and stdnum_hetu.is_valid(row["HETU"], allow_temporary=True)
+        ):
+            day, month, year = row["KAYNTIPVM"].split(".")
+            out.append((row["KUNTA"], date(int(year), int(month), 1)))
+    return out
+
+
 def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float | None]:
-    """Key (area_level, area_code, grain, period_start) -> value (None when suppressed)."""
+    """Key (area_level, area_code, grain, period_start) -> value (None when suppressed).
+
+    Physician visits at reception in health stations, in both record systems, by the patient's
+    municipality of residence (the current one in the unified system, the recorded one in the
+    legacy files).
+    """
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
     home = {
         pid: m
@@ -48,13 +80,17 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
     counts: dict[tuple, int] = defaultdict(int)
     months = set()
     for patient_id, start in con.execute(
-        "select patient_id, visit_start from visits where professional_group = 'LK' "
-        "and service_code = 'T11' and contact_type = 'R10'"
+        "select v.patient_id, v.visit_start from visits v join units u using (unit_id) "
+        "where v.professional_group = 'LK' and v.contact_type = 'R10' and not v.is_deleted "
+        "and u.unit_type = 'health_station'"
     ):
-        month = date.fromisoformat(start[:7] + "-01")
-        months.add(month)
         if patient_id in home:
+            month = date.fromisoformat(start[:7] + "-01")
+            months.add(month)
             counts[home[patient_id], month] += 1
+    for municipality, month in _legacy_physician_visits(data_dir):
+        months.add(month)
+        counts[municipality, month] += 1
     residents = _population(data_dir)
     out: dict[tuple, float | None] = {}
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -96,7 +132,7 @@ def t3_median_days(data_dir: Path, county: str) -> dict[tuple, float]:
     }
     groups = {"LK": "physician", "SH": "nurse"}
     calendars: dict[tuple, list] = defaultdict(list)
-    first, last = None, None
+    last = None
     for unit_id, group, start, created, booked in con.execute(
         "select unit_id, professional_group, slot_start, created_at, booked_at from appointments"
     ):
@@ -104,14 +140,13 @@ def t3_median_days(data_dir: Path, county: str) -> dict[tuple, float]:
         opened = datetime.fromisoformat(created)
         taken = datetime.fromisoformat(booked) if booked else None
         calendars[unit_id, group].append((slot, opened, taken))
-        first = min(first or slot.date(), slot.date())
         last = max(last or opened.date(), opened.date(), (taken or opened).date())
     measurements: dict[tuple, list[int]] = defaultdict(list)
     for (unit_id, group), slots in calendars.items():
         slots.sort(key=lambda s: s[0])
         starts = [s[0] for s in slots]
         unit_code, municipality = units[unit_id]
-        for day in _working_days(first, last):
+        for day in _working_days(starts[0].date(), last):  # from the calendar's first slot
             moment = datetime(day.year, day.month, day.day)
             free, days_to_third = 0, T3_CAP_DAYS
             for slot, opened, taken in slots[bisect.bisect_left(starts, moment) :]:
@@ -134,8 +169,10 @@ def t3_median_days(data_dir: Path, county: str) -> dict[tuple, float]:
 
 def net_cost_per_resident(data_dir: Path, county: str) -> dict[tuple, float]:
     """Key (service class or 'total', year) -> euros per resident."""
-    with open(REPO / "dbt" / "seeds" / "cost_centre_service_classes.csv", encoding="utf-8") as f:
-        mapping = {r["cost_centre"]: r["service_class_code"] for r in csv.DictReader(f)}
+    with open(data_dir / "landing" / "finance" / "cost_centres.csv", encoding="utf-8") as f:
+        mapping = {
+            r["cost_centre"]: r["service_class_code"] for r in csv.DictReader(f, delimiter=";")
+        }
     costs: dict[tuple, float] = defaultdict(float)
     for path in (data_dir / "landing" / "finance").glob("gl_*.csv"):
         with open(path, encoding="utf-8") as f:

@@ -4,11 +4,14 @@ import csv
 import hashlib
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
-from sotelake.demo.generate import DemoSpec, generate
 from stdnum.fi import hetu as stdnum_hetu
+
+from sotelake.demo.changes import advance
+from sotelake.demo.generate import DemoSpec, generate
 
 SMALL = DemoSpec(residents=2_000, seed=11)
 
@@ -20,7 +23,7 @@ def fingerprint(data_dir: Path) -> str:
     for (table,) in con.execute("select name from sqlite_master where type='table' order by name"):
         for row in con.execute(f"select * from {table} order by 1"):
             digest.update(repr(row).encode())
-    for path in sorted((data_dir / "landing").rglob("*.csv")):
+    for path in sorted((data_dir / "landing").rglob("*.csv")):  # ledger, legacy, HR, population
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()
 
@@ -82,23 +85,108 @@ def test_henkilotunnus_are_unique_and_valid_except_the_injected_errors(small_dem
     assert {c[6] for c in codes} >= {"-", "A"}
 
 
-def test_rates_are_plausible_for_finnish_primary_care(small_demo):
-    data_dir, _ = small_demo
+def _count(con, sql: str) -> int:
+    return con.execute(sql).fetchone()[0]
+
+
+def test_rates_are_plausible_for_finland(small_demo):
+    data_dir, manifest = small_demo
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
-    physician = con.execute(
-        "select count(*) from visits where professional_group = 'LK'"
-    ).fetchone()[0]
-    nurse = con.execute("select count(*) from visits where professional_group = 'SH'").fetchone()[0]
-    assert 0.8 < physician / 2_000 < 1.4  # about one physician visit per resident per year
-    assert 1.2 < nurse / 2_000 < 2.4
+    per_resident = {
+        "pc_physician": _count(
+            con,
+            "select count(*) from visits join units using (unit_id) "
+            "where unit_type = 'health_station' and professional_group = 'LK' "
+            "and contact_type = 'R10'",
+        )
+        + manifest["rows"]["legacy_record"]["visits"] * 0.4,
+        "pc_emergency": _count(
+            con,
+            "select count(*) from visits join units using (unit_id) "
+            "where unit_type = 'primary_emergency'",
+        ),
+        "specialist_emergency": _count(
+            con,
+            "select count(*) from visits join units using (unit_id) "
+            "where unit_type = 'specialist_emergency'",
+        ),
+        "inpatient_episodes": _count(con, "select count(*) from inpatient_episodes"),
+        "remote": _count(con, "select count(*) from visits where contact_type <> 'R10'"),
+    }
+    rates = {k: v / 2_000 for k, v in per_resident.items()}
+    assert 0.7 < rates["pc_physician"] < 1.4  # about one physician visit per resident per year
+    assert 0.15 < rates["pc_emergency"] < 0.4 and 0.1 < rates["specialist_emergency"] < 0.35
+    assert 0.05 < rates["inpatient_episodes"] < 0.2 and 1.0 < rates["remote"] < 2.2
     statuses = dict(con.execute("select status, count(*) from appointments group by status"))
     assert set(statuses) == {"attended", "no_show", "booked", "free"}
-    bad_order = con.execute(
-        "select count(*) from appointments where booked_at < created_at or booked_at > slot_start"
-    ).fetchone()[0]
-    assert bad_order == 0
-    ledger = list((data_dir / "landing" / "finance").glob("gl_2025-*.csv"))
-    assert len(ledger) == 12
+    assert (
+        _count(
+            con,
+            "select count(*) from appointments where booked_at < created_at "
+            "or booked_at > slot_start",
+        )
+        == 0
+    )
+    aged = {p for (p,) in con.execute("select patient_id from patients")}
+    assert aged and _count(con, "select count(distinct patient_id) from home_care_decisions") > 0
+    # shares of the target groups at the period end (residents 75+ and children)
+    with open(data_dir / "landing" / "population" / "residents_2025.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    over_75 = sum(int(r["residents"]) for r in rows if int(r["age"]) >= 75)
+    children = sum(int(r["residents"]) for r in rows if int(r["age"]) <= 17)
+    home_care = _count(con, "select count(*) from home_care_decisions where end_date is null")
+    round_the_clock = _count(
+        con, "select count(*) from round_the_clock_care where end_date is null"
+    )
+    placed = _count(
+        con,
+        "select count(*) from child_welfare_placements "
+        "where end_date is null or end_date >= '2025-01-01'",
+    )
+    assert 0.05 < home_care / over_75 < 0.15
+    assert 0.03 < round_the_clock / over_75 < 0.09
+    assert 0.005 < placed / children < 0.025
+    assert len(list((data_dir / "landing" / "finance").glob("gl_2025-*.csv"))) == 12
+
+
+def test_legacy_files_use_the_old_dialects(small_demo):
+    data_dir, manifest = small_demo
+    files = sorted((data_dir / "landing" / "legacy_record").glob("kaynnit_*.csv"))
+    assert manifest["legacy"]["cutover"] == "2025-04-01"
+    assert {f.name.split("_")[1] for f in files} == {"231", "280", "287", "545"}
+    assert {f.name.split("_")[2][:7] for f in files} == {"2025-01", "2025-02", "2025-03"}
+    for path in files:
+        raw = path.read_bytes()
+        if path.name.split("_")[1] in ("280", "545"):  # Windows-1252: Ä is one byte, no BOM
+            assert not raw.startswith(b"\xef\xbb\xbf") and "LÄÄKÄRI".encode("cp1252") in raw
+        else:
+            assert raw.startswith(b"\xef\xbb\xbf")
+        header = raw.decode("cp1252" if not raw.startswith(b"\xef") else "utf-8-sig").splitlines()
+        assert header[0].startswith("HETU;NIMI;KUNTA;KAYNTIPVM")
+        assert "," in header[1].split(";")[9] and header[1].split(";")[3].count(".") == 2
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    early = _count(
+        con,
+        "select count(*) from visits join units using (unit_id) where "
+        "municipality_code in ('231','280','287','545') and unit_type = 'health_station' "
+        "and visit_start < '2025-04-01'",
+    )
+    assert early == 0, (
+        "before the cut-over these municipalities' visits are only in the legacy files"
+    )
+
+
+def test_advancing_a_day_changes_rows_of_that_day(tmp_path):
+    generate(DemoSpec(residents=1_000, seed=4), tmp_path)
+    counts = advance(tmp_path, date(2026, 1, 2))
+    assert counts["new_visits"] > 0 and counts["deleted_visits"] >= 0
+    con = sqlite3.connect(tmp_path / "sources" / "unified_record.sqlite")
+    changed = _count(con, "select count(*) from visits where updated_at >= '2026-01-02'")
+    assert changed == counts["new_visits"] + counts["corrected_visits"] + counts["deleted_visits"]
+    again = tmp_path / "again"
+    generate(DemoSpec(residents=1_000, seed=4), again)
+    assert advance(again, date(2026, 1, 2)) == counts
+    assert fingerprint(again) == fingerprint(tmp_path)
 
 
 def test_spec_years_spans_the_period(tmp_path):
@@ -108,4 +196,4 @@ def test_spec_years_spans_the_period(tmp_path):
         "residents_2024.csv",
         "residents_2025.csv",
     ]
-    assert manifest["rows"]["finance"]["files"] == 24
+    assert len(list((tmp_path / "landing" / "finance").glob("gl_*.csv"))) == 24

@@ -1,45 +1,62 @@
-"""Extraction into the raw lake: typing, pseudonymisation, quarantine, idempotent partitions."""
+"""Extraction into the raw lake: typing, pseudonymisation, quarantine, incremental windows, bad
+files, schema drift and idempotent partitions."""
 
 import json
 import shutil
+import sqlite3
 from datetime import date
 
 import pyarrow.parquet as pq
 import pytest
-from sotelake.demo.generate import DemoSpec, generate
-from sotelake.lake import zones
-from sotelake.lake.load import load_table
-from sotelake.settings import get_settings
-from sotelake.sources.readers import SourceSchemaError
-from sotelake.sources.registry import ConfigurationError, load_registry
 from stdnum.fi import hetu as stdnum_hetu
 
+from sotelake.demo.changes import advance
+from sotelake.demo.generate import DemoSpec, generate
+from sotelake.lake import state, zones
+from sotelake.lake.load import load_table
+from sotelake.settings import get_settings
+from sotelake.sources.registry import ConfigurationError, SourceSchemaError, load_registry
+
 KEY = b"x" * 32
-DAY = date(2026, 2, 1)
+DAY = date(2026, 1, 1)
+BASE = DemoSpec(residents=1_500, seed=5)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo")
+    return path, generate(BASE, path)
 
 
 @pytest.fixture
-def demo(tmp_path, monkeypatch):
+def demo(generated, tmp_path, monkeypatch):
+    """A fresh copy of the generated sources for each test (tests change them)."""
+    source, manifest = generated
+    for folder in ("sources", "landing"):
+        shutil.copytree(source / folder, tmp_path / folder)
     monkeypatch.setenv("SOTELAKE_DATA_DIR", str(tmp_path))
-    manifest = generate(DemoSpec(residents=1_500, seed=5), tmp_path)
-    registry = load_registry()
-    return tmp_path, manifest, registry
+    return tmp_path, manifest, load_registry()
 
 
-def raw_rows(lake, source, table, day=DAY):
-    return pq.read_table(zones.partition(lake, zones.RAW, source, table, day)).to_pylist()
+def load(registry, qualified: str, day: date = DAY):
+    source, table = qualified.split(".")
+    return load_table(registry[source], registry[source].tables[table], day, KEY)
 
 
-def quarantined(lake, source, table, day=DAY):
-    return pq.read_table(zones.partition(lake, zones.QUARANTINE, source, table, day)).to_pylist()
+def raw_rows(source, table, day=DAY):
+    path = zones.partition(get_settings().lake, zones.RAW, source, table, day)
+    return pq.read_table(path).to_pylist() if path.exists() else []
+
+
+def quarantined(source, table, day=DAY):
+    path = zones.partition(get_settings().lake, zones.QUARANTINE, source, table, day)
+    return pq.read_table(path).to_pylist()
 
 
 def test_patients_are_pseudonymised_and_invalid_codes_quarantined(demo):
-    data_dir, manifest, registry = demo
-    source = registry["unified_record"]
-    result = load_table(source, source.tables["patients"], DAY, KEY)
-    lake = get_settings().lake
-    rows = raw_rows(lake, "unified_record", "patients")
+    _, manifest, registry = demo
+    result = load(registry, "unified_record.patients")
+    rows = raw_rows("unified_record", "patients")
     assert result.extracted == 1_500
     assert result.quarantined == manifest["invalid_hetu"] > 0
     assert result.loaded == len(rows) == 1_500 - manifest["invalid_hetu"]
@@ -49,12 +66,13 @@ def test_patients_are_pseudonymised_and_invalid_codes_quarantined(demo):
         "person_birth_year",
         "person_sex",
         "_load_id",
+        "_load_date",
         "_source_system",
         "_extracted_at",
         "_source_file",
     } <= set(rows[0])
     assert all(len(r["person_pseudonym"]) == 32 for r in rows)
-    bad = quarantined(lake, "unified_record", "patients")
+    bad = quarantined("unified_record", "patients")
     assert len(bad) == manifest["invalid_hetu"]
     assert {r["reason"] for r in bad} <= {
         "hetu_bad_checksum",
@@ -65,21 +83,72 @@ def test_patients_are_pseudonymised_and_invalid_codes_quarantined(demo):
         record = json.loads(row["row_json"])
         assert record["hetu"].startswith("<withheld")
         assert "patient_id" in record and not stdnum_hetu.is_valid(record["hetu"])
-    audit = pq.read_table(zones.dq_file(lake, "load_audit", "unified_record", "patients", DAY))
+    audit = pq.read_table(
+        zones.dq_file(get_settings().lake, "load_audit", "unified_record", "patients", DAY)
+    )
     assert audit.to_pylist()[0]["extracted"] == 1_500
+
+
+def test_the_same_person_has_the_same_pseudonym_in_both_record_systems(demo):
+    _, _, registry = demo
+    load(registry, "unified_record.patients")
+    load(registry, "legacy_record.visits")
+    unified = {r["person_pseudonym"] for r in raw_rows("unified_record", "patients")}
+    legacy = raw_rows("legacy_record", "visits")
+    assert legacy and all(r["person_pseudonym"] in unified for r in legacy)
+    assert "NIMI" not in legacy[0] and "HETU" not in legacy[0]
+    professions = {r["AMMATTI"] for r in legacy}  # Windows-1252 and UTF-8 files both decoded
+    assert professions == {"LÄÄKÄRI", "SAIRAANHOITAJA"}
+    assert {r["_source_file"].split("_")[1] for r in legacy} == {"231", "280", "287", "545"}
 
 
 def test_rerunning_a_load_replaces_its_partition(demo):
     _, _, registry = demo
-    source = registry["unified_record"]
-    lake = get_settings().lake
-    first = load_table(source, source.tables["visits"], DAY, KEY)
-    second = load_table(source, source.tables["visits"], DAY, KEY)
-    partition = zones.partition(lake, zones.RAW, "unified_record", "visits", DAY)
+    first = load(registry, "unified_record.visits")
+    second = load(registry, "unified_record.visits")
+    partition = zones.partition(get_settings().lake, zones.RAW, "unified_record", "visits", DAY)
     files = list(partition.glob("*.parquet"))
     assert len(files) == 1 and files[0].stem == second.load_id != first.load_id
-    assert len(raw_rows(lake, "unified_record", "visits")) == first.loaded == second.loaded
-    assert not any((lake / "_tmp").iterdir()), "scratch folders are cleaned up"
+    assert len(raw_rows("unified_record", "visits")) == first.loaded == second.loaded
+    assert not any((get_settings().lake / "_tmp").iterdir()), "scratch folders are cleaned up"
+
+
+def test_incremental_loads_take_only_the_rows_changed_in_their_window(demo):
+    data_dir, _, registry = demo
+    first = load(registry, "unified_record.visits")
+    assert first.window == {"lower": None, "upper": "2026-01-02T00:00:00"}
+    changes = advance(data_dir, date(2026, 1, 2))
+    second = load(registry, "unified_record.visits", date(2026, 1, 2))
+    expected = changes["new_visits"] + changes["corrected_visits"] + changes["deleted_visits"]
+    assert second.extracted == expected
+    assert second.window == {"lower": "2026-01-02T00:00:00", "upper": "2026-01-03T00:00:00"}
+    deleted = [r for r in raw_rows("unified_record", "visits", date(2026, 1, 2)) if r["is_deleted"]]
+    assert len(deleted) == changes["deleted_visits"]
+    # a re-run of a date takes its rows again; the next day has nothing new
+    assert load(registry, "unified_record.visits", date(2026, 1, 2)).extracted == expected
+    # ...except that rows changed since have left the earlier window for the later one
+    moved = changes["corrected_visits"] + changes["deleted_visits"]
+    assert load(registry, "unified_record.visits", DAY).extracted == first.extracted - moved
+    assert load(registry, "unified_record.visits", date(2026, 1, 3)).extracted == 0
+    assert not zones.partition(
+        get_settings().lake, zones.RAW, "unified_record", "visits", date(2026, 1, 3)
+    ).exists()
+
+
+def test_incremental_file_tables_take_each_delivery_once(demo):
+    data_dir, _, registry = demo
+    assert len(load(registry, "finance.ledger_postings").source_files) == 12
+    assert load(registry, "finance.ledger_postings", date(2026, 1, 2)).status == "no_data"
+    folder = data_dir / "landing" / "finance"
+    shutil.copy(folder / "gl_2025-12.csv", folder / "gl_2026-01.csv")
+    corrected = folder / "gl_2025-03.csv"
+    corrected.write_text(
+        corrected.read_text(encoding="utf-8").replace(";4000;", ";4001;", 1), encoding="utf-8"
+    )
+    third = load(registry, "finance.ledger_postings", date(2026, 1, 3))
+    assert third.source_files == ["gl_2025-03.csv", "gl_2026-01.csv"]
+    taken = state.read_state(get_settings().lake, "finance", "ledger_postings")
+    assert sorted(taken["2026-01-03"]["files"]) == ["gl_2025-03.csv", "gl_2026-01.csv"]
 
 
 def test_bad_values_in_a_ledger_file_are_quarantined_with_the_row(demo):
@@ -94,40 +163,104 @@ def test_bad_values_in_a_ledger_file_are_quarantined_with_the_row(demo):
     missing[header.index("cost_centre")] = ""
     lines[2] = ";".join(missing)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    source = registry["finance"]
-    result = load_table(source, source.tables["ledger_postings"], DAY, KEY)
+    result = load(registry, "finance.ledger_postings")
     assert result.quarantined == 2 and result.extracted == result.loaded + 2
-    bad = {r["reason"]: r for r in quarantined(get_settings().lake, "finance", "ledger_postings")}
+    bad = {r["reason"]: r for r in quarantined("finance", "ledger_postings")}
     assert set(bad) == {"bad_type", "missing"}
     assert bad["bad_type"]["reasons"] == "bad_type:amount"
     assert json.loads(bad["bad_type"]["row_json"])["amount"] == "12,34,5"
     assert bad["missing"]["_source_file"] == "gl_2025-03.csv"
-    good = raw_rows(get_settings().lake, "finance", "ledger_postings")
+    good = raw_rows("finance", "ledger_postings")
     assert {r["_source_file"] for r in good} == {f"gl_2025-{m:02d}.csv" for m in range(1, 13)}
     assert all(isinstance(r["posting_date"], date) for r in good)
 
 
-def test_a_file_without_a_declared_column_fails_naming_file_and_column(demo):
+def test_bad_files_are_moved_aside_with_the_reason_and_never_half_loaded(demo):
     data_dir, _, registry = demo
-    folder = data_dir / "landing" / "population"
-    path = next(folder.glob("residents_*.csv"))
-    text = path.read_text(encoding="utf-8").replace("residents\n", "inhabitants\n", 1)
-    path.write_text(text, encoding="utf-8")
-    source = registry["population"]
+    folder = data_dir / "landing" / "finance"
+    good_rows = sum(
+        len((folder / f"gl_2025-{m:02d}.csv").read_text().splitlines()) - 1 for m in range(1, 13)
+    )
+    text = (folder / "gl_2025-01.csv").read_text(encoding="utf-8")
+    (folder / "gl_2026-01.csv").write_bytes(b"")  # empty
+    (folder / "gl_2026-02.csv").write_text(text[: len(text) // 2 + 7], encoding="utf-8")  # cut
+    (folder / "gl_2026-03.csv").write_bytes(
+        text.replace("Eläkekulut", "Eläkekulut").encode("cp1252")
+    )
+    (folder / "gl_2026-04.csv").write_text(text.replace(";", ","), encoding="utf-8")  # dialect
+    result = load(registry, "finance.ledger_postings")
+    reasons = result.rejected_files
+    assert set(reasons) == {"gl_2026-01.csv", "gl_2026-02.csv", "gl_2026-03.csv", "gl_2026-04.csv"}
+    assert reasons["gl_2026-01.csv"] == "empty file"
+    assert "malformed" in reasons["gl_2026-02.csv"] and "line" in reasons["gl_2026-02.csv"].lower()
+    assert reasons["gl_2026-03.csv"].startswith("not utf-8: undecodable byte at offset")
+    assert (
+        "not the expected dialect" in reasons["gl_2026-04.csv"]
+        and "','" in reasons["gl_2026-04.csv"]
+    )
+    assert result.extracted == good_rows, "nothing of the bad files was loaded"
+    rejected = folder / "_rejected"
+    moved = sorted(p.name for p in rejected.iterdir())
+    assert len(moved) == 8 and all(not (folder / name).exists() for name in reasons)
+    note = next(rejected.glob("*gl_2026-01.csv.reason.txt")).read_text()
+    assert note.strip() == "empty file"
+    audit = pq.read_table(
+        zones.dq_file(get_settings().lake, "load_audit", "finance", "ledger_postings", DAY)
+    ).to_pylist()[0]
+    assert json.loads(audit["rejected_files_json"]) == reasons
+
+
+def test_new_columns_are_carried_and_reported_and_identifiers_withheld(demo):
+    data_dir, _, registry = demo
+    path = data_dir / "landing" / "finance" / "gl_2025-05.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ";approver"] + [line + ";Anna" for line in lines[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = load(registry, "finance.ledger_postings")
+    assert result.new_columns == ["approver"] and result.withheld_columns == []
+    rows = raw_rows("finance", "ledger_postings")
+    assert {r["approver"] for r in rows} == {"Anna", None}
+
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    con.execute("alter table patients add column guardian_hetu text")
+    con.execute("alter table patients add column guardian_relation text")
+    con.execute("update patients set guardian_hetu = '131052-308T', guardian_relation = 'mother'")
+    con.commit()
+    result = load(registry, "unified_record.patients")
+    assert result.withheld_columns == ["guardian_hetu"]
+    assert result.new_columns == ["guardian_relation"]
+    rows = raw_rows("unified_record", "patients")
+    assert "guardian_hetu" not in rows[0] and rows[0]["guardian_relation"] == "mother"
+
+
+def test_missing_columns_optional_reported_required_fail_naming_file_and_column(demo):
+    data_dir, _, registry = demo
+    folder = data_dir / "landing" / "finance"
+    path = folder / "gl_2025-02.csv"
+    lines = [
+        ";".join(line.split(";")[:-1]) for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")  # no `description` column
+    result = load(registry, "finance.ledger_postings")
+    assert result.missing_columns == ["description"] and result.quarantined == 0
+
+    population = next((data_dir / "landing" / "population").glob("residents_*.csv"))
+    text = population.read_text(encoding="utf-8").replace("residents\n", "inhabitants\n", 1)
+    population.write_text(text, encoding="utf-8")
     with pytest.raises(
-        SourceSchemaError, match=r"residents_\*\.csv lacks column\(s\) \['residents'\]"
+        SourceSchemaError, match=r"residents_2025\.csv: lacks required column\(s\) \['residents'\]"
     ):
-        load_table(source, source.tables["residents"], DAY, KEY)
+        load(registry, "population.residents")
     assert not zones.partition(
         get_settings().lake, zones.RAW, "population", "residents", DAY
     ).exists()
+    assert load(registry, "unified_record.units").loaded > 0, "other tables still load"
 
 
 def test_no_files_is_no_data_not_an_error(demo):
     data_dir, _, registry = demo
     shutil.rmtree(data_dir / "landing" / "finance")
-    source = registry["finance"]
-    result = load_table(source, source.tables["ledger_postings"], DAY, KEY)
+    result = load(registry, "finance.ledger_postings")
     assert result.status == "no_data" and result.extracted == 0
 
 
@@ -138,4 +271,12 @@ def test_registry_errors_name_the_place(tmp_path):
         "        primary_key: [id]\n        columns: {id: bigint, x: money}\n"
     )
     with pytest.raises(ConfigurationError, match=r"column s\.t\.x: unknown type 'money'"):
+        load_registry(bad)
+    bad.write_text(
+        "sources:\n  s:\n    kind: database\n    tables:\n      t:\n"
+        "        mode: incremental\n        primary_key: [id]\n        columns: {id: bigint}\n"
+    )
+    with pytest.raises(
+        ConfigurationError, match=r"s\.t: an incremental database table needs watermark"
+    ):
         load_registry(bad)

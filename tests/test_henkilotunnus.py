@@ -1,6 +1,7 @@
 """Henkilötunnus validation and keyed pseudonyms (sotelake.privacy.hetu)."""
 
 import pytest
+
 from sotelake import settings
 from sotelake.privacy import hetu
 

@@ -15,6 +15,7 @@ import duckdb
 import independent
 import pytest
 from conftest import SESSION_DATA
+
 from sotelake.airflow_run import run_pipeline
 from sotelake.demo.generate import DemoSpec, generate
 from sotelake.privacy.scan import scan_tree
@@ -57,7 +58,7 @@ def test_every_task_succeeded(run):
     assert summary.succeeded, summary.task_states
     assert set(summary.stage_seconds) == {"plan", "extract", "validate", "transform", "publish"}
     extracts = [k for k in summary.task_states if k.startswith("extract[")]
-    assert len(extracts) == 6 and all(summary.task_states[k] == "success" for k in extracts)
+    assert len(extracts) == 18 and all(summary.task_states[k] == "success" for k in extracts)
 
 
 def test_physician_visits_per_1000_match_the_sources(run, warehouse):
@@ -69,6 +70,16 @@ def test_physician_visits_per_1000_match_the_sources(run, warehouse):
     }
     assert set(actual) == set(expected)
     assert len(actual) == 14 * 13 + 13  # municipalities and the county, 12 months and the year
+    legacy = {
+        r["area_code"]
+        for r in rows
+        if r["area_level"] == "municipality"
+        and r["period_start"] < date(2025, 4, 1)
+        and r["numerator"]
+    }
+    assert {"231", "280", "287", "545"} & legacy, (
+        "legacy municipalities have visits before the cut-over"
+    )
     mismatches = {
         k: (actual[k], expected[k]) for k in expected if not close(actual[k], expected[k])
     }
@@ -116,13 +127,24 @@ def test_every_extracted_row_is_in_raw_or_quarantine(run, warehouse):
     audit = warehouse.execute(
         "select source || '.' || table_name, extracted, loaded, quarantined from dq.load_audit"
     ).fetchall()
-    assert len(audit) == 6
+    assert len(audit) == 18
     assert all(extracted == loaded + quarantined for _, extracted, loaded, quarantined in audit)
     counts = {name: (extracted, quarantined) for name, extracted, _, quarantined in audit}
     assert counts["unified_record.patients"] == (SPEC.residents, manifest["invalid_hetu"])
     assert counts["unified_record.visits"][0] == manifest["rows"]["unified_record"]["visits"]
-    quarantine = warehouse.execute("select count(*) from dq.quarantine").fetchone()[0]
-    assert quarantine == manifest["invalid_hetu"]
+    assert counts["legacy_record.visits"][0] == manifest["rows"]["legacy_record"]["visits"]
+    quarantine = dict(
+        warehouse.execute(
+            "select source || '.' || table_name, count(*) from dq.quarantine group by all"
+        ).fetchall()
+    )
+    assert quarantine["unified_record.patients"] == manifest["invalid_hetu"]
+    invalid_legacy = independent.legacy_rows_with_invalid_henkilotunnus(SESSION_DATA)
+    assert (
+        quarantine.get("legacy_record.visits", 0)
+        == counts["legacy_record.visits"][1]
+        == invalid_legacy
+    )
 
 
 def test_validation_results_are_stored(run, warehouse):
@@ -130,8 +152,8 @@ def test_validation_results_are_stored(run, warehouse):
         "select source, table_name, count(*), count(distinct kahn_category), bool_and(success) "
         "from dq.validation_results group by all"
     ).fetchall()
-    assert len(rows) == 6
-    assert all(n >= 5 for _, _, n, _, _ in rows)
+    assert len(rows) == 18
+    assert all(n >= 2 for _, _, n, _, _ in rows)
 
 
 def test_reports_show_the_indicators_and_the_quarantine(run):

@@ -1,8 +1,41 @@
-{#- The rows of a raw table's latest load. Sources load in full (the skeleton's mode): the latest
-    load date holds the table as the source system holds it now; earlier loads stay in the lake
-    as history. A re-run of a load replaces its load_date partition, so a date holds one load.
-    (The filter uses the _load_date column in the files, not the hive partition: DuckDB 1.5.5
-    fails with an internal error on a subquery filter over a single hive partition.) -#}
+{#- How staging models read the raw lake (config/sources.yml says each table's mode). -#}
+
+{#- mode: full. The rows of the latest load: the table as the source system holds it now;
+    earlier loads stay in the lake as history. A re-run of a load replaces its load_date
+    partition, so a date holds one load. (The filter uses the _load_date column in the files,
+    not the hive partition: DuckDB 1.5.5 fails with an internal error on a subquery filter over
+    a single hive partition.) -#}
 {% macro latest_load(relation) -%}
     (select * from {{ relation }} where _load_date = (select max(_load_date) from {{ relation }}))
+{%- endmacro %}
+
+
+{#- mode: incremental, step 1. The raw rows of loads this incremental model has not yet
+    processed (all of them on the first run or with --full-refresh). Re-runs and backfills are
+    newer extractions, so they are processed too. -#}
+{% macro new_loads(relation) -%}
+    (select * from {{ relation }}
+     {% if is_incremental() -%}
+     where _extracted_at > (select coalesce(max(_extracted_at), timestamptz '1900-01-01') from {{ this }})
+     {%- endif %})
+{%- endmacro %}
+
+
+{#- mode: incremental, step 2. One row per key: the newest version among the new rows and the
+    model's current row for the same key, by the source's last-changed column and then the
+    extraction time. An older version (from a backfill) never replaces a newer one, and a soft
+    delete in the source arrives as a newer version with its deleted flag set. Use with
+    incremental_strategy='delete+insert' and unique_key=key. -#}
+{% macro latest_versions(changes, key, changed_at=none) -%}
+    select * from (
+        select * from {{ changes }}
+        {% if is_incremental() -%}
+        union all by name
+        select * from {{ this }} where {{ key }} in (select {{ key }} from {{ changes }})
+        {%- endif %}
+    )
+    qualify row_number() over (
+        partition by {{ key }}
+        order by {% if changed_at %}{{ changed_at }} desc, {% endif %}_extracted_at desc
+    ) = 1
 {%- endmacro %}

@@ -62,7 +62,7 @@ def cmd_run(args) -> int:
     from sotelake.airflow_run import run_pipeline
 
     ensure_demo_key()
-    summary = run_pipeline(date.fromisoformat(args.load_date))
+    summary = run_pipeline(date.fromisoformat(args.load_date or date.today().isoformat()))
     settings = get_settings()
     print(f"\nDAG run {summary.run_id}: {summary.state} in {summary.seconds} s")
     for task_id, seconds in summary.stage_seconds.items():
@@ -91,6 +91,8 @@ def cmd_demo(args) -> int:
         cmd_generate(args)
     else:
         print(f"demo sources for {asdict(spec)} already generated; --regenerate to redo")
+    if not args.load_date:  # the demo county's "today": the day its sources were extracted
+        args.load_date = json.loads(manifest_path.read_text())["extraction_day"]
     return cmd_run(args)
 
 
@@ -103,6 +105,32 @@ def cmd_scan_privacy(args) -> int:
         print("henkilötunnus-shaped values found in:\n  " + "\n  ".join(hits[:20]))
         return 1
     print("no henkilötunnus in any output")
+    return 0
+
+
+def cmd_suites(args) -> int:
+    from sotelake.quality.suite_spec import write_suites
+
+    written = write_suites(get_settings().expectations)
+    print(f"wrote {len(written)} suites under {get_settings().expectations / 'raw'}")
+    return 0
+
+
+def cmd_advance(args) -> int:
+    from datetime import timedelta
+
+    from sotelake.demo.changes import advance
+
+    manifest = json.loads((get_settings().data_dir / "sources" / "demo_manifest.json").read_text())
+    done = sorted(manifest.get("advanced", {}))
+    day = (
+        date.fromisoformat(done[-1]) + timedelta(days=1)
+        if done
+        else date.fromisoformat(manifest["extraction_day"]) + timedelta(days=1)
+    )
+    for _ in range(args.days):
+        print(f"{day}: {advance(get_settings().data_dir, day)}")
+        day += timedelta(days=1)
     return 0
 
 
@@ -143,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     run_options = argparse.ArgumentParser(add_help=False)
     run_options.add_argument(
         "--load-date",
-        default=date.today().isoformat(),
-        help="partition date of the loads (default today)",
+        help="partition date of the loads (run: today; demo: the day after the demo period)",
     )
     commands.add_parser("generate", parents=[generate_options]).set_defaults(func=cmd_generate)
     commands.add_parser("run", parents=[run_options]).set_defaults(func=cmd_run)
@@ -154,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     scan = commands.add_parser("scan-privacy")
     scan.add_argument("folder", nargs="?", default=str(get_settings().data_dir))
     scan.set_defaults(func=cmd_scan_privacy)
+    commands.add_parser("suites").set_defaults(func=cmd_suites)
+    advance = commands.add_parser("advance")
+    advance.add_argument("--days", type=int, default=1)
+    advance.set_defaults(func=cmd_advance)
     commands.add_parser("airflow-standalone").set_defaults(func=cmd_airflow_standalone)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -1,6 +1,6 @@
--- The appointment calendar with the conformed professional group.
+-- The appointment calendar (soft-deleted slots left out) with the conformed professional group.
 with slots as (
-    select * from {{ ref('stg_unified_record__appointments') }}
+    select * from {{ ref('stg_unified_record__appointments') }} where not is_deleted
 ),
 
 groups as (

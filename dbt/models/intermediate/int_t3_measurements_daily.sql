@@ -7,22 +7,25 @@ with slots as (
     select * from {{ ref('int_appointment_slots_classified') }}
 ),
 
--- Measure from the first slot to the last change seen in the calendar (its extraction).
+-- Measure until the last change seen in the calendar (its extraction).
 activity as (
-    select
-        min(slot_date) as first_day,
-        cast(max(greatest(created_at, coalesce(booked_at, created_at))) as date) as last_day
+    select cast(max(greatest(created_at, coalesce(booked_at, created_at))) as date) as last_day
     from slots
+),
+
+-- A unit's calendar is measured from its first slot (units that came from a legacy system
+-- have no calendar before their cut-over).
+calendars as (
+    select unit_id, professional_group_code, min(slot_date) as first_day
+    from slots
+    group by unit_id, professional_group_code
 ),
 
 measurement_days as (
     select date_day as measured_on
     from {{ ref('int_days_classified') }}, activity
-    where is_working_day and date_day between activity.first_day and activity.last_day
-),
-
-calendars as (
-    select distinct unit_id, professional_group_code from slots
+    where is_working_day and date_day <= activity.last_day
+        and date_day >= (select min(first_day) from calendars)
 ),
 
 free_slots_ranked as (
@@ -49,7 +52,7 @@ select
     calendars.professional_group_code,
     coalesce(datediff('day', measurement_days.measured_on, third.slot_date), {{ cap_days }}) as days_to_third_free
 from measurement_days
-cross join calendars
+inner join calendars on measurement_days.measured_on >= calendars.first_day
 left join free_slots_ranked as third
     on third.measured_on = measurement_days.measured_on
     and third.unit_id = calendars.unit_id

@@ -10,8 +10,47 @@ PHYSICIAN = "LK"  # lääkäri
 NURSE = "SH"  # sairaanhoitaja / terveydenhoitaja
 URGENT = "kiireellinen"
 NON_URGENT = "kiireeton"
-SERVICE_PRIMARY_CARE = "T11"
-CONTACT_AT_RECEPTION = "R10"
+SERVICE_PRIMARY_CARE = "T11"  # PTHAVO palvelumuoto: avosairaanhoito
+SERVICE_SPECIALIST = "ESH"  # the record system's own codes from here on
+SERVICE_HOME_CARE = "KH"
+SERVICE_ROUND_THE_CLOCK = "YVH"
+SERVICE_CHILD_WELFARE = "LS"
+CONTACT_AT_RECEPTION = "R10"  # Avohilmo yhteystapa: asiakkaan käynti vastaanotolla
+CONTACT_PHONE = "R50"  # puhelinyhteys
+CONTACT_VIDEO = "R52"  # reaaliaikainen etäasiointi
+CONTACT_DIGITAL = "R56"  # etäasiointi ilman reaaliaikaista kontaktia (e-services, messages)
+
+# Specialties (erikoisalat) of the demo hospital, with the codes of THL's specialty
+# classification as the record system records them; names fi, sv.
+SPECIALTIES = {
+    "10": ("Sisätaudit", "Inre medicin"),
+    "20": ("Kirurgia", "Kirurgi"),
+    "30": ("Naistentaudit ja synnytykset", "Kvinnosjukdomar och förlossningar"),
+    "40": ("Lastentaudit", "Barnsjukdomar"),
+    "50": ("Silmätaudit", "Ögonsjukdomar"),
+    "55": ("Korva-, nenä- ja kurkkutaudit", "Öron-, näs- och halssjukdomar"),
+    "70": ("Psykiatria", "Psykiatri"),
+}
+# Frequent diagnoses: ICD-10 (physicians, hospital) and ICPC-2 (primary care nurses).
+ICD10 = [
+    "J06.9",
+    "I10",
+    "E11.9",
+    "M54.5",
+    "J45.9",
+    "F32.9",
+    "K21.9",
+    "N39.0",
+    "R05",
+    "Z00.0",
+    "M17.9",
+    "I48.9",
+    "J18.9",
+    "S52.5",
+    "H52.1",
+    "O80",
+]
+ICPC2 = ["R74", "K86", "T90", "L03", "P76", "A97", "S18", "U71", "R05", "L15"]
 
 # Service classes (palveluluokka) of the demo ledger. The codes are this project's demo codes:
 # replace them with the Valtiokonttori classification (Liite 2) through the steward-maintained

@@ -3,7 +3,9 @@
 Output (under the data directory):
 
 - ``sources/unified_record.sqlite``: the unified client/patient record system;
-- ``landing/finance/gl_YYYY-MM.csv``: monthly general-ledger exports;
+- ``landing/legacy_record/``: visit exports of the legacy municipal system (until cut-over);
+- ``landing/finance/``: monthly general-ledger exports, the budget, the cost-centre mapping;
+- ``landing/hr/``: person-years and sick-leave days by cost centre and month;
 - ``landing/population/residents_YYYY.csv``: residents on 31 December by municipality, age, sex;
 - ``sources/demo_manifest.json``: what was generated (seed, scale, period, rows per table).
 
@@ -19,15 +21,16 @@ import logging
 import shutil
 import time
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from sotelake.demo import finance
+from sotelake.demo import finance, legacy_system
 from sotelake.demo.geography import county_municipalities
 from sotelake.demo.population import generate_residents
-from sotelake.demo.record_system import generate_record_system, health_stations
+from sotelake.demo.record_system import generate_record_system
+from sotelake.demo.world import World
 
 log = logging.getLogger(__name__)
 
@@ -77,38 +80,37 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
     started = time.perf_counter()
     rng = np.random.default_rng(spec.seed)
     sources, landing = data_dir / "sources", data_dir / "landing"
-    for folder in (sources, landing / "finance", landing / "population"):
+    for folder in (sources, landing):
         shutil.rmtree(folder, ignore_errors=True)
     municipalities = county_municipalities(spec.county)
     residents = generate_residents(
         rng, municipalities, spec.residents, spec.period_end, spec.invalid_hetu_rate
     )
     log.info("generated %d residents of %d municipalities", len(residents), len(municipalities))
-    record_rows = generate_record_system(
-        rng,
-        spec.county,
-        municipalities,
-        residents,
-        spec.period_start,
-        spec.period_end,
-        sources / "unified_record.sqlite",
+    world = World(rng, spec.county, municipalities, residents, spec.period_start, spec.period_end)
+    legacy = legacy_system.legacy_municipalities(world)
+    cutover = legacy_system.cutover_date(world)
+    record_rows, legacy_visits = generate_record_system(
+        world, sources / "unified_record.sqlite", legacy, cutover
     )
     log.info("record system: %s", record_rows)
-    ledger_rows = finance.generate_ledger(
-        rng,
-        health_stations(spec.county, municipalities),
-        spec.residents,
-        spec.period_start,
-        spec.period_end,
-        landing / "finance",
-    )
+    legacy_rows = legacy_system.write_legacy_files(world, legacy_visits, landing / "legacy_record")
+    finance_rows = finance.generate(world, landing)
     population_rows = write_population(residents, spec, landing / "population")
     manifest = {
         "spec": asdict(spec),
         "period": [spec.period_start.isoformat(), spec.period_end.isoformat()],
+        "extraction_day": (spec.period_end + timedelta(days=1)).isoformat(),
+        "legacy": {
+            "municipalities": sorted(legacy),
+            "cutover": cutover.isoformat(),
+            "visits": sum(legacy_rows.values()),
+            "files": len(legacy_rows),
+        },
         "rows": {
             "unified_record": record_rows,
-            "finance": {"ledger_postings": sum(ledger_rows.values()), "files": len(ledger_rows)},
+            "legacy_record": {"visits": sum(legacy_rows.values())},
+            "finance": finance_rows,
             "population": {
                 "residents": sum(population_rows.values()),
                 "files": len(population_rows),

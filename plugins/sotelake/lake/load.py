@@ -1,5 +1,11 @@
 """One load: extract a registered table, pseudonymise it and write the raw and quarantine zones.
 
+What a load takes depends on the table's mode (config/sources.yml): a *full* table is taken
+whole; an *incremental* database table only its rows changed since the previous load date (a
+watermark window, lake/state.py); an *incremental* file table only the files no other load date
+took. Delivered files are checked first (sources/files.py): a bad file is moved aside, never
+half-loaded.
+
 Rows stream from the source in batches (memory does not grow with the table). Each row ends in
 exactly one place: the raw zone, or the quarantine with its reason; ``extracted = loaded +
 quarantined`` is checked before the load is published, and written to the load audit.
@@ -22,15 +28,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sotelake import engine
-from sotelake.lake import zones
+from sotelake.lake import state, zones
 from sotelake.privacy import hetu
 from sotelake.settings import Settings, get_settings
+from sotelake.sources.files import Intake, take_files
 from sotelake.sources.readers import attach, extensions_for, select_sql
 from sotelake.sources.registry import Source, Table
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 250_000
+INTERNAL = {"_problems", "_row_json", "_source_file"}
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -57,49 +65,62 @@ class LoadResult:
     source: str
     table: str
     load_date: str
+    mode: str = "full"
+    window: dict = field(default_factory=dict)  # incremental database tables: lower, upper
     extracted: int = 0
     loaded: int = 0
     quarantined: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     source_files: list[str] = field(default_factory=list)
+    rejected_files: dict[str, str] = field(default_factory=dict)  # file -> why
+    new_columns: list[str] = field(default_factory=list)  # schema drift, carried as text
+    withheld_columns: list[str] = field(default_factory=list)  # new columns with henkilötunnus
+    missing_columns: list[str] = field(default_factory=list)  # optional columns not delivered
     seconds: float = 0.0
     status: str = "loaded"  # loaded | no_data
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.source}.{self.table} load {self.load_id}: extracted {self.extracted}, "
-            f"loaded {self.loaded}, quarantined {self.quarantined} {self.reasons or ''} "
-            f"in {self.seconds:.1f} s"
+            f"loaded {self.loaded}, quarantined {self.quarantined} {self.reasons or ''}"
         )
+        for label, value in (
+            ("rejected files", self.rejected_files),
+            ("new columns", self.new_columns),
+            ("withheld columns", self.withheld_columns),
+            ("missing columns", self.missing_columns),
+        ):
+            if value:
+                text += f"; {label}: {value}"
+        return f"{text} in {self.seconds:.1f} s"
 
 
 def _split_batch(
-    batch: pa.RecordBatch,
-    table: Table,
-    key: bytes,
-    load_id: str,
-    load_date: date,
-    extracted_at: datetime,
+    batch: pa.RecordBatch, table: Table, key: bytes, result: LoadResult, extracted_at: datetime
 ) -> tuple[pa.Table, list[dict]]:
     """Pseudonymise identifier columns; return (raw rows, quarantine records)."""
     problems = batch.column("_problems").to_pylist()
     row_json = batch.column("_row_json").to_pylist()
+    identifiers = {c.name: c for c in table.kept_columns if c.privacy == "person_identifier"}
     columns: dict[str, pa.Array] = {}
-    for col in table.kept_columns:
-        values = batch.column(col.name)
-        if col.privacy != "person_identifier":
-            columns[col.name] = values
+    for name in batch.schema.names:
+        if name in INTERNAL:
             continue
-        ids = hetu.pseudonymise(values.to_pylist(), key)
+        if name not in identifiers:
+            columns[name] = batch.column(name)
+            continue
+        ids = hetu.pseudonymise(batch.column(name).to_pylist(), key)
         for i, reason in enumerate(ids.reasons):
             if reason:
                 problems[i] = f"{reason};{problems[i]}" if problems[i] else reason
-        prefix = col.output_name.removesuffix("_pseudonym")
-        columns[col.output_name] = pa.array(ids.pseudonyms, pa.string())
+        output = identifiers[name].output_name
+        prefix = output.removesuffix("_pseudonym")
+        columns[output] = pa.array(ids.pseudonyms, pa.string())
         columns[f"{prefix}_birth_year"] = pa.array(ids.birth_years, pa.int32())
         columns[f"{prefix}_sex"] = pa.array(ids.sexes, pa.int8())
     n = batch.num_rows
-    columns["_load_id"] = pa.array([load_id] * n, pa.string())
+    load_date = date.fromisoformat(result.load_date)
+    columns["_load_id"] = pa.array([result.load_id] * n, pa.string())
     columns["_load_date"] = pa.array([load_date] * n, pa.date32())
     columns["_source_system"] = pa.array([table.source] * n, pa.string())
     columns["_extracted_at"] = pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC"))
@@ -108,27 +129,29 @@ def _split_batch(
     bad = pa.array([p is not None for p in problems], pa.bool_())
     if not pc.any(bad).as_py():
         return rows, []
-    quarantine = []
-    public = [c.name for c in table.kept_columns if c.privacy is None]
+    derived = {
+        f"{c.output_name.removesuffix('_pseudonym')}{suffix}"
+        for c in identifiers.values()
+        for suffix in ("_pseudonym", "_birth_year", "_sex")
+    }
+    public = [c for c in rows.column_names if c not in derived and not c.startswith("_")]
     source_files = batch.column("_source_file").to_pylist()
-    bad_rows = rows.filter(bad).select(public).to_pylist()
-    for i, typed in zip(
-        [i for i, p in enumerate(problems) if p is not None], bad_rows, strict=True
-    ):
+    quarantine = []
+    bad_index = [i for i, p in enumerate(problems) if p is not None]
+    for i, typed in zip(bad_index, rows.filter(bad).select(public).to_pylist(), strict=True):
         if row_json[i] is not None:
             record = json.loads(row_json[i])
         else:
             record = {
                 k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in typed.items()
             }
-        for col in table.kept_columns:
-            if col.privacy == "person_identifier":
-                record[col.name] = WITHHELD
+        for name in identifiers:
+            record[name] = WITHHELD
         quarantine.append(
             {
                 "source": table.source,
                 "table_name": table.name,
-                "load_id": load_id,
+                "load_id": result.load_id,
                 "load_date": load_date,
                 "reason": problems[i].split(";")[0].split(":")[0],
                 "reasons": problems[i],
@@ -150,38 +173,71 @@ def load_table(
 ) -> LoadResult:
     """Extract ``table`` into the raw zone partition of ``load_date``, replacing it."""
     settings = settings or get_settings()
+    lake = settings.lake
     started = time.perf_counter()
     extracted_at = datetime.now(UTC)
-    # Sortable by time (staging reads the latest load by max(_load_id)) and unique per run.
+    # Sortable by time and unique per run.
     load_id = f"{extracted_at:%Y%m%dT%H%M%S%fZ}_{source.name}_{table.name}"
-    result = LoadResult(load_id, source.name, table.name, load_date.isoformat())
+    result = LoadResult(load_id, source.name, table.name, load_date.isoformat(), mode=table.mode)
+    window = state.Window()
+    scratch = zones.scratch_dir(lake)
     con = engine.connect(extensions=extensions_for(source, settings, connection_lookup))
     try:
+        files: list[Path] = []
+        intake = Intake()
         if source.kind == "database":
             attach(con, source, settings, connection_lookup)
-        if source.kind == "files" and not any(source.path(settings).glob(table.files)):
-            log.warning(
-                "%s.%s: no files match %s; nothing to load",
-                source.name,
-                table.name,
-                source.path(settings) / table.files,
-            )
-            result.status = "no_data"
+            if table.mode == "incremental":
+                window = state.incremental_window(lake, source.name, table.name, load_date)
+                result.window = {k: v for k, v in window.to_json().items() if k != "files"}
         else:
-            sql = select_sql(con, source, table, settings)
+            delivered = sorted(p for p in source.path(settings).glob(table.files) if p.is_file())
+            if table.mode == "incremental":
+                delivered = state.new_files(lake, source.name, table.name, load_date, delivered)
+            window.files = {p.name: state.file_signature(p) for p in delivered}
+            intake = take_files(
+                delivered,
+                source.dialect,
+                [c.name for c in table.columns],
+                [c.name for c in table.columns if c.required],
+                scratch,
+                con,
+            )
+            result.rejected_files = intake.rejected
+            for name in intake.rejected:
+                window.files.pop(name, None)
+            files = intake.ready
+            if not files:
+                log.warning(
+                    "%s: no new files to load in %s",
+                    table.qualified_name,
+                    source.path(settings) / table.files,
+                )
+                result.status = "no_data"
+        if result.status != "no_data":
+            query = select_sql(con, source, table, window, files)
+            result.new_columns = query.new_columns
+            result.withheld_columns = query.withheld_columns
+            result.missing_columns = sorted(set(query.missing_columns) | intake.missing)
             _extract(
-                con.execute(sql).to_arrow_reader(BATCH_ROWS),
+                con.execute(query.sql).to_arrow_reader(BATCH_ROWS),
                 table,
-                settings.lake,
+                lake,
                 key,
                 result,
                 extracted_at,
+                scratch,
             )
+        state.record(lake, source.name, table.name, load_date, window)
     finally:
         con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = round(time.perf_counter() - started, 3)
-    write_audit(result, settings.lake)
-    log.info(result.summary())
+    write_audit(result, lake)
+    if result.rejected_files or result.withheld_columns:
+        log.warning(result.summary())
+    else:
+        log.info(result.summary())
     return result
 
 
@@ -192,50 +248,47 @@ def _extract(
     key: bytes,
     result: LoadResult,
     extracted_at: datetime,
+    scratch: Path,
 ) -> None:
-    """Stream the rows into a scratch folder, check the invariant, then publish the partitions."""
-    load_id, load_date = result.load_id, date.fromisoformat(result.load_date)
-    scratch = zones.scratch_dir(lake)
+    """Stream the rows into the scratch folder, check the invariant, then publish the partitions."""
+    load_date = date.fromisoformat(result.load_date)
     raw_dir, quarantine_dir = scratch / "raw", scratch / "quarantine"
     raw_dir.mkdir()
     quarantine_dir.mkdir()
     raw_writer, quarantined, reasons, files = None, [], Counter(), set()
-    try:
-        for batch in reader:
-            rows, bad = _split_batch(batch, table, key, load_id, load_date, extracted_at)
-            result.extracted += batch.num_rows
-            result.loaded += rows.num_rows
-            result.quarantined += len(bad)
-            files.update(f for f in batch.column("_source_file").to_pylist() if f)
-            reasons.update(q["reason"] for q in bad)
-            quarantined.extend(bad)
-            if raw_writer is None:
-                raw_writer = pq.ParquetWriter(
-                    raw_dir / f"{load_id}.parquet", rows.schema, compression="zstd"
-                )
-            raw_writer.write_table(rows)
-            log.info("%s: %d rows extracted so far", table.qualified_name, result.extracted)
-        if raw_writer is not None:
-            raw_writer.close()
-        pq.write_table(
-            pa.Table.from_pylist(quarantined, QUARANTINE_SCHEMA),
-            quarantine_dir / f"{load_id}.parquet",
-            compression="zstd",
-        )
-        result.reasons = dict(sorted(reasons.items()))
-        result.source_files = sorted(files)
-        if result.extracted != result.loaded + result.quarantined:
-            raise LoadInvariantError(f"{result.summary()}: extracted != loaded + quarantined")
-        if raw_writer is not None:
-            zones.replace_dir(
-                zones.partition(lake, zones.RAW, table.source, table.name, load_date), raw_dir
+    for batch in reader:
+        rows, bad = _split_batch(batch, table, key, result, extracted_at)
+        result.extracted += batch.num_rows
+        result.loaded += rows.num_rows
+        result.quarantined += len(bad)
+        files.update(f for f in batch.column("_source_file").to_pylist() if f)
+        reasons.update(q["reason"] for q in bad)
+        quarantined.extend(bad)
+        if raw_writer is None:
+            raw_writer = pq.ParquetWriter(
+                raw_dir / f"{result.load_id}.parquet", rows.schema, compression="zstd"
             )
-        zones.replace_dir(
-            zones.partition(lake, zones.QUARANTINE, table.source, table.name, load_date),
-            quarantine_dir,
-        )
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        raw_writer.write_table(rows)
+        log.info("%s: %d rows extracted so far", table.qualified_name, result.extracted)
+    if raw_writer is not None:
+        raw_writer.close()
+    pq.write_table(
+        pa.Table.from_pylist(quarantined, QUARANTINE_SCHEMA),
+        quarantine_dir / f"{result.load_id}.parquet",
+        compression="zstd",
+    )
+    result.reasons = dict(sorted(reasons.items()))
+    result.source_files = sorted(files)
+    if result.extracted != result.loaded + result.quarantined:
+        raise LoadInvariantError(f"{result.summary()}: extracted != loaded + quarantined")
+    raw = zones.partition(lake, zones.RAW, table.source, table.name, load_date)
+    if raw_writer is not None:
+        zones.replace_dir(raw, raw_dir)
+    else:  # nothing changed in the window: an earlier run's rows of this date are gone too
+        shutil.rmtree(raw, ignore_errors=True)
+    zones.replace_dir(
+        zones.partition(lake, zones.QUARANTINE, table.source, table.name, load_date), quarantine_dir
+    )
 
 
 AUDIT_SCHEMA = pa.schema(
@@ -244,11 +297,17 @@ AUDIT_SCHEMA = pa.schema(
         ("source", pa.string()),
         ("table_name", pa.string()),
         ("load_date", pa.date32()),
+        ("mode", pa.string()),
+        ("window_json", pa.string()),
         ("extracted", pa.int64()),
         ("loaded", pa.int64()),
         ("quarantined", pa.int64()),
         ("reasons_json", pa.string()),
         ("source_files", pa.string()),
+        ("rejected_files_json", pa.string()),
+        ("new_columns", pa.string()),
+        ("withheld_columns", pa.string()),
+        ("missing_columns", pa.string()),
         ("status", pa.string()),
         ("seconds", pa.float64()),
         ("recorded_at", pa.timestamp("us", tz="UTC")),
@@ -268,11 +327,17 @@ def write_audit(result: LoadResult, lake: Path) -> Path:
         "source": record["source"],
         "table_name": record["table"],
         "load_date": date.fromisoformat(record["load_date"]),
+        "mode": record["mode"],
+        "window_json": json.dumps(record["window"]),
         "extracted": record["extracted"],
         "loaded": record["loaded"],
         "quarantined": record["quarantined"],
         "reasons_json": json.dumps(record["reasons"]),
         "source_files": ";".join(record["source_files"]),
+        "rejected_files_json": json.dumps(record["rejected_files"], ensure_ascii=False),
+        "new_columns": ";".join(record["new_columns"]),
+        "withheld_columns": ";".join(record["withheld_columns"]),
+        "missing_columns": ";".join(record["missing_columns"]),
         "status": record["status"],
         "seconds": record["seconds"],
         "recorded_at": datetime.now(UTC),

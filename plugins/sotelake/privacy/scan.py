@@ -24,7 +24,8 @@ def valid_codes(text: str) -> list[str]:
     return [m for m in PATTERN.findall(text) if check(m)[0]]
 
 
-def _scan_relation(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+def columns_with_henkilotunnus(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """The text columns of ``relation`` holding at least one valid henkilötunnus."""
     hits = []
     for name, column_type, *_ in con.execute(f"describe select * from {relation}").fetchall():
         if not any(t in str(column_type) for t in ("VARCHAR", "JSON", "STRUCT", "[]", "MAP")):
@@ -48,7 +49,10 @@ def scan_tree(root: Path) -> tuple[int, list[str]]:
                 continue
             files += 1
             if path.suffix == ".parquet":
-                hits += [f"{path}:{c}" for c in _scan_relation(con, f"read_parquet('{path}')")]
+                hits += [
+                    f"{path}:{c}"
+                    for c in columns_with_henkilotunnus(con, f"read_parquet('{path}')")
+                ]
             elif path.suffix == ".duckdb":
                 with duckdb.connect(str(path), read_only=True) as db:
                     tables = db.execute(
@@ -57,7 +61,7 @@ def scan_tree(root: Path) -> tuple[int, list[str]]:
                     for schema, table in tables:
                         hits += [
                             f"{path}:{schema}.{table}.{c}"
-                            for c in _scan_relation(db, f'"{schema}"."{table}"')
+                            for c in columns_with_henkilotunnus(db, f'"{schema}"."{table}"')
                         ]
             elif path.stat().st_size < MAX_TEXT_BYTES:
                 if valid_codes(path.read_bytes().decode("latin-1")):

@@ -1,27 +1,30 @@
 """Read a registered table as typed rows, in one DuckDB query per table.
 
 Database sources are attached read-only (SQLite file or PostgreSQL server); file sources are
-read with ``read_csv`` in their dialect. The query returns the declared columns converted to
-their declared types, ``_source_file``, ``_problems`` (why a row cannot be loaded: a missing
-required value or a value that does not convert) and ``_row_json`` (the row as delivered, for
-quarantine, without private columns).
+read with ``read_csv`` from the checked UTF-8 copies of the load's files (sources/files.py). The
+query returns the declared columns converted to their declared types, any undeclared columns
+the source has started to deliver (as text; schema drift, reported), ``_source_file``,
+``_problems`` (why a row cannot be loaded: a missing required value or a value that does not
+convert) and ``_row_json`` (the row as delivered, for quarantine, without private columns).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import duckdb
 
 from sotelake.engine import literal, quote
+from sotelake.lake.state import Window
+from sotelake.privacy.scan import columns_with_henkilotunnus
 from sotelake.settings import Settings
+from sotelake.sources.errors import SourceSchemaError
 from sotelake.sources.registry import Column, Source, Table
 
-
-class SourceSchemaError(RuntimeError):
-    """A source table or file lacks a column the registry declares."""
+__all__ = ["Query", "SourceSchemaError", "attach", "extensions_for", "select_sql"]
 
 
 def attach(
@@ -51,23 +54,38 @@ def extensions_for(source: Source, settings: Settings, connection_lookup=None) -
     return ("sqlite-scanner",) if scheme == "sqlite" else ("postgres-scanner",)
 
 
-def _from_clause(source: Source, table: Table, settings: Settings) -> tuple[str, str]:
-    """FROM clause and the expression of the source file name."""
+@dataclass
+class Query:
+    """The extraction query of one load and what it found about the delivered schema."""
+
+    sql: str
+    new_columns: list[str] = field(default_factory=list)  # undeclared, carried as text
+    withheld_columns: list[str] = field(default_factory=list)  # undeclared, hold henkilötunnus
+    missing_columns: list[str] = field(default_factory=list)  # declared optional, not delivered
+
+
+def _from_clause(
+    source: Source, table: Table, window: Window, files: list[Path]
+) -> tuple[str, str]:
+    """FROM clause (with the load's window) and the expression of the source file name."""
     if source.kind == "database":
-        return f"src.{quote(table.name)}", "NULL::VARCHAR"
+        bounds = []
+        if table.watermark and window.lower:
+            bounds.append(f"{quote(table.watermark)} >= {literal(window.lower.isoformat(' '))}")
+        if table.watermark and window.upper:
+            bounds.append(f"{quote(table.watermark)} < {literal(window.upper.isoformat(' '))}")
+        where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+        return f"(SELECT * FROM src.{quote(table.name)}{where})", "NULL::VARCHAR"
     d = source.dialect
-    pattern = source.path(settings) / table.files
+    names = ", ".join(literal(str(p)) for p in files)
     options = [
         f"delim={literal(d.get('delimiter', ','))}",
-        f"header={str(bool(d.get('header', True))).lower()}",
-        f"encoding={literal(d.get('encoding', 'utf-8'))}",
+        "header=true",
         "all_varchar=true",
         "filename=true",
+        "union_by_name=true",
     ]
-    return (
-        f"read_csv({literal(str(pattern))}, {', '.join(options)})",
-        "regexp_extract(filename, '[^/]+$')",
-    )
+    return (f"read_csv([{names}], {', '.join(options)})", "regexp_extract(filename, '[^/]+$')")
 
 
 def _converted(col: Column, source: Source) -> str:
@@ -91,25 +109,45 @@ def _converted(col: Column, source: Source) -> str:
 
 
 def delivered_columns(con: duckdb.DuckDBPyConnection, from_clause: str) -> list[str]:
-    return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {from_clause}").fetchall()]
+    return [
+        row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {from_clause} LIMIT 0").fetchall()
+    ]
 
 
 def select_sql(
-    con: duckdb.DuckDBPyConnection, source: Source, table: Table, settings: Settings
-) -> str:
-    """The query that reads, types and checks every row of a registered table."""
-    from_clause, file_expr = _from_clause(source, table, settings)
-    delivered = set(delivered_columns(con, from_clause))
-    missing = [c.name for c in table.columns if c.name not in delivered]
-    if missing:
-        where = str(source.path(settings) / table.files) if source.kind == "files" else table.name
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    table: Table,
+    window: Window,
+    files: list[Path] | None = None,
+) -> Query:
+    """The query that reads, types and checks the rows of one load of a registered table."""
+    from_clause, file_expr = _from_clause(source, table, window, files or [])
+    delivered = delivered_columns(con, from_clause)
+    if source.kind == "files":
+        delivered = [c for c in delivered if c != "filename"]
+    declared = {c.name for c in table.columns}
+    where = ", ".join(p.name for p in files or []) or table.name
+    required_missing = [c.name for c in table.columns if c.required and c.name not in delivered]
+    if required_missing:
         raise SourceSchemaError(
-            f"{source.name}.{table.name}: {where} lacks column(s) {missing} declared in "
-            f"config/sources.yml (delivered: {sorted(delivered)})"
+            f"{source.name}.{table.name}: {where} lacks required column(s) {required_missing} "
+            f"declared in config/sources.yml (delivered: {sorted(delivered)})"
         )
+    query = Query(sql="")
+    query.missing_columns = [c.name for c in table.columns if c.name not in delivered]
+    extra = [c for c in delivered if c not in declared]
+    if extra:
+        relation = f"(SELECT {', '.join(quote(c) for c in extra)} FROM {from_clause})"
+        query.withheld_columns = columns_with_henkilotunnus(con, relation)
+        query.new_columns = [c for c in extra if c not in query.withheld_columns]
     selected, problems, public = [], [], []
     for col in table.kept_columns:
-        ref, value = quote(col.name), _converted(col, source)
+        ref = quote(col.name)
+        if col.name in query.missing_columns:
+            selected.append(f"NULL::{'VARCHAR' if col.privacy else col.type.upper()} AS {ref}")
+            continue
+        value = _converted(col, source)
         selected.append(f"{value} AS {ref}")
         if col.required and col.privacy is None:
             problems.append(
@@ -122,9 +160,12 @@ def select_sql(
                 f"AND {value} IS NULL THEN 'bad_type:{col.name}' END"
             )
         if col.privacy is None:
-            public.append(f"{quote(col.name)} := {ref}::VARCHAR")
+            public.append(f"{ref} := {ref}::VARCHAR")
+    for name in query.new_columns:
+        selected.append(f"{quote(name)}::VARCHAR AS {quote(name)}")
+        public.append(f"{quote(name)} := {quote(name)}::VARCHAR")
     problem_expr = f"NULLIF(concat_ws(';', {', '.join(problems)}), '')" if problems else "NULL"
-    return f"""
+    query.sql = f"""
         WITH delivered AS (
             SELECT *, {problem_expr} AS _problems, {file_expr} AS _source_file FROM {from_clause}
         )
@@ -133,3 +174,4 @@ def select_sql(
                     THEN to_json(struct_pack({", ".join(public)})) END AS _row_json
         FROM delivered
     """
+    return query

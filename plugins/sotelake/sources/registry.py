@@ -11,6 +11,10 @@ from pathlib import Path
 import yaml
 
 from sotelake.settings import ConfigurationError, Settings, get_settings
+from sotelake.sources.errors import SourceSchemaError
+from sotelake.sources.files import ENCODINGS, encodings
+
+__all__ = ["Column", "Source", "SourceSchemaError", "Table", "all_tables", "load_registry"]
 
 TYPES = {"varchar", "bigint", "integer", "double", "date", "timestamp", "boolean"}
 DECIMAL = re.compile(r"^decimal\(\d+,\d+\)$")
@@ -34,6 +38,8 @@ class Table:
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     files: str | None = None  # glob inside the source folder, for file sources
+    mode: str = "full"  # full: every load takes everything; incremental: only what is new
+    watermark: str | None = None  # incremental database tables: the last-changed column
 
     @property
     def qualified_name(self) -> str:
@@ -108,6 +114,12 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
         kind = spec.get("kind")
         if kind not in ("database", "files"):
             raise ConfigurationError(f"{path}: source {name}: kind must be database or files")
+        dialect = spec.get("dialect") or {}
+        unknown = [e for e in encodings(dialect) if e.lower() not in ENCODINGS]
+        if kind == "files" and unknown:
+            raise ConfigurationError(
+                f"{path}: source {name}: unsupported encoding(s) {unknown}; use {sorted(ENCODINGS)}"
+            )
         tables = {}
         for table_name, table_spec in (spec.get("tables") or {}).items():
             columns = tuple(
@@ -125,6 +137,21 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
                 )
             if kind == "files" and not table_spec.get("files"):
                 raise ConfigurationError(f"{path}: table {name}.{table_name}: files: glob missing")
+            mode = table_spec.get("mode", "full")
+            watermark = table_spec.get("watermark")
+            if mode not in ("full", "incremental"):
+                raise ConfigurationError(
+                    f"{path}: table {name}.{table_name}: mode must be full or incremental"
+                )
+            if (
+                kind == "database"
+                and mode == "incremental"
+                and watermark not in {c.name for c in columns}
+            ):
+                raise ConfigurationError(
+                    f"{path}: table {name}.{table_name}: an incremental database table needs "
+                    "watermark: <a declared column that records when a row last changed>"
+                )
             tables[table_name] = Table(
                 source=name,
                 name=table_name,
@@ -132,6 +159,8 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
                 primary_key=key,
                 columns=columns,
                 files=table_spec.get("files"),
+                mode=mode,
+                watermark=watermark,
             )
         sources[name] = Source(
             name=name,
@@ -141,7 +170,7 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
             connection=spec.get("connection"),
             default_url=spec.get("default_url"),
             folder=spec.get("folder"),
-            dialect=spec.get("dialect") or {},
+            dialect=dialect,
         )
     return sources
 

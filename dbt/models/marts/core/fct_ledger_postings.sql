@@ -7,7 +7,8 @@ select
     mapping.service_class_code,
     postings.account,
     postings.amount,
+    postings.production,
     postings._source_file as source_file
 from {{ ref('stg_finance__ledger_postings') }} as postings
-left join {{ ref('cost_centre_service_classes') }} as mapping
+left join {{ ref('stg_finance__cost_centres') }} as mapping
     on postings.cost_centre = mapping.cost_centre

@@ -1,1 +1,1 @@
-select * from {{ ref('int_visits_attributed') }}
+select * from {{ ref('int_visits_unioned') }}

@@ -1,15 +1,20 @@
-with source as (
-    select * from {{ latest_load(source('finance', 'ledger_postings')) }}
+{{ config(materialized='incremental', unique_key='posting_id', incremental_strategy='delete+insert') }}
+
+-- Monthly files arrive once; a corrected re-delivery of a file replaces its postings by id.
+with changes as (
+    select
+        posting_id,
+        cast(strptime(period, '%Y-%m') as date) as period_start,
+        posting_date,
+        cost_centre,
+        account,
+        amount,
+        coalesce(production, 'oma') as production,
+        description,
+        _source_file,
+        _load_id,
+        _extracted_at
+    from {{ new_loads(source('finance', 'ledger_postings')) }}
 )
 
-select
-    posting_id,
-    cast(strptime(period, '%Y-%m') as date) as period_start,
-    posting_date,
-    cost_centre,
-    account,
-    amount,
-    description,
-    _source_file,
-    _load_id
-from source
+{{ latest_versions('changes', 'posting_id') }}

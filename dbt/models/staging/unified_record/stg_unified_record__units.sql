@@ -8,6 +8,8 @@ select
     name_fi,
     name_sv,
     municipality_code,
+    unit_type,
+    specialty as specialty_code,
     service_code,
     cost_centre,
     updated_at,

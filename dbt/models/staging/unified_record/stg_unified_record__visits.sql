@@ -1,18 +1,23 @@
-with source as (
-    select * from {{ latest_load(source('unified_record', 'visits')) }}
+{{ config(materialized='incremental', unique_key='visit_id', incremental_strategy='delete+insert') }}
+
+with changes as (
+    select
+        visit_id,
+        patient_id,
+        unit_id,
+        appointment_id,
+        visit_start,
+        cast(visit_start as date) as visit_date,
+        professional_group as professional_group_source_code,
+        service_code,
+        specialty as specialty_code,
+        case urgency when 'kiireellinen' then 'urgent' when 'kiireeton' then 'non_urgent' end as urgency,
+        contact_type,
+        coalesce(is_deleted, false) as is_deleted,
+        updated_at,
+        _load_id,
+        _extracted_at
+    from {{ new_loads(source('unified_record', 'visits')) }}
 )
 
-select
-    visit_id,
-    patient_id,
-    unit_id,
-    appointment_id,
-    visit_start,
-    cast(visit_start as date) as visit_date,
-    professional_group as professional_group_source_code,
-    service_code,
-    case urgency when 'kiireellinen' then 'urgent' when 'kiireeton' then 'non_urgent' end as urgency,
-    contact_type,
-    updated_at,
-    _load_id
-from source
+{{ latest_versions('changes', 'visit_id', 'updated_at') }}

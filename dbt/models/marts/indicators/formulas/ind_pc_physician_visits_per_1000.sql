@@ -1,11 +1,12 @@
 -- pc_physician_visits_per_1000: primary care outpatient physician visits per 1 000 residents,
 -- by municipality of residence and county, by month and year (see seeds/indicator_definitions.csv).
 with visits as (
-    select home_municipality_code as municipality_code, visit_date
-    from {{ ref('fct_visits') }}
-    where professional_group_code = 'physician'
-        and service_code = 'T11'
-        and contact_type = 'R10'
+    select visits.home_municipality_code as municipality_code, visits.visit_date
+    from {{ ref('fct_visits') }} as visits
+    inner join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
+    where visits.professional_group_code = 'physician'
+        and visits.contact_type_code = 'R10'
+        and units.unit_type = 'health_station'
 ),
 
 residents as (

@@ -1,0 +1,70 @@
+-- Visits and contacts of both record systems in one conformed shape, the source kept:
+-- the unified system (soft-deleted rows left out) and the legacy system of the municipalities
+-- before their cut-over. Codes are mapped to conformed ones (seeds professional_groups,
+-- contact_types, legacy_units). A person known to both systems has one pseudonym.
+-- Unified visits of a quarantined patient (invalid henkilötunnus) cannot be attributed to a
+-- person and are left out; the relationships test on stg_unified_record__visits counts them.
+with unified as (
+    select
+        'unified_record' as source_system,
+        'U' || visits.visit_id as visit_key,
+        visits.visit_id as source_visit_id,
+        patients.person_pseudonym,
+        patients.municipality_code as home_municipality_code,
+        visits.unit_id,
+        visits.appointment_id,
+        visits.visit_start,
+        visits.visit_date,
+        visits.professional_group_source_code,
+        visits.service_code,
+        visits.specialty_code,
+        visits.urgency,
+        visits.contact_type as contact_type_source_code
+    from {{ ref('stg_unified_record__visits') }} as visits
+    inner join {{ ref('stg_unified_record__patients') }} as patients
+        on visits.patient_id = patients.patient_id
+    where not visits.is_deleted
+),
+
+legacy as (
+    select
+        'legacy_record' as source_system,
+        'L' || legacy.legacy_visit_key as visit_key,
+        null::bigint as source_visit_id,
+        legacy.person_pseudonym,
+        legacy.home_municipality_code,
+        units.unit_id,
+        null::bigint as appointment_id,
+        legacy.visit_start,
+        legacy.visit_date,
+        legacy.professional_group_source_code,
+        'T11' as service_code,
+        null::varchar as specialty_code,
+        legacy.urgency,
+        legacy.contact_type_source_code
+    from {{ ref('stg_legacy_record__visits') }} as legacy
+    left join {{ ref('legacy_units') }} as legacy_units
+        on legacy.legacy_unit_code = legacy_units.legacy_unit_code
+    left join {{ ref('stg_unified_record__units') }} as units
+        on legacy_units.unit_code = units.unit_code
+),
+
+unioned as (
+    select * from unified
+    union all
+    select * from legacy
+)
+
+select
+    unioned.* exclude (professional_group_source_code, contact_type_source_code),
+    groups.professional_group_code,
+    contact_types.contact_type_code,
+    contact_types.is_remote,
+    contact_types.is_digital
+from unioned
+left join {{ ref('professional_groups') }} as groups
+    on groups.source_system = unioned.source_system
+    and groups.source_code = unioned.professional_group_source_code
+left join {{ ref('contact_types') }} as contact_types
+    on contact_types.source_system = unioned.source_system
+    and contact_types.source_code = unioned.contact_type_source_code

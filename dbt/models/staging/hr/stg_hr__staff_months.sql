@@ -1,0 +1,16 @@
+{{ config(materialized='incremental', unique_key='staff_month_key', incremental_strategy='delete+insert') }}
+
+with changes as (
+    select
+        concat_ws('|', cost_centre, period) as staff_month_key,
+        cost_centre,
+        cast(strptime(period, '%Y-%m') as date) as month_start,
+        person_years,
+        sick_leave_days,
+        _source_file,
+        _load_id,
+        _extracted_at
+    from {{ new_loads(source('hr', 'staff_months')) }}
+)
+
+{{ latest_versions('changes', 'staff_month_key') }}

@@ -1,0 +1,18 @@
+{{ config(materialized='incremental', unique_key='placement_id', incremental_strategy='delete+insert') }}
+
+with changes as (
+    select
+        placement_id,
+        patient_id,
+        unit_id,
+        placement_type,
+        start_date,
+        end_date,
+        coalesce(is_deleted, false) as is_deleted,
+        updated_at,
+        _load_id,
+        _extracted_at
+    from {{ new_loads(source('unified_record', 'child_welfare_placements')) }}
+)
+
+{{ latest_versions('changes', 'placement_id', 'updated_at') }}

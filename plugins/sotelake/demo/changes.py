@@ -1,0 +1,148 @@
+"""Time passes in the demo county: one day of new, changed and soft-deleted rows.
+
+``advance(data_dir, day)`` changes the record system as a working day would: new visits and
+contacts, appointments booked into free slots, corrections of earlier visits and diagnoses,
+visits soft-deleted as entered by mistake, and patients moving to another municipality. Every
+changed row gets ``updated_at`` on that day, so an incremental load of the day finds exactly
+these rows. Deterministic from the demo seed and the day.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from sotelake.demo import codes
+
+NEW_CONTACTS_PER_RESIDENT_DAY = 4.5 / 365
+BOOKINGS_PER_RESIDENT_DAY = 1.5 / 365
+CORRECTED_SHARE = 0.002  # of the visits of the last 60 days
+DELETED_SHARE = 0.0005
+MOVING_SHARE = 0.0003  # of patients, per day
+
+
+def _at(
+    day: date, rng: np.random.Generator, size: int, first_hour: int = 8, last_hour: int = 16
+) -> list[str]:
+    base = datetime.combine(day, datetime.min.time())
+    minutes = rng.integers(first_hour * 60, last_hour * 60, size=size).tolist()
+    return [f"{base + timedelta(minutes=m):%Y-%m-%d %H:%M:%S}" for m in minutes]
+
+
+def advance(data_dir: Path, day: date) -> dict[str, int]:
+    """Apply the changes of ``day`` to the record system; return how many rows of each kind."""
+    manifest_path = data_dir / "sources" / "demo_manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    rng = np.random.default_rng([manifest["spec"]["seed"], day.toordinal()])
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    patients = con.execute("select patient_id, municipality_code from patients").fetchall()
+    stations = dict(
+        con.execute(
+            "select municipality_code, min(unit_id) from units where unit_type = 'health_station' "
+            "group by municipality_code"
+        ).fetchall()
+    )
+    municipalities = sorted(stations)
+    n = len(patients)
+    counts: dict[str, int] = {}
+
+    # New contacts of the day (urgent visits and remote contacts at the own health station)
+    k = rng.poisson(n * NEW_CONTACTS_PER_RESIDENT_DAY)
+    who = rng.integers(0, n, size=k)
+    next_id = con.execute("select coalesce(max(visit_id), 0) + 1 from visits").fetchone()[0]
+    contact = rng.choice(
+        [codes.CONTACT_AT_RECEPTION, codes.CONTACT_PHONE, codes.CONTACT_DIGITAL],
+        size=k,
+        p=[0.5, 0.35, 0.15],
+    )
+    group = rng.choice([codes.PHYSICIAN, codes.NURSE], size=k, p=[0.35, 0.65])
+    starts = _at(day, rng, k)
+    rows = [
+        (
+            next_id + i,
+            patients[w][0],
+            stations[patients[w][1]],
+            None,
+            starts[i],
+            group[i],
+            codes.SERVICE_PRIMARY_CARE,
+            None,
+            codes.URGENT if contact[i] == codes.CONTACT_AT_RECEPTION else codes.NON_URGENT,
+            contact[i],
+            0,
+            starts[i],
+        )
+        for i, w in enumerate(who.tolist())
+    ]
+    con.executemany("insert into visits values (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    counts["new_visits"] = k
+
+    # Bookings into free future slots
+    moment = f"{day:%Y-%m-%d} 00:00:00"
+    free = [
+        r[0]
+        for r in con.execute(
+            "select appointment_id from appointments where status = 'free' and slot_start > ? "
+            "and created_at <= ? and not is_deleted order by appointment_id",
+            (moment, moment),
+        )
+    ]
+    b = min(len(free), rng.poisson(n * BOOKINGS_PER_RESIDENT_DAY))
+    chosen = rng.choice(free, size=b, replace=False).tolist() if b else []
+    when = _at(day, rng, b)
+    con.executemany(
+        "update appointments set status = 'booked', booked_at = ?, patient_id = ?, updated_at = ? "
+        "where appointment_id = ?",
+        [(when[i], patients[int(rng.integers(0, n))][0], when[i], a) for i, a in enumerate(chosen)],
+    )
+    counts["bookings"] = b
+
+    # Corrections and soft deletes of recent visits
+    since = f"{day - timedelta(days=60):%Y-%m-%d}"
+    recent = [
+        r[0]
+        for r in con.execute(
+            "select visit_id from visits "
+            "where visit_start >= ? and visit_start < ? and not is_deleted",
+            (since, moment),
+        )
+    ]
+    corrected = rng.choice(recent, size=int(len(recent) * CORRECTED_SHARE), replace=False).tolist()
+    stamp = f"{day:%Y-%m-%d} 12:00:00"
+    con.executemany(
+        "update visits set urgency = case urgency when ? then ? else ? end, "
+        "updated_at = ? where visit_id = ?",
+        [(codes.URGENT, codes.NON_URGENT, codes.URGENT, stamp, v) for v in corrected],
+    )
+    counts["corrected_visits"] = len(corrected)
+    remaining = sorted(set(recent) - set(corrected))
+    deleted = rng.choice(remaining, size=int(len(recent) * DELETED_SHARE), replace=False).tolist()
+    con.executemany(
+        "update visits set is_deleted = 1, updated_at = ? where visit_id = ?",
+        [(f"{day:%Y-%m-%d} 13:00:00", v) for v in deleted],
+    )
+    counts["deleted_visits"] = len(deleted)
+
+    # Patients moving within the county
+    movers = rng.choice(n, size=int(n * MOVING_SHARE), replace=False).tolist()
+    con.executemany(
+        "update patients set municipality_code = ?, updated_at = ? where patient_id = ?",
+        [
+            (
+                str(rng.choice([m for m in municipalities if m != patients[i][1]])),
+                f"{day:%Y-%m-%d} 10:00:00",
+                patients[i][0],
+            )
+            for i in movers
+        ],
+    )
+    counts["moved_patients"] = len(movers)
+    con.commit()
+    con.close()
+    manifest.setdefault("advanced", {})[day.isoformat()] = counts
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return counts

@@ -1,0 +1,1 @@
+"""Developer and test tooling (not used by the pipeline at run time)."""

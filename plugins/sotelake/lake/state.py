@@ -1,0 +1,101 @@
+"""Per-table load state: what each load date took from its source (watermarks, files).
+
+``<lake>/_state/<source>__<table>.json`` records, for every load date, the window of an
+incremental database table (rows with ``lower <= watermark column < upper``) or the files a file
+table took. A load's window depends only on the loads of earlier dates, so re-running a date
+takes the same rows again, and a backfill of older dates does not disturb later ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+
+@dataclass
+class Window:
+    """What one load takes: rows in [lower, upper) of the watermark column; None = unbounded."""
+
+    lower: datetime | None = None
+    upper: datetime | None = None
+    files: dict[str, dict] = field(default_factory=dict)  # file name -> file_signature()
+
+    def to_json(self) -> dict:
+        return {
+            "lower": self.lower.isoformat() if self.lower else None,
+            "upper": self.upper.isoformat() if self.upper else None,
+            "files": self.files,
+        }
+
+
+def _path(lake: Path, source: str, table: str) -> Path:
+    return lake / "_state" / f"{source}__{table}.json"
+
+
+def read_state(lake: Path, source: str, table: str) -> dict[str, dict]:
+    path = _path(lake, source, table)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def record(lake: Path, source: str, table: str, load_date: date, window: Window) -> None:
+    """Remember what the load of ``load_date`` took (replacing an earlier run of that date)."""
+    state = read_state(lake, source, table)
+    state[load_date.isoformat()] = window.to_json()
+    path = _path(lake, source, table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(dict(sorted(state.items())), indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def incremental_window(lake: Path, source: str, table: str, load_date: date) -> Window:
+    """Rows changed after the previous load date's upper bound, up to the end of ``load_date``.
+
+    The first load of a table has no lower bound: it takes everything so far.
+    """
+    earlier = [
+        datetime.fromisoformat(entry["upper"])
+        for day, entry in read_state(lake, source, table).items()
+        if date.fromisoformat(day) < load_date and entry.get("upper")
+    ]
+    upper = datetime.combine(load_date + timedelta(days=1), time())
+    return Window(lower=max(earlier, default=None), upper=upper)
+
+
+def file_signature(path: Path) -> dict:
+    """Size, modification time and SHA-256 of a delivered file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    stat = path.stat()
+    return {"sha256": digest.hexdigest(), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def new_files(
+    lake: Path, source: str, table: str, load_date: date, candidates: list[Path]
+) -> list[Path]:
+    """The files a load of ``load_date`` takes: those no other load date has taken already.
+
+    A file counts as taken by its name and content, so a corrected re-delivery under the same
+    name is new again; the content is hashed only when size or modification time differ. A
+    re-run of a date takes its own files again.
+    """
+    taken: dict[str, list[dict]] = {}
+    for day, entry in read_state(lake, source, table).items():
+        if day != load_date.isoformat():
+            for name, signature in entry.get("files", {}).items():
+                taken.setdefault(name, []).append(signature)
+    chosen = []
+    for path in candidates:
+        earlier = taken.get(path.name, [])
+        stat = path.stat()
+        if any(s["size"] == stat.st_size and s["mtime_ns"] == stat.st_mtime_ns for s in earlier):
+            continue
+        if earlier and file_signature(path)["sha256"] in {s["sha256"] for s in earlier}:
+            continue
+        chosen.append(path)
+    return chosen

@@ -1,0 +1,31 @@
+"""The raw tables' suites: one per registered table, generated from the spec, well-formed."""
+
+import json
+
+from sotelake.quality.suite_spec import build_suites
+from sotelake.quality.suites import read_suite, suite_path
+from sotelake.settings import get_settings
+from sotelake.sources.registry import all_tables, load_registry
+
+
+def test_every_raw_table_has_a_suite_in_step_with_the_spec():
+    expectations = get_settings().expectations
+    built = build_suites(expectations / "specs.yml")
+    for table in all_tables(load_registry()):
+        path = suite_path(expectations, table.source, table.name)
+        on_disk = read_suite(path)  # checks Kahn category and severity of every expectation
+        assert on_disk == json.loads(json.dumps(built[table.qualified_name])), (
+            f"{path} differs from expectations/specs.yml: run `sotelake suites`"
+        )
+
+
+def test_keys_and_pseudonyms_are_guarded_critically():
+    suites = build_suites(get_settings().expectations / "specs.yml")
+    patients = suites["unified_record.patients"]["expectations"]
+    critical = {
+        (e["type"], e["kwargs"].get("column"))
+        for e in patients
+        if e["meta"]["severity"] == "critical"
+    }
+    assert ("expect_column_values_to_be_unique", "patient_id") in critical
+    assert ("expect_column_values_to_match_regex", "person_pseudonym") in critical
