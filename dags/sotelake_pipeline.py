@@ -27,7 +27,9 @@ def _run_id() -> str:
 @dag(
     dag_id="sotelake_pipeline",
     description="Extract, pseudonymise, validate, build the warehouse and publish the reports",
-    schedule=None,
+    # Daily: each run loads the day of its logical date (incremental tables: the rows changed
+    # that day). Backfill a range with `airflow backfill create` or `sotelake backfill`.
+    schedule="@daily",
     start_date=pendulum.datetime(2025, 1, 1, tz="Europe/Helsinki"),
     catchup=False,
     max_active_runs=1,

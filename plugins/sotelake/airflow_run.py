@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sotelake import airflow_env
 from sotelake.settings import REPO_ROOT, Settings, get_settings
@@ -58,3 +58,16 @@ def run_pipeline(load_date: date, settings: Settings | None = None) -> DagRunSum
             total = summary.stage_seconds.get(ti.task_id, 0) + seconds
             summary.stage_seconds[ti.task_id] = round(total, 2)
     return summary
+
+
+def run_range(first: date, last: date, settings: Settings | None = None) -> list[DagRunSummary]:
+    """A backfill: one run per load date from ``first`` to ``last``, in order; stops at a failure."""
+    runs = []
+    day = first
+    while day <= last:
+        runs.append(run_pipeline(day, settings))
+        log.info("backfill %s: %s", day, runs[-1].state)
+        if not runs[-1].succeeded:
+            break
+        day += timedelta(days=1)
+    return runs

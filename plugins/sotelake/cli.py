@@ -82,6 +82,16 @@ Outputs
     return 0
 
 
+def cmd_backfill(args) -> int:
+    from sotelake.airflow_run import run_range
+
+    ensure_demo_key()
+    runs = run_range(date.fromisoformat(args.first), date.fromisoformat(args.last))
+    for run in runs:
+        print(f"{run.run_id}: {run.state} in {run.seconds} s")
+    return 0 if runs and all(r.succeeded for r in runs) else 1
+
+
 def cmd_demo(args) -> int:
 
     manifest_path = get_settings().data_dir / "sources" / "demo_manifest.json"
@@ -181,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     scan = commands.add_parser("scan-privacy")
     scan.add_argument("folder", nargs="?", default=str(get_settings().data_dir))
     scan.set_defaults(func=cmd_scan_privacy)
+    backfill = commands.add_parser("backfill", help="run the DAG for each load date of a range")
+    backfill.add_argument("--from", dest="first", required=True, help="first load date")
+    backfill.add_argument("--to", dest="last", required=True, help="last load date")
+    backfill.set_defaults(func=cmd_backfill)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
     advance = commands.add_parser("advance")
     advance.add_argument("--days", type=int, default=1)

@@ -1,6 +1,6 @@
--- Visits and contacts of both record systems in one conformed shape, the source kept:
--- the unified system (soft-deleted rows left out) and the legacy system of the municipalities
--- before their cut-over. Codes are mapped to conformed ones (seeds professional_groups,
+-- Visits and contacts of every source in one conformed shape, the source kept: the unified
+-- record system (soft-deleted rows left out), the legacy system of the municipalities before
+-- their cut-over, and the purchased services' FHIR encounters. Codes are mapped to conformed ones (seeds professional_groups,
 -- contact_types, legacy_units). A person known to both systems has one pseudonym.
 -- Unified visits of a quarantined patient (invalid henkilötunnus) cannot be attributed to a
 -- person and are left out; the relationships test on stg_unified_record__visits counts them.
@@ -49,10 +49,35 @@ legacy as (
         on legacy_units.unit_code = units.unit_code
 ),
 
+-- Visits bought from a private provider with service vouchers (FHIR Encounters).
+purchased as (
+    select
+        'purchased_services' as source_system,
+        'P' || encounters.encounter_id as visit_key,
+        null::bigint as source_visit_id,
+        patients.person_pseudonym,
+        patients.municipality_code as home_municipality_code,
+        null::bigint as unit_id,
+        null::bigint as appointment_id,
+        encounters.visit_start,
+        cast(encounters.visit_start as date) as visit_date,
+        'LK' as professional_group_source_code,  -- the provider's service voucher visits
+        encounters.service_code,
+        null::varchar as specialty_code,
+        'non_urgent' as urgency,
+        encounters.class_code as contact_type_source_code
+    from {{ ref('stg_purchased_services__encounters') }} as encounters
+    inner join {{ ref('stg_purchased_services__patients') }} as patients
+        on encounters.patient_ref = patients.patient_ref
+    where encounters.status = 'finished' and patients.person_pseudonym is not null
+),
+
 unioned as (
     select * from unified
     union all
     select * from legacy
+    union all
+    select * from purchased
 )
 
 select

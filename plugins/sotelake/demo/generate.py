@@ -6,6 +6,7 @@ Output (under the data directory):
 - ``landing/legacy_record/``: visit exports of the legacy municipal system (until cut-over);
 - ``landing/finance/``: monthly general-ledger exports, the budget, the cost-centre mapping;
 - ``landing/hr/``: person-years and sick-leave days by cost centre and month;
+- ``landing/purchased_services/``: a service-voucher provider's FHIR bulk export (NDJSON);
 - ``landing/population/residents_YYYY.csv``: residents on 31 December by municipality, age, sex;
 - ``sources/demo_manifest.json``: what was generated (seed, scale, period, rows per table).
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sotelake.demo import finance, legacy_system
+from sotelake.demo import finance, legacy_system, purchased_services
 from sotelake.demo.geography import county_municipalities
 from sotelake.demo.population import generate_residents
 from sotelake.demo.record_system import generate_record_system
@@ -96,6 +97,7 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
     log.info("record system: %s", record_rows)
     legacy_rows = legacy_system.write_legacy_files(world, legacy_visits, landing / "legacy_record")
     finance_rows = finance.generate(world, landing)
+    purchased_rows = purchased_services.generate(world, landing / "purchased_services")
     population_rows = write_population(residents, spec, landing / "population")
     manifest = {
         "spec": asdict(spec),
@@ -110,6 +112,7 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
         "rows": {
             "unified_record": record_rows,
             "legacy_record": {"visits": sum(legacy_rows.values())},
+            "purchased_services": purchased_rows,
             "finance": finance_rows,
             "population": {
                 "residents": sum(population_rows.values()),

@@ -31,6 +31,7 @@ from sotelake import engine
 from sotelake.lake import state, zones
 from sotelake.privacy import hetu
 from sotelake.settings import Settings, get_settings
+from sotelake.sources import fhir
 from sotelake.sources.files import Intake, take_files
 from sotelake.sources.readers import attach, extensions_for, select_sql
 from sotelake.sources.registry import Source, Table
@@ -110,8 +111,9 @@ def _split_batch(
             columns[name] = batch.column(name)
             continue
         ids = hetu.pseudonymise(batch.column(name).to_pylist(), key)
+        optional = not identifiers[name].required  # a missing code is allowed, a bad one is not
         for i, reason in enumerate(ids.reasons):
-            if reason:
+            if reason and not (optional and reason == hetu.MISSING):
                 problems[i] = f"{reason};{problems[i]}" if problems[i] else reason
         output = identifiers[name].output_name
         prefix = output.removesuffix("_pseudonym")
@@ -191,28 +193,31 @@ def load_table(
                 window = state.incremental_window(lake, source.name, table.name, load_date)
                 result.window = {k: v for k, v in window.to_json().items() if k != "files"}
         else:
-            delivered = sorted(p for p in source.path(settings).glob(table.files) if p.is_file())
+            folder = source.path(settings)
+            if source.kind == "fhir_bulk":
+                delivered = fhir.export_files(folder, table.resource) if folder.is_dir() else []
+            else:
+                delivered = sorted(p for p in folder.glob(table.files) if p.is_file())
             if table.mode == "incremental":
                 delivered = state.new_files(lake, source.name, table.name, load_date, delivered)
             window.files = {p.name: state.file_signature(p) for p in delivered}
-            intake = take_files(
-                delivered,
-                source.dialect,
-                [c.name for c in table.columns],
-                [c.name for c in table.columns if c.required],
-                scratch,
-                con,
-            )
-            result.rejected_files = intake.rejected
-            for name in intake.rejected:
-                window.files.pop(name, None)
-            files = intake.ready
-            if not files:
-                log.warning(
-                    "%s: no new files to load in %s",
-                    table.qualified_name,
-                    source.path(settings) / table.files,
+            if source.kind == "fhir_bulk":
+                files = _flatten_fhir(folder, table, delivered, scratch) if delivered else []
+            else:
+                intake = take_files(
+                    delivered,
+                    source.dialect,
+                    [c.name for c in table.columns],
+                    [c.name for c in table.columns if c.required],
+                    scratch,
+                    con,
                 )
+                result.rejected_files = intake.rejected
+                for name in intake.rejected:
+                    window.files.pop(name, None)
+                files = intake.ready
+            if not files:
+                log.info("%s: no new files to load in %s", table.qualified_name, folder)
                 result.status = "no_data"
         if result.status != "no_data":
             query = select_sql(con, source, table, window, files)
@@ -239,6 +244,16 @@ def load_table(
     else:
         log.info(result.summary())
     return result
+
+
+def _flatten_fhir(folder: Path, table: Table, files: list[Path], scratch: Path) -> list[Path]:
+    """The resources' declared paths as text columns, streamed to one Parquet file."""
+    columns = {c.name: c.path for c in table.kept_columns}
+    target = scratch / f"{table.resource}.parquet"
+    with pq.ParquetWriter(target, fhir.schema(columns)) as writer:
+        for batch in fhir.read_resources(folder, table.resource, columns, BATCH_ROWS, files):
+            writer.write_batch(batch)
+    return [target]
 
 
 def _extract(

@@ -146,7 +146,11 @@ def _batch(rows: list[list[str | None]], out: pa.Schema) -> pa.RecordBatch:
 
 
 def read_resources(
-    folder: Path, resource_type: str, columns: dict[str, str], batch_rows: int = 50_000
+    folder: Path,
+    resource_type: str,
+    columns: dict[str, str],
+    batch_rows: int = 50_000,
+    files: list[Path] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream every resource of `resource_type` in `folder` as record batches of text columns.
 
@@ -155,7 +159,8 @@ def read_resources(
     a line that is not a JSON object of `resource_type` never stops the read: its row has the
     declared columns null and ``_parse_error`` = ``"<file>:<line>: <why>"``, to be quarantined.
     The line itself is not kept (it may hold names or a henkilötunnus). Reads one line at a time
-    and holds at most `batch_rows` rows. No matching file: nothing is yielded.
+    and holds at most `batch_rows` rows. No matching file: nothing is yielded. `files` (a
+    subset of the folder's export files) limits the read to those.
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
@@ -164,7 +169,7 @@ def read_resources(
     out = schema(columns)
     paths = [compile_path(p) for p in columns.values()]
     rows: list[list[str | None]] = [[] for _ in out]  # one list per output column
-    for file in export_files(folder, resource_type):
+    for file in export_files(folder, resource_type) if files is None else files:
         opener = gzip.open if file.name.endswith(".gz") else open
         with opener(file, "rb") as lines:
             for number, line in enumerate(lines, start=1):

@@ -22,6 +22,7 @@ from sotelake.lake.state import Window
 from sotelake.privacy.scan import columns_with_henkilotunnus
 from sotelake.settings import Settings
 from sotelake.sources.errors import SourceSchemaError
+from sotelake.sources.fhir import PARSE_ERROR
 from sotelake.sources.registry import Column, Source, Table
 
 __all__ = ["Query", "SourceSchemaError", "attach", "extensions_for", "select_sql"]
@@ -76,8 +77,14 @@ def _from_clause(
             bounds.append(f"{quote(table.watermark)} < {literal(window.upper.isoformat(' '))}")
         where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
         return f"(SELECT * FROM src.{quote(table.name)}{where})", "NULL::VARCHAR"
-    d = source.dialect
     names = ", ".join(literal(str(p)) for p in files)
+    if source.kind == "fhir_bulk":  # the load flattened the resources to Parquet first
+        return (
+            f"(SELECT * EXCLUDE (_source_file), _source_file AS filename "
+            f"FROM read_parquet([{names}]))",
+            "filename",
+        )
+    d = source.dialect
     options = [
         f"delim={literal(d.get('delimiter', ','))}",
         "header=true",
@@ -93,7 +100,7 @@ def _converted(col: Column, source: Source) -> str:
     ref = quote(col.name)
     if col.privacy == "person_identifier" or col.type == "varchar":
         return f"{ref}::VARCHAR"
-    if source.kind == "files":
+    if source.kind != "database":  # delivered as text (CSV, FHIR)
         d = source.dialect
         text = f"trim({ref})"
         if col.type.startswith("decimal") or col.type == "double":
@@ -124,8 +131,9 @@ def select_sql(
     """The query that reads, types and checks the rows of one load of a registered table."""
     from_clause, file_expr = _from_clause(source, table, window, files or [])
     delivered = delivered_columns(con, from_clause)
-    if source.kind == "files":
-        delivered = [c for c in delivered if c != "filename"]
+    parse_errors = PARSE_ERROR in delivered  # lines a reader could not parse (FHIR)
+    if source.kind != "database":
+        delivered = [c for c in delivered if c not in ("filename", PARSE_ERROR)]
     declared = {c.name for c in table.columns}
     where = ", ".join(p.name for p in files or []) or table.name
     required_missing = [c.name for c in table.columns if c.required and c.name not in delivered]
@@ -164,6 +172,10 @@ def select_sql(
     for name in query.new_columns:
         selected.append(f"{quote(name)}::VARCHAR AS {quote(name)}")
         public.append(f"{quote(name)} := {quote(name)}::VARCHAR")
+    if parse_errors:
+        problems.insert(
+            0, f"CASE WHEN {PARSE_ERROR} IS NOT NULL THEN 'parse_error:' || {PARSE_ERROR} END"
+        )
     problem_expr = f"NULLIF(concat_ws(';', {', '.join(problems)}), '')" if problems else "NULL"
     query.sql = f"""
         WITH delivered AS (

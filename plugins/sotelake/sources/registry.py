@@ -19,6 +19,7 @@ __all__ = ["Column", "Source", "SourceSchemaError", "Table", "all_tables", "load
 TYPES = {"varchar", "bigint", "integer", "double", "date", "timestamp", "boolean"}
 DECIMAL = re.compile(r"^decimal\(\d+,\d+\)$")
 PRIVACY = {None, "person_identifier", "drop"}
+KINDS = ("database", "files", "fhir_bulk")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Column:
     required: bool = False
     privacy: str | None = None  # person_identifier | drop
     output_name: str | None = None  # for person identifiers: the pseudonym column
+    path: str | None = None  # FHIR sources: where in the resource (sources/fhir.py)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Table:
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     files: str | None = None  # glob inside the source folder, for file sources
+    resource: str | None = None  # FHIR sources: the resource type (Patient, Encounter, ...)
     mode: str = "full"  # full: every load takes everything; incremental: only what is new
     watermark: str | None = None  # incremental database tables: the last-changed column
 
@@ -89,7 +92,7 @@ def _column(source: str, table: str, name: str, spec) -> Column:
         spec = {"type": spec}
     if not isinstance(spec, dict):
         raise ConfigurationError(f"sources.yml: column {where}: expected a type or a mapping")
-    unknown = set(spec) - {"type", "required", "privacy", "as"}
+    unknown = set(spec) - {"type", "required", "privacy", "as", "path"}
     if unknown:
         raise ConfigurationError(f"sources.yml: column {where}: unknown keys {sorted(unknown)}")
     privacy = spec.get("privacy")
@@ -99,7 +102,9 @@ def _column(source: str, table: str, name: str, spec) -> Column:
     if col_type not in TYPES and not DECIMAL.match(col_type):
         raise ConfigurationError(f"sources.yml: column {where}: unknown type {col_type!r}")
     output = spec.get("as") or ("person_pseudonym" if privacy == "person_identifier" else None)
-    return Column(name, col_type, bool(spec.get("required", False)), privacy, output)
+    return Column(
+        name, col_type, bool(spec.get("required", False)), privacy, output, spec.get("path")
+    )
 
 
 def load_registry(path: Path | None = None) -> dict[str, Source]:
@@ -112,11 +117,11 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
     sources = {}
     for name, spec in (document or {}).get("sources", {}).items():
         kind = spec.get("kind")
-        if kind not in ("database", "files"):
-            raise ConfigurationError(f"{path}: source {name}: kind must be database or files")
+        if kind not in KINDS:
+            raise ConfigurationError(f"{path}: source {name}: kind must be one of {KINDS}")
         dialect = spec.get("dialect") or {}
         unknown = [e for e in encodings(dialect) if e.lower() not in ENCODINGS]
-        if kind == "files" and unknown:
+        if kind != "database" and unknown:
             raise ConfigurationError(
                 f"{path}: source {name}: unsupported encoding(s) {unknown}; use {sorted(ENCODINGS)}"
             )
@@ -137,6 +142,14 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
                 )
             if kind == "files" and not table_spec.get("files"):
                 raise ConfigurationError(f"{path}: table {name}.{table_name}: files: glob missing")
+            if kind == "fhir_bulk" and (
+                not table_spec.get("resource")
+                or any(c.path is None for c in columns if c.privacy != "drop")
+            ):
+                raise ConfigurationError(
+                    f"{path}: table {name}.{table_name}: a FHIR table needs resource: and a "
+                    "path: for every column"
+                )
             mode = table_spec.get("mode", "full")
             watermark = table_spec.get("watermark")
             if mode not in ("full", "incremental"):
@@ -159,6 +172,7 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
                 primary_key=key,
                 columns=columns,
                 files=table_spec.get("files"),
+                resource=table_spec.get("resource"),
                 mode=mode,
                 watermark=watermark,
             )

@@ -1,9 +1,10 @@
 {{ config(materialized='incremental', unique_key='legacy_visit_key', incremental_strategy='delete+insert') }}
 
--- The legacy system has no visit id: a visit is a person at a unit at a moment.
+-- The legacy system has no visit id: a visit is a person's contact with a profession at a
+-- unit at a moment.
 with changes as (
     select
-        md5(concat_ws('|', person_pseudonym, kayntipvm, klo, toimipiste)) as legacy_visit_key,
+        md5(concat_ws('|', person_pseudonym, kayntipvm, klo, toimipiste, ammatti, yhteystapa)) as legacy_visit_key,
         person_pseudonym,
         person_birth_year as birth_year,
         person_sex as sex_code,
