@@ -61,7 +61,7 @@ def run_pipeline(load_date: date, settings: Settings | None = None) -> DagRunSum
 
 
 def run_range(first: date, last: date, settings: Settings | None = None) -> list[DagRunSummary]:
-    """A backfill: one run per load date from ``first`` to ``last``, in order; stops at a failure."""
+    """A backfill: one run per load date from ``first`` to ``last`` in order; stops at a failure."""
     runs = []
     day = first
     while day <= last:
