@@ -15,11 +15,12 @@ RESIDENTS ?= 20000
 YEARS ?= 1
 SEED ?= 42
 
-.PHONY: help install system-packages demo test test-fast lint format airflow lock clean
+.PHONY: help install system-packages demo test test-slow lint format airflow lock clean
 
 help:
 	@echo "make demo     install, generate the demo county and run the whole pipeline"
-	@echo "make test     install and run the tests"
+	@echo "make test     install and run the tests (a few minutes)"
+	@echo "make test-slow  the slow tests: the real Airflow scheduler (CI runs them too)"
 	@echo "make airflow  start Airflow (UI on http://localhost:8080) with the DAGs loaded"
 	@echo "make lint     ruff check and format check"
 	@echo "make lock     re-pin constraints.txt from pyproject.toml"
@@ -46,10 +47,11 @@ demo: install
 	$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED)
 
 test: install system-packages
-	$(BIN)/pytest
-
-test-fast: install system-packages
 	$(BIN)/pytest -m "not slow"
+
+# Slow tests (the real scheduler): CI runs them after `make test`.
+test-slow: install system-packages
+	$(BIN)/pytest -m slow
 
 lint: install
 	$(BIN)/ruff check .
@@ -60,7 +62,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 airflow: install
-	$(BIN)/sotelake airflow-standalone
+	$(BIN)/sotelake airflow standalone
 
 lock:
 	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install "uv==$(UV_VERSION)"; }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
+LOCAL_TIME = "Europe/Helsinki"
 RAW_ZONE = Asset(name="sotelake.lake.raw")
 WAREHOUSE = Asset(name="sotelake.warehouse.marts")
 REPORTS = Asset(name="sotelake.reports")
@@ -30,7 +31,7 @@ def _run_id() -> str:
     # Daily: each run loads the day of its logical date (incremental tables: the rows changed
     # that day). Backfill a range with `airflow backfill create` or `sotelake backfill`.
     schedule="@daily",
-    start_date=pendulum.datetime(2025, 1, 1, tz="Europe/Helsinki"),
+    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TIME),
     catchup=False,
     max_active_runs=1,
     tags=["sotelake", "lake", "warehouse"],
@@ -56,8 +57,9 @@ def sotelake_pipeline():
         when = (params or {}).get("load_date")
         if when:
             load_date = date.fromisoformat(when)
-        else:
-            load_date = (context.get("logical_date") or context["run_after"]).date()
+        else:  # the day in Finland, not in UTC: midnight in Helsinki is 22:00 UTC the day before
+            moment = context.get("logical_date") or context["run_after"]
+            load_date = pendulum.instance(moment).in_timezone(LOCAL_TIME).date()
         return plan_loads(load_date)
 
     @task(map_index_template="{{ load_name }}", outlets=[RAW_ZONE])
@@ -74,13 +76,15 @@ def sotelake_pipeline():
 
         return run_validate(loads[:], _run_id())  # [:] reads the mapped results in one request
 
-    @task(outlets=[WAREHOUSE])
+    # The embedded warehouse is one DuckDB file with one writer: tasks that open it take the
+    # one slot of this pool (created by `sotelake airflow ...`, `make demo` and compose's init).
+    @task(outlets=[WAREHOUSE], pool="duckdb_writer")
     def transform(validated: list[dict]) -> dict:
         from sotelake.pipeline import transform as run_transform
 
         return run_transform(_run_id())
 
-    @task(outlets=[REPORTS])
+    @task(outlets=[REPORTS], pool="duckdb_writer")
     def publish(built: dict) -> dict:
         from sotelake.pipeline import publish as run_publish
 

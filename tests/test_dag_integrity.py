@@ -33,6 +33,14 @@ def test_pipeline_tasks_and_order(dagbag):
     }
 
 
+def test_tasks_that_open_the_warehouse_share_one_slot(dagbag):
+    dag = dagbag.get_dag("sotelake_pipeline")
+    assert {t.task_id for t in dag.tasks if t.pool == "duckdb_writer"} == {"transform", "publish"}
+    from airflow.models.pool import Pool
+
+    assert Pool.get_pool("duckdb_writer").slots == 1  # created with the metadata database
+
+
 def test_conventions_tags_retries_and_single_active_run(dagbag):
     for dag in dagbag.dags.values():
         assert dag.tags, dag.dag_id

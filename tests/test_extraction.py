@@ -280,3 +280,44 @@ def test_registry_errors_name_the_place(tmp_path):
         ConfigurationError, match=r"s\.t: an incremental database table needs watermark"
     ):
         load_registry(bad)
+
+
+def test_a_new_table_of_an_existing_source_is_configuration_only(demo, tmp_path, monkeypatch):
+    data_dir, _, _ = demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    con.execute(
+        "create table vaccinations (vaccination_id integer primary key, patient_id integer,"
+        " vaccine text, given_at text, updated_at text)"
+    )
+    con.executemany(
+        "insert into vaccinations values (?,?,?,?,?)",
+        [
+            (i, 100_000 + i, "influenza", "2025-10-01 09:00:00", "2025-10-01 10:00:00")
+            for i in range(1, 51)
+        ],
+    )
+    con.commit()
+    config = tmp_path / "config"
+    config.mkdir()
+    registry_text = (get_settings().config_dir / "sources.yml").read_text(encoding="utf-8")
+    addition = """      vaccinations:
+        description: Vaccinations given.
+        mode: incremental
+        watermark: updated_at
+        primary_key: [vaccination_id]
+        columns:
+          vaccination_id: {type: bigint, required: true}
+          patient_id: bigint
+          vaccine: varchar
+          given_at: timestamp
+          updated_at: {type: timestamp, required: true}
+"""
+    marker = "      units:\n"
+    (config / "sources.yml").write_text(
+        registry_text.replace(marker, addition + marker, 1), encoding="utf-8"
+    )
+    monkeypatch.setenv("SOTELAKE_CONFIG", str(config))
+    registry = load_registry()
+    result = load(registry, "unified_record.vaccinations")
+    assert (result.extracted, result.loaded) == (50, 50)
+    assert raw_rows("unified_record", "vaccinations")[0]["vaccine"] == "influenza"

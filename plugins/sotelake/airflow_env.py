@@ -22,7 +22,10 @@ def environment(settings: Settings | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Europe/Helsinki",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        # SQLite: wait for a lock rather than fail (a busy scheduler and the task API share it)
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db?timeout=60",
+        # A 2-core machine: a few tasks at a time (they are CPU-bound; more only contend)
+        "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(settings.logs / "airflow"),
         "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(
             settings.logs / "airflow" / "dag_processor"
@@ -41,8 +44,25 @@ def configure(settings: Settings | None = None) -> dict[str, str]:
     return env
 
 
+DUCKDB_WRITER_POOL = "duckdb_writer"
+
+
 def migrate_database() -> None:
-    """Create or upgrade Airflow's metadata database (``airflow db migrate``)."""
+    """Create or upgrade Airflow's metadata database (``airflow db migrate``) and the pools."""
+    from airflow.models.pool import Pool
     from airflow.utils import db
 
     db.upgradedb()
+    from airflow import settings as airflow_settings
+
+    if airflow_settings.engine.dialect.name == "sqlite":  # readers then never block the writer
+        with airflow_settings.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+    # DuckDB allows one process at a time on the warehouse file: the tasks that open it (dbt,
+    # the reports) share one slot, whichever run they belong to.
+    Pool.create_or_update_pool(
+        DUCKDB_WRITER_POOL,
+        slots=1,
+        include_deferred=False,
+        description="Tasks that open the DuckDB warehouse, one at a time",
+    )

@@ -118,6 +118,14 @@ def cmd_scan_privacy(args) -> int:
     return 0
 
 
+def cmd_copy_to_postgres(args) -> int:
+    from sotelake.demo.to_postgres import copy_record_system
+
+    copied = copy_record_system(get_settings().sources_dir / "unified_record.sqlite", args.url)
+    print(json.dumps(copied, indent=2))
+    return 0
+
+
 def cmd_suites(args) -> int:
     from sotelake.quality.suite_spec import write_suites
 
@@ -144,21 +152,25 @@ def cmd_advance(args) -> int:
     return 0
 
 
-def cmd_airflow_standalone(args) -> int:
+def cmd_airflow(args) -> int:
+    """The ``airflow`` command line with the project's settings: ``sotelake airflow dags list``."""
     from sotelake import airflow_env
 
     ensure_demo_key()
     env = airflow_env.configure()
-    # Signs the UI's session tokens; a new one each start is fine for one machine.
-    os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))
-    passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-    print(
-        f"Airflow UI: http://localhost:8080  user admin, password in {passwords} "
-        "(also printed below on the first start). Stop with Ctrl-C."
-    )
+    airflow_env.migrate_database()  # and the DuckDB writer pool the DAG's tasks need
+    command = args.airflow_args or ["--help"]
+    if command[0] == "standalone":
+        # Signs the UI's session tokens; a new one each start is fine for one machine.
+        os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))
+        passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+        print(
+            f"Airflow UI: http://localhost:8080  user admin, password in {passwords} "
+            "(also printed below on the first start). Stop with Ctrl-C."
+        )
     airflow = Path(sys.executable).with_name("airflow")
     os.environ["PATH"] = f"{airflow.parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    os.execv(str(airflow), [str(airflow), "standalone"])
+    os.execv(str(airflow), [str(airflow), *command])
     return 0  # not reached
 
 
@@ -196,10 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--to", dest="last", required=True, help="last load date")
     backfill.set_defaults(func=cmd_backfill)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
+    to_postgres = commands.add_parser(
+        "copy-to-postgres", help="put the demo record system into a PostgreSQL database"
+    )
+    to_postgres.add_argument("url", help="postgresql://user:password@host:port/database")
+    to_postgres.set_defaults(func=cmd_copy_to_postgres)
     advance = commands.add_parser("advance")
     advance.add_argument("--days", type=int, default=1)
     advance.set_defaults(func=cmd_advance)
-    commands.add_parser("airflow-standalone").set_defaults(func=cmd_airflow_standalone)
+    airflow = commands.add_parser("airflow", help="the airflow CLI with this project's settings")
+    airflow.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    airflow.set_defaults(func=cmd_airflow)
     args = parser.parse_args(argv)
     return args.func(args)
 

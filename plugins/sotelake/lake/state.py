@@ -8,6 +8,7 @@ takes the same rows again, and a backfill of older dates does not disturb later 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -41,14 +42,20 @@ def read_state(lake: Path, source: str, table: str) -> dict[str, dict]:
 
 
 def record(lake: Path, source: str, table: str, load_date: date, window: Window) -> None:
-    """Remember what the load of ``load_date`` took (replacing an earlier run of that date)."""
-    state = read_state(lake, source, table)
-    state[load_date.isoformat()] = window.to_json()
+    """Remember what the load of ``load_date`` took (replacing an earlier run of that date).
+
+    Loads of the same table for different dates may run at once (a backfill beside the daily
+    run): the read-modify-write of the state file holds an exclusive lock.
+    """
     path = _path(lake, source, table)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(dict(sorted(state.items())), indent=1), encoding="utf-8")
-    tmp.replace(path)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = read_state(lake, source, table)
+        state[load_date.isoformat()] = window.to_json()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dict(sorted(state.items())), indent=1), encoding="utf-8")
+        tmp.replace(path)
 
 
 def incremental_window(lake: Path, source: str, table: str, load_date: date) -> Window:

@@ -7,10 +7,10 @@ that uses DuckDB's threads inside it (DESIGN.md). In-process invocation saves th
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sotelake.settings import Settings, get_settings
@@ -42,17 +42,31 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+@contextmanager
+def _environment(values: dict[str, str]):
+    """Set environment variables for the duration of a dbt invocation, then restore them."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run_dbt(
     args: list[str],
-    variables: dict | None = None,
     settings: Settings | None = None,
     target: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> DbtResult:
     """Invoke ``dbt <args>`` on the project with the pipeline's settings; raise on failure."""
     from dbt.cli.main import dbtRunner  # heavy import: only when dbt runs
 
     settings = settings or get_settings()
-    os.environ.update(dbt_environment(settings))
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     command = [
         *args,
@@ -63,14 +77,13 @@ def run_dbt(
     ]
     if target:
         command += ["--target", target]
-    if variables:
-        command += ["--vars", json.dumps(variables)]
     started = time.perf_counter()
     log.info("dbt %s", " ".join(command))
-    try:
-        outcome = dbtRunner().invoke(command)
-    finally:
-        _release_duckdb()
+    with _environment({**dbt_environment(settings), **(extra_env or {})}):
+        try:
+            outcome = dbtRunner().invoke(command)
+        finally:
+            _release_duckdb()
     result = DbtResult(command, round(time.perf_counter() - started, 2))
     for node in getattr(outcome.result, "results", None) or []:
         status = str(node.status)
@@ -100,8 +113,18 @@ def _release_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def build(run_id: str, settings: Settings | None = None, select: str | None = None) -> DbtResult:
-    """``dbt build``: seeds, staging, intermediate and marts, with their tests."""
+def build(
+    run_id: str,
+    settings: Settings | None = None,
+    select: str | None = None,
+    exclude_sources: list[str] | None = None,
+) -> DbtResult:
+    """``dbt build``: seeds, staging, intermediate and marts, with their tests.
+
+    ``exclude_sources`` leaves out everything downstream of those sources (their last good
+    state stays in the warehouse): used when a source's batch was rejected or its load failed.
+    """
     args = ["build"] + (["--select", select] if select else [])
-    os.environ["SOTELAKE_RUN_ID"] = run_id
-    return run_dbt(args, settings=settings)
+    if exclude_sources:
+        args += ["--exclude", *(f"source:{name}+" for name in sorted(exclude_sources))]
+    return run_dbt(args, settings=settings, extra_env={"SOTELAKE_RUN_ID": run_id})
