@@ -2,9 +2,12 @@
 
 extract (one mapped task per table of config/sources.yml: pseudonymise, quarantine, raw zone)
   -> validate (each load with its Great Expectations suite, results to dq.validation_results;
-     one task, so GX is imported once)
-  -> transform (one `dbt build` of the DuckDB warehouse: staging, intermediate, marts)
-  -> publish (data/reports/indicators and data/reports/quality)
+     critical: the batch is rejected, error: its failing rows are quarantined; one task, so GX
+     is imported once)
+  -> transform (one `dbt build` of the DuckDB warehouse; the models of sources whose load
+     failed or was rejected are left out and keep their last state)
+  -> publish (data/reports/indicators and data/reports/quality, also after a failed build)
+  -> conclude (fails the run, loudly, if any load failed or was rejected)
 
 The work lives in the sotelake package (plugins/sotelake); this file only wires it, and keeps
 its top level light: heavy imports happen inside the tasks.
@@ -70,28 +73,40 @@ def sotelake_pipeline():
         get_current_context()["load_name"] = load["name"]
         return run_extract(load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url)
 
-    @task
-    def validate(loads: list[dict]) -> list[dict]:
+    # Runs even when some loads failed: it validates what loaded and says what did not.
+    @task(trigger_rule="all_done")
+    def validate(planned: list[dict], loads: list[dict]) -> dict:
         from sotelake.pipeline import validate as run_validate
 
-        return run_validate(loads[:], _run_id())  # [:] reads the mapped results in one request
+        return run_validate(planned, loads[:], _run_id())  # [:]: the loads that finished
 
     # The embedded warehouse is one DuckDB file with one writer: tasks that open it take the
     # one slot of this pool (created by `sotelake airflow ...`, `make demo` and compose's init).
     @task(outlets=[WAREHOUSE], pool="duckdb_writer")
-    def transform(validated: list[dict]) -> dict:
+    def transform(checked: dict) -> dict:
         from sotelake.pipeline import transform as run_transform
 
-        return run_transform(_run_id())
+        return run_transform(_run_id(), checked["held_back"])
 
-    @task(outlets=[REPORTS], pool="duckdb_writer")
-    def publish(built: dict) -> dict:
+    # Runs even when the build failed: the stewards' report must show what went wrong.
+    @task(outlets=[REPORTS], pool="duckdb_writer", trigger_rule="all_done")
+    def publish() -> dict:
         from sotelake.pipeline import publish as run_publish
 
         return run_publish(_run_id())
 
-    loads = extract.expand(load=plan())
-    publish(transform(validate(loads)))
+    @task
+    def conclude(checked: dict) -> None:
+        from sotelake.pipeline import conclude as run_conclude
+
+        run_conclude(checked)
+
+    planned = plan()
+    checked = validate(planned, extract.expand(load=planned))
+    built = transform(checked)
+    published = publish()
+    built >> published
+    [built, published] >> conclude(checked)
 
 
 sotelake_pipeline()

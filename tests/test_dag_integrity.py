@@ -22,15 +22,19 @@ def test_no_import_errors(dagbag):
 
 def test_pipeline_tasks_and_order(dagbag):
     dag = dagbag.get_dag("sotelake_pipeline")
-    assert set(dag.task_ids) == {"plan", "extract", "validate", "transform", "publish"}
+    assert set(dag.task_ids) == {"plan", "extract", "validate", "transform", "publish", "conclude"}
     downstream = {t.task_id: set(t.downstream_task_ids) for t in dag.tasks}
     assert downstream == {
-        "plan": {"extract"},
+        "plan": {"extract", "validate"},
         "extract": {"validate"},
-        "validate": {"transform"},
-        "transform": {"publish"},
-        "publish": set(),
+        "validate": {"transform", "conclude"},
+        "transform": {"publish", "conclude"},
+        "publish": {"conclude"},
+        "conclude": set(),
     }
+    rules = {t.task_id: t.trigger_rule for t in dag.tasks}
+    assert rules["validate"] == rules["publish"] == "all_done"
+    assert rules["transform"] == rules["conclude"] == "all_success"
 
 
 def test_tasks_that_open_the_warehouse_share_one_slot(dagbag):

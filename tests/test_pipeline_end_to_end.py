@@ -61,7 +61,14 @@ def close(a, b) -> bool:
 def test_every_task_succeeded(run):
     _, summary = run
     assert summary.succeeded, summary.task_states
-    assert set(summary.stage_seconds) == {"plan", "extract", "validate", "transform", "publish"}
+    assert set(summary.stage_seconds) == {
+        "plan",
+        "extract",
+        "validate",
+        "transform",
+        "publish",
+        "conclude",
+    }
     extracts = [k for k in summary.task_states if k.startswith("extract[")]
     assert len(extracts) == TABLES and all(summary.task_states[k] == "success" for k in extracts)
 
@@ -192,6 +199,7 @@ VOLATILE = {
     "run_id",
     "_load_id",
     "_extracted_at",
+    "_published_at",
     "load_id",
     "recorded_at",
     "validated_at",

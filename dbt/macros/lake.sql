@@ -10,13 +10,14 @@
 {%- endmacro %}
 
 
-{#- mode: incremental, step 1. The raw rows of loads this incremental model has not yet
-    processed (all of them on the first run or with --full-refresh). Re-runs and backfills are
-    newer extractions, so they are processed too. -#}
+{#- mode: incremental, step 1. The raw rows published since this incremental model last ran
+    (all of them on the first run or with --full-refresh). Re-runs, backfills and replayed
+    batches are published later, so they are processed too. -#}
 {% macro new_loads(relation) -%}
     (select * from {{ relation }}
      {% if is_incremental() -%}
-     where _extracted_at > (select coalesce(max(_extracted_at), timestamptz '1900-01-01') from {{ this }})
+     where coalesce(_published_at, _extracted_at) > (
+         select coalesce(max(_published_at), timestamptz '1900-01-01') from {{ this }})
      {%- endif %})
 {%- endmacro %}
 

@@ -1,8 +1,9 @@
 """The pipeline's steps, in data-flow order; the DAG calls these, one task each.
 
 extract (one load per registered table) -> validate (each load with its GX suite) -> transform
-(one ``dbt build``) -> publish (reports). Each step takes and returns plain dicts, so it is the same
-whether Airflow, a test or the command line calls it.
+(one ``dbt build``) -> publish (reports) -> conclude (fail the run if anything was held
+back). Each step takes and returns plain dicts, so it is the same whether Airflow, a test or
+the command line calls it.
 """
 
 from __future__ import annotations
@@ -55,37 +56,48 @@ def extract(
     return {**load, **asdict(result)}
 
 
-def validate(loads: list[dict], run_id: str, settings: Settings | None = None) -> list[dict]:
-    """Validate every load of the run, in one process (GX is imported once).
+def validate(
+    planned: list[dict], loaded: list[dict], run_id: str, settings: Settings | None = None
+) -> dict:
+    """Validate every load that ran (GX imported once); say what was rejected or failed.
 
-    Every load is validated and its results stored before a critical failure is raised, so one
-    rejected table does not hide the state of the others.
+    ``planned`` are the loads the run meant to do, ``loaded`` those whose extraction finished;
+    the difference failed (its error is in its own task's log). Returns the summaries, the
+    sources whose batches were rejected or failed to load (their models are left out of the
+    warehouse build), and a one-line verdict per problem.
     """
-    from sotelake.quality.validate import CriticalExpectationFailed, validate_load
+    from sotelake.quality.validate import Validator
 
-    validated, rejected = [], []
-    for load in loads:
-        try:
-            summary = validate_load(
-                load["source"],
-                load["table"],
-                date.fromisoformat(load["load_date"]),
-                run_id,
-                settings,
-            )
-        except CriticalExpectationFailed as failure:
-            rejected.append(str(failure))
+    validator = Validator(run_id, settings)
+    done = {(load["source"], load["table"]) for load in loaded}
+    summaries, problems, held_back = [], [], set()
+    for load in planned:
+        key = (load["source"], load["table"])
+        if key not in done:
+            problems.append(f"{load['name']}: the load failed (see its extract task)")
+            held_back.add(load["source"])
             continue
-        validated.append({**load, "validation": asdict(summary)})
-    if rejected:
-        raise CriticalExpectationFailed("\n".join(rejected))
-    return validated
+        summary = validator.validate_load(
+            load["source"], load["table"], date.fromisoformat(load["load_date"])
+        )
+        summaries.append(asdict(summary))
+        if summary.status == "rejected":
+            problems.append(
+                f"{load['name']}: batch rejected by critical expectations: "
+                + "; ".join(summary.failing)
+            )
+            held_back.add(load["source"])
+    validator.finish()
+    return {"summaries": summaries, "problems": problems, "held_back": sorted(held_back)}
 
 
-def transform(run_id: str, settings: Settings | None = None) -> dict:
+def transform(
+    run_id: str, held_back: list[str] | None = None, settings: Settings | None = None
+) -> dict:
+    """Build the warehouse; the models downstream of held-back sources keep their last state."""
     from sotelake.transform.dbt_build import build
 
-    return asdict(build(run_id, settings))
+    return asdict(build(run_id, settings, exclude_sources=held_back))
 
 
 def publish(run_id: str, settings: Settings | None = None) -> dict:
@@ -98,3 +110,13 @@ def publish(run_id: str, settings: Settings | None = None) -> dict:
         "steward_report": str(render_steward_report(settings)),
         "warehouse": str(settings.warehouse),
     }
+
+
+def conclude(checked: dict) -> None:
+    """Fail loudly when a load failed or a batch was rejected (the rest of the run went on)."""
+    if checked["problems"]:
+        raise RunHeldBack("Held back from the warehouse:\n" + "\n".join(checked["problems"]))
+
+
+class RunHeldBack(RuntimeError):
+    """Some loads failed or were rejected; the other sources were processed."""

@@ -19,7 +19,6 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pyarrow.parquet as pq
 
 from sotelake import engine
 from sotelake.lake import state, zones
+from sotelake.lake.audit import LoadResult, write_audit
 from sotelake.privacy import hetu
 from sotelake.settings import Settings, get_settings
 from sotelake.sources import fhir
@@ -54,46 +54,6 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 WITHHELD = "<withheld: invalid henkilötunnus>"
-
-
-class LoadInvariantError(RuntimeError):
-    """extracted != loaded + quarantined: the load is not published."""
-
-
-@dataclass
-class LoadResult:
-    load_id: str
-    source: str
-    table: str
-    load_date: str
-    mode: str = "full"
-    window: dict = field(default_factory=dict)  # incremental database tables: lower, upper
-    extracted: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    source_files: list[str] = field(default_factory=list)
-    rejected_files: dict[str, str] = field(default_factory=dict)  # file -> why
-    new_columns: list[str] = field(default_factory=list)  # schema drift, carried as text
-    withheld_columns: list[str] = field(default_factory=list)  # new columns with henkilötunnus
-    missing_columns: list[str] = field(default_factory=list)  # optional columns not delivered
-    seconds: float = 0.0
-    status: str = "loaded"  # loaded | no_data
-
-    def summary(self) -> str:
-        text = (
-            f"{self.source}.{self.table} load {self.load_id}: extracted {self.extracted}, "
-            f"loaded {self.loaded}, quarantined {self.quarantined} {self.reasons or ''}"
-        )
-        for label, value in (
-            ("rejected files", self.rejected_files),
-            ("new columns", self.new_columns),
-            ("withheld columns", self.withheld_columns),
-            ("missing columns", self.missing_columns),
-        ):
-            if value:
-                text += f"; {label}: {value}"
-        return f"{text} in {self.seconds:.1f} s"
 
 
 def _split_batch(
@@ -126,6 +86,8 @@ def _split_batch(
     columns["_load_date"] = pa.array([load_date] * n, pa.date32())
     columns["_source_system"] = pa.array([table.source] * n, pa.string())
     columns["_extracted_at"] = pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC"))
+    # when the rows entered the raw zone (a replayed batch is published again later)
+    columns["_published_at"] = columns["_extracted_at"]
     columns["_source_file"] = batch.column("_source_file")
     rows = pa.table(columns)
     bad = pa.array([p is not None for p in problems], pa.bool_())
@@ -294,8 +256,7 @@ def _extract(
     )
     result.reasons = dict(sorted(reasons.items()))
     result.source_files = sorted(files)
-    if result.extracted != result.loaded + result.quarantined:
-        raise LoadInvariantError(f"{result.summary()}: extracted != loaded + quarantined")
+    result.check()
     raw = zones.partition(lake, zones.RAW, table.source, table.name, load_date)
     if raw_writer is not None:
         zones.replace_dir(raw, raw_dir)
@@ -304,60 +265,3 @@ def _extract(
     zones.replace_dir(
         zones.partition(lake, zones.QUARANTINE, table.source, table.name, load_date), quarantine_dir
     )
-
-
-AUDIT_SCHEMA = pa.schema(
-    [
-        ("load_id", pa.string()),
-        ("source", pa.string()),
-        ("table_name", pa.string()),
-        ("load_date", pa.date32()),
-        ("mode", pa.string()),
-        ("window_json", pa.string()),
-        ("extracted", pa.int64()),
-        ("loaded", pa.int64()),
-        ("quarantined", pa.int64()),
-        ("reasons_json", pa.string()),
-        ("source_files", pa.string()),
-        ("rejected_files_json", pa.string()),
-        ("new_columns", pa.string()),
-        ("withheld_columns", pa.string()),
-        ("missing_columns", pa.string()),
-        ("status", pa.string()),
-        ("seconds", pa.float64()),
-        ("recorded_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-
-
-def write_audit(result: LoadResult, lake: Path) -> Path:
-    """The load's audit row (dq.load_audit), replacing the one of an earlier run of the load."""
-    path = zones.dq_file(
-        lake, "load_audit", result.source, result.table, date.fromisoformat(result.load_date)
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = asdict(result)
-    row = {
-        "load_id": record["load_id"],
-        "source": record["source"],
-        "table_name": record["table"],
-        "load_date": date.fromisoformat(record["load_date"]),
-        "mode": record["mode"],
-        "window_json": json.dumps(record["window"]),
-        "extracted": record["extracted"],
-        "loaded": record["loaded"],
-        "quarantined": record["quarantined"],
-        "reasons_json": json.dumps(record["reasons"]),
-        "source_files": ";".join(record["source_files"]),
-        "rejected_files_json": json.dumps(record["rejected_files"], ensure_ascii=False),
-        "new_columns": ";".join(record["new_columns"]),
-        "withheld_columns": ";".join(record["withheld_columns"]),
-        "missing_columns": ";".join(record["missing_columns"]),
-        "status": record["status"],
-        "seconds": record["seconds"],
-        "recorded_at": datetime.now(UTC),
-    }
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(pa.Table.from_pylist([row], AUDIT_SCHEMA), tmp)
-    tmp.replace(path)
-    return path

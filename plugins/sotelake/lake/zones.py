@@ -2,6 +2,7 @@
 
     <lake>/raw/<source>/<table>/load_date=YYYY-MM-DD/<load_id>.parquet
     <lake>/quarantine/<source>/<table>/load_date=YYYY-MM-DD/<load_id>.parquet
+    <lake>/rejected/<source>/<table>/load_date=YYYY-MM-DD/<load_id>.parquet
     <lake>/dq/load_audit/<source>__<table>__YYYY-MM-DD.parquet
     <lake>/dq/validation_results/<source>__<table>__YYYY-MM-DD.parquet
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 RAW = "raw"
 QUARANTINE = "quarantine"
+REJECTED = "rejected"  # batches a critical expectation held back, kept for replay
 DQ = "dq"
 
 

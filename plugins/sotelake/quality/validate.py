@@ -1,55 +1,47 @@
-"""Validate a load's raw batch with its Great Expectations suite; record every result.
+"""Validate each load's raw batch with its suite, and act on the severity of what failed.
 
-The batch (the load's raw partition) is read into pandas and validated in an ephemeral GX
-context. One row per expectation goes to ``<lake>/dq/validation_results/`` (dbt publishes them
-as ``dq.validation_results``); a re-validation of the same load replaces its rows. A failed
-critical expectation raises ``CriticalExpectationFailed`` after the results are written.
+- **critical**: the batch is rejected: its partition moves from the raw zone to
+  ``<lake>/rejected/`` (kept for ``sotelake replay``), so nothing of it reaches the warehouse;
+  the run leaves that source's models out and fails at the end;
+- **error**: the failing rows move from the raw partition to the quarantine, with the reason
+  ``dq_<check>:<column>`` and the row as JSON; the rest of the batch goes on;
+- **warning**: reported only.
+
+Every expectation of every batch becomes a row of ``dq.validation_results`` (with a few failing
+rows as examples); the load audit is updated so that ``extracted = loaded + quarantined +
+rejected`` still holds.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sotelake.lake import zones
-from sotelake.quality.suites import SuiteError, read_suite, suite_path
+from sotelake.lake.audit import read_audit, write_audit
+from sotelake.lake.load import QUARANTINE_SCHEMA
+from sotelake.quality.gx_runner import RESULT_SCHEMA, GreatExpectations
+from sotelake.quality.suites import read_suite, suite_path
 from sotelake.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-RESULT_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("load_id", pa.string()),
-        ("source", pa.string()),
-        ("table_name", pa.string()),
-        ("load_date", pa.date32()),
-        ("suite_name", pa.string()),
-        ("expectation_type", pa.string()),
-        ("column_name", pa.string()),
-        ("kwargs_json", pa.string()),
-        ("kahn_category", pa.string()),
-        ("severity", pa.string()),
-        ("success", pa.bool_()),
-        ("element_count", pa.int64()),
-        ("unexpected_count", pa.int64()),
-        ("unexpected_percent", pa.float64()),
-        ("observed_value", pa.string()),
-        ("partial_unexpected_json", pa.string()),
-        ("validated_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-PARTIAL_EXAMPLES = 10
-
-
-class CriticalExpectationFailed(RuntimeError):
-    """A critical expectation failed: the batch is rejected (kept in the lake for replay)."""
+SHORT_NAMES = {
+    "expect_column_values_to_be_": "",
+    "expect_column_values_to_": "",
+    "expect_column_pair_values_": "pair_",
+    "expect_compound_columns_to_be_": "",
+    "expect_table_": "table_",
+}
 
 
 @dataclass
@@ -57,129 +49,222 @@ class ValidationSummary:
     source: str
     table: str
     load_date: str
+    load_id: str | None = None
     rows: int = 0
     evaluated: int = 0
     failed: dict[str, int] = field(default_factory=dict)  # severity -> failed expectations
+    quarantined_rows: int = 0
+    status: str = "passed"  # passed | warnings | rows_quarantined | rejected | no_data
+    failing: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
         return (
-            f"{self.source}.{self.table} ({self.load_date}): {self.evaluated} expectations on "
-            f"{self.rows} rows, failed {self.failed or 'none'} in {self.seconds:.1f} s"
+            f"{self.source}.{self.table} ({self.load_date}): {self.status}; "
+            f"{self.evaluated} expectations on {self.rows} rows, failed {self.failed or 'none'}"
+            + (f", {self.quarantined_rows} rows quarantined" if self.quarantined_rows else "")
+            + f" in {self.seconds:.1f} s"
         )
 
 
-def _gx_context():
-    """An ephemeral GX context (suites come from expectations/, results go to the lake)."""
-    import great_expectations as gx  # heavy import (2-3 s): only inside the validating task
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    for name in ("great_expectations", "great_expectations.data_context.types.base"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return gx, context
+def reason_code(result: dict) -> str:
+    """``dq_<check>:<column>`` for a failing expectation, e.g. ``dq_in_set:status``."""
+    check = result["expectation_type"]
+    for prefix, replacement in SHORT_NAMES.items():
+        if check.startswith(prefix):
+            check = replacement + check[len(prefix) :]
+            break
+    return f"dq_{check}:{result['column_name'] or ''}".rstrip(":")
 
 
-def _expectations(document: dict, path) -> list:
-    """GX expectation objects; an unknown type or argument is an error naming the file."""
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    built = []
-    for i, item in enumerate(document["expectations"]):
-        try:
-            built.append(ExpectationConfiguration(**item).to_domain_obj())
-        except Exception as error:
-            raise SuiteError(f"{path}: expectation {i} ({item.get('type')}): {error}") from error
-    return built
+def _write(table: pa.Table, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(path)
 
 
-def validate_load(
-    source: str, table: str, load_date: date, run_id: str, settings: Settings | None = None
-) -> ValidationSummary:
-    settings = settings or get_settings()
-    started = time.perf_counter()
-    summary = ValidationSummary(source, table, load_date.isoformat())
-    partition = zones.partition(settings.lake, zones.RAW, source, table, load_date)
-    document = read_suite(suite_path(settings.expectations, source, table))
-    files = sorted(partition.glob("*.parquet"))
-    if not files:
-        log.warning("%s.%s: no raw partition for %s; nothing to validate", source, table, load_date)
+class Validator:
+    """Validates loads in one GX context; ``finish()`` builds the Data Docs."""
+
+    def __init__(self, run_id: str, settings: Settings | None = None) -> None:
+        self.run_id = run_id
+        self.settings = settings or get_settings()
+        self.gx = GreatExpectations(self.settings.reports / "quality" / "gx")
+
+    def validate_load(self, source: str, table: str, load_date: date) -> ValidationSummary:
+        started = time.perf_counter()
+        lake = self.settings.lake
+        summary = ValidationSummary(source, table, load_date.isoformat())
+        partition = zones.partition(lake, zones.RAW, source, table, load_date)
+        files = sorted(partition.glob("*.parquet"))
+        suite_file = suite_path(self.settings.expectations, source, table)
+        document = read_suite(suite_file)
+        if not files:
+            summary.status = "no_data"
+            log.info(
+                "%s.%s: no raw partition for %s: nothing to validate", source, table, load_date
+            )
+            return summary
+        batch = pq.read_table(files)
+        frame = batch.to_pandas()
+        summary.rows = batch.num_rows
+        summary.load_id = files[0].stem
+        identity = {
+            "run_id": self.run_id,
+            "load_id": summary.load_id,
+            "source": source,
+            "table_name": table,
+            "load_date": load_date,
+        }
+        outcome = self.gx.validate(frame, document, suite_file, identity)
+        summary.evaluated = len(outcome.rows)
+        for row in outcome.rows:
+            if not row["success"]:
+                summary.failed[row["severity"]] = summary.failed.get(row["severity"], 0) + 1
+                summary.failing.append(
+                    f"{row['severity']}: {reason_code(row)} ({row['unexpected_count']} rows)"
+                )
+        _write(
+            pa.Table.from_pylist(outcome.rows, RESULT_SCHEMA),
+            _results_file(lake, source, table, load_date),
+        )
+        if summary.failed.get("critical"):
+            self._reject(source, table, load_date, partition, summary)
+        elif summary.failed.get("error"):
+            self._quarantine_rows(source, table, load_date, batch, outcome, files, summary)
+        else:
+            summary.status = "warnings" if summary.failed else "passed"
+        summary.seconds = round(time.perf_counter() - started, 2)
+        (log.warning if summary.failed else log.info)(summary.summary())
         return summary
-    frame = pq.read_table(files).to_pandas()
-    load_id = str(frame["_load_id"].iloc[0]) if len(frame) else files[0].stem
-    summary.rows = len(frame)
 
-    gx, context = _gx_context()
-    batch_definition = (
-        context.data_sources.add_pandas(name="raw")
-        .add_dataframe_asset(name=f"{source}.{table}")
-        .add_batch_definition_whole_dataframe("load")
-    )
-    suite = context.suites.add(
-        gx.ExpectationSuite(
-            name=document["name"],
-            meta=document.get("meta"),
-            expectations=_expectations(document, suite_path(settings.expectations, source, table)),
-        )
-    )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=document["name"], data=batch_definition, suite=suite)
-    )
-    outcome = definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": PARTIAL_EXAMPLES},
-    )
-    validated_at = datetime.now(UTC)
-    rows = []
-    for result in outcome.results:
-        config, detail = result.expectation_config, result.result or {}
-        meta = config.meta or {}
-        kwargs = {k: v for k, v in config.kwargs.items() if k not in ("batch_id",)}
-        severity = meta.get("severity", "warning")
-        if not result.success:
-            summary.failed[severity] = summary.failed.get(severity, 0) + 1
-        observed = detail.get("observed_value")
-        rows.append(
+    def _reject(
+        self, source: str, table: str, load_date: date, partition: Path, summary: ValidationSummary
+    ) -> None:
+        lake = self.settings.lake
+        _relocate(lake, partition, zones.partition(lake, zones.REJECTED, source, table, load_date))
+        audit = read_audit(lake, source, table, load_date)
+        if audit:
+            audit.rejected, audit.loaded, audit.status = audit.loaded, 0, "rejected"
+            audit.check()
+            write_audit(audit, lake)
+        summary.status = "rejected"
+
+    def _quarantine_rows(
+        self,
+        source: str,
+        table: str,
+        load_date: date,
+        batch: pa.Table,
+        outcome,
+        files: list[Path],
+        summary: ValidationSummary,
+    ) -> None:
+        lake = self.settings.lake
+        reasons: dict[int, list[str]] = {}
+        for row, positions in outcome.failing_positions:
+            if row["severity"] == "error":
+                for position in positions:
+                    reasons.setdefault(position, []).append(reason_code(row))
+        if not reasons:
+            summary.status = "warnings"
+            return
+        bad = pa.array([i in reasons for i in range(batch.num_rows)])
+        visible = [c for c in batch.column_names if not c.startswith("_")]
+        now = datetime.now(UTC)
+        records = [
             {
-                "run_id": run_id,
-                "load_id": load_id,
                 "source": source,
                 "table_name": table,
+                "load_id": summary.load_id,
                 "load_date": load_date,
-                "suite_name": document["name"],
-                "expectation_type": config.type,
-                "column_name": kwargs.get("column"),
-                "kwargs_json": json.dumps(kwargs, default=str, sort_keys=True),
-                "kahn_category": meta.get("kahn_category"),
-                "severity": severity,
-                "success": bool(result.success),
-                "element_count": detail.get("element_count", summary.rows),
-                "unexpected_count": detail.get("unexpected_count"),
-                "unexpected_percent": detail.get("unexpected_percent"),
-                "observed_value": None if observed is None else json.dumps(observed, default=str),
-                "partial_unexpected_json": json.dumps(
-                    detail.get("partial_unexpected_list") or [], default=str
-                ),
-                "validated_at": validated_at,
+                "reason": reasons[i][0].split(":")[0],
+                "reasons": ";".join(reasons[i]),
+                "row_json": json.dumps(values, default=str, ensure_ascii=False),
+                "_source_file": batch.column("_source_file")[i].as_py(),
+                "quarantined_at": now,
             }
-        )
-    summary.evaluated = len(rows)
-    path = zones.dq_file(settings.lake, "validation_results", source, table, load_date)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(pa.Table.from_pylist(rows, RESULT_SCHEMA), tmp)
-    tmp.replace(path)
-    summary.seconds = round(time.perf_counter() - started, 2)
-    log.info(summary.summary())
-    if summary.failed.get("critical"):
-        failing = [
-            f"{r['expectation_type']}({r['column_name']}): {r['unexpected_count']} rows"
-            for r in rows
-            if r["severity"] == "critical" and not r["success"]
+            for i, values in zip(
+                sorted(reasons), batch.filter(bad).select(visible).to_pylist(), strict=True
+            )
         ]
-        raise CriticalExpectationFailed(
-            f"{source}.{table} load {load_id} rejected by critical expectations: "
-            + "; ".join(failing)
+        _write(batch.filter(pc.invert(bad)), files[0])
+        for extra in files[1:]:
+            extra.unlink()
+        quarantine = zones.partition(lake, zones.QUARANTINE, source, table, load_date)
+        quarantine.mkdir(parents=True, exist_ok=True)
+        earlier = sorted(quarantine.glob("*.parquet"))
+        merged = pa.concat_tables(
+            [
+                *(pq.read_table(p, schema=QUARANTINE_SCHEMA) for p in earlier),
+                pa.Table.from_pylist(records, QUARANTINE_SCHEMA),
+            ]
         )
-    return summary
+        _write(merged, earlier[0] if earlier else quarantine / f"{summary.load_id}.parquet")
+        for extra in earlier[1:]:
+            extra.unlink()
+        audit = read_audit(lake, source, table, load_date)
+        if audit:
+            audit.loaded -= len(records)
+            audit.quarantined += len(records)
+            counts = Counter(audit.reasons) + Counter(r["reason"] for r in records)
+            audit.reasons = dict(sorted(counts.items()))
+            audit.check()
+            write_audit(audit, lake)
+        summary.quarantined_rows = len(records)
+        summary.status = "rows_quarantined"
+
+    def finish(self) -> Path | None:
+        """Build the GX Data Docs of everything validated (linked from the steward report)."""
+        try:
+            return self.gx.build_docs()
+        except Exception as error:  # the docs are a convenience: never fail the run for them
+            log.warning("GX Data Docs were not built: %s", error)
+            return None
+
+
+def _results_file(lake: Path, source: str, table: str, load_date: date) -> Path:
+    path = zones.dq_file(lake, "validation_results", source, table, load_date)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _relocate(lake: Path, partition: Path, target: Path) -> None:
+    """Move a partition to another zone, replacing what is there (by renames)."""
+    scratch = zones.scratch_dir(lake)
+    staged = scratch / partition.name
+    shutil.move(partition, staged)
+    zones.replace_dir(target, staged)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def restore_rejected(
+    source: str, table: str, load_date: date, settings: Settings | None = None
+) -> bool:
+    """Put a rejected batch back into the raw zone (for a replay); True if there was one.
+
+    Its rows are published again: ``_published_at`` becomes now, so the warehouse's
+    incremental models take them on their next run.
+    """
+    settings = settings or get_settings()
+    lake = settings.lake
+    rejected = zones.partition(lake, zones.REJECTED, source, table, load_date)
+    files = sorted(rejected.glob("*.parquet"))
+    if not files:
+        return False
+    now = datetime.now(UTC)
+    for path in files:
+        batch = pq.read_table(path)
+        if "_published_at" in batch.column_names:
+            batch = batch.drop_columns(["_published_at"])
+        batch = batch.append_column(
+            "_published_at", pa.array([now] * batch.num_rows, pa.timestamp("us", tz="UTC"))
+        )
+        _write(batch, path)
+    _relocate(lake, rejected, zones.partition(lake, zones.RAW, source, table, load_date))
+    audit = read_audit(lake, source, table, load_date)
+    if audit:
+        audit.loaded, audit.rejected, audit.status = audit.loaded + audit.rejected, 0, "loaded"
+        audit.check()
+        write_audit(audit, lake)
+    return True

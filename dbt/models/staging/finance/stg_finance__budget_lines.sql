@@ -8,7 +8,8 @@ with changes as (
         net_budget,
         _source_file,
         _load_id,
-        _extracted_at
+        _extracted_at,
+        coalesce(_published_at, _extracted_at) as _published_at
     from {{ new_loads(source('finance', 'budget')) }}
 )
 

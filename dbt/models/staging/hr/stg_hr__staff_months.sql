@@ -9,7 +9,8 @@ with changes as (
         sick_leave_days,
         _source_file,
         _load_id,
-        _extracted_at
+        _extracted_at,
+        coalesce(_published_at, _extracted_at) as _published_at
     from {{ new_loads(source('hr', 'staff_months')) }}
 )
 

@@ -19,7 +19,8 @@ with changes as (
         diagnoosi as diagnosis_code,
         _source_file,
         _load_id,
-        _extracted_at
+        _extracted_at,
+        coalesce(_published_at, _extracted_at) as _published_at
     from {{ new_loads(source('legacy_record', 'visits')) }}
     where person_pseudonym is not null
 )

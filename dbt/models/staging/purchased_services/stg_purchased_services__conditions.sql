@@ -10,7 +10,8 @@ with changes as (
         code as code_as_recorded,
         recorded_at,
         _load_id,
-        _extracted_at
+        _extracted_at,
+        coalesce(_published_at, _extracted_at) as _published_at
     from {{ new_loads(source('purchased_services', 'conditions')) }}
 )
 

@@ -12,7 +12,8 @@ with changes as (
         timezone('Europe/Helsinki', cast(period_end as timestamptz)) as visit_end,
         service_provider_ref,
         _load_id,
-        _extracted_at
+        _extracted_at,
+        coalesce(_published_at, _extracted_at) as _published_at
     from {{ new_loads(source('purchased_services', 'encounters')) }}
 )
 

@@ -11,7 +11,8 @@ with changes as (
         coalesce(is_deleted, false) as is_deleted,
         updated_at,
         _load_id,
-        _extracted_at
+        _extracted_at,
+        coalesce(_published_at, _extracted_at) as _published_at
     from {{ new_loads(source('unified_record', 'round_the_clock_care')) }}
 )
 

@@ -1,0 +1,152 @@
+"""The load audit (dq.load_audit): one record per load, replaced when the load re-runs.
+
+Every extracted row is accounted for: ``extracted = loaded + quarantined + rejected``, where
+*rejected* counts the rows of a batch a critical expectation held back (kept for replay).
+Validation can move rows after the load (quarantined by an error expectation, or the whole
+batch rejected); it updates the record through ``read_audit`` and ``write_audit``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sotelake.lake import zones
+
+
+class LoadInvariantError(RuntimeError):
+    """extracted != loaded + quarantined + rejected: the load is not published."""
+
+
+@dataclass
+class LoadResult:
+    load_id: str
+    source: str
+    table: str
+    load_date: str
+    mode: str = "full"
+    window: dict = field(default_factory=dict)  # incremental database tables: lower, upper
+    extracted: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    rejected: int = 0  # rows of a batch held back by a critical expectation (kept for replay)
+    reasons: dict[str, int] = field(default_factory=dict)
+    source_files: list[str] = field(default_factory=list)
+    rejected_files: dict[str, str] = field(default_factory=dict)  # file -> why
+    new_columns: list[str] = field(default_factory=list)  # schema drift, carried as text
+    withheld_columns: list[str] = field(default_factory=list)  # new columns with henkilötunnus
+    missing_columns: list[str] = field(default_factory=list)  # optional columns not delivered
+    seconds: float = 0.0
+    status: str = "loaded"  # loaded | no_data | rejected
+
+    def summary(self) -> str:
+        text = (
+            f"{self.source}.{self.table} load {self.load_id}: extracted {self.extracted}, "
+            f"loaded {self.loaded}, quarantined {self.quarantined} {self.reasons or ''}"
+        )
+        for label, value in (
+            ("rejected files", self.rejected_files),
+            ("new columns", self.new_columns),
+            ("withheld columns", self.withheld_columns),
+            ("missing columns", self.missing_columns),
+        ):
+            if value:
+                text += f"; {label}: {value}"
+        return f"{text} in {self.seconds:.1f} s"
+
+    def check(self) -> None:
+        if self.extracted != self.loaded + self.quarantined + self.rejected:
+            raise LoadInvariantError(
+                f"{self.summary()}: extracted != loaded + quarantined + rejected"
+            )
+
+
+AUDIT_SCHEMA = pa.schema(
+    [
+        ("load_id", pa.string()),
+        ("source", pa.string()),
+        ("table_name", pa.string()),
+        ("load_date", pa.date32()),
+        ("mode", pa.string()),
+        ("window_json", pa.string()),
+        ("extracted", pa.int64()),
+        ("loaded", pa.int64()),
+        ("quarantined", pa.int64()),
+        ("rejected", pa.int64()),
+        ("reasons_json", pa.string()),
+        ("source_files", pa.string()),
+        ("rejected_files_json", pa.string()),
+        ("new_columns", pa.string()),
+        ("withheld_columns", pa.string()),
+        ("missing_columns", pa.string()),
+        ("status", pa.string()),
+        ("seconds", pa.float64()),
+        ("recorded_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def write_audit(result: LoadResult, lake: Path) -> Path:
+    """The load's audit row (dq.load_audit), replacing the one of an earlier run of the load."""
+    path = zones.dq_file(
+        lake, "load_audit", result.source, result.table, date.fromisoformat(result.load_date)
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = asdict(result)
+    row = {
+        "load_id": record["load_id"],
+        "source": record["source"],
+        "table_name": record["table"],
+        "load_date": date.fromisoformat(record["load_date"]),
+        "mode": record["mode"],
+        "window_json": json.dumps(record["window"]),
+        "extracted": record["extracted"],
+        "loaded": record["loaded"],
+        "quarantined": record["quarantined"],
+        "rejected": record["rejected"],
+        "reasons_json": json.dumps(record["reasons"]),
+        "source_files": ";".join(record["source_files"]),
+        "rejected_files_json": json.dumps(record["rejected_files"], ensure_ascii=False),
+        "new_columns": ";".join(record["new_columns"]),
+        "withheld_columns": ";".join(record["withheld_columns"]),
+        "missing_columns": ";".join(record["missing_columns"]),
+        "status": record["status"],
+        "seconds": record["seconds"],
+        "recorded_at": datetime.now(UTC),
+    }
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(pa.Table.from_pylist([row], AUDIT_SCHEMA), tmp)
+    tmp.replace(path)
+    return path
+
+
+def read_audit(lake: Path, source: str, table: str, load_date: date) -> LoadResult | None:
+    path = zones.dq_file(lake, "load_audit", source, table, load_date)
+    if not path.exists():
+        return None
+    row = pq.read_table(path).to_pylist()[0]
+    return LoadResult(
+        load_id=row["load_id"],
+        source=row["source"],
+        table=row["table_name"],
+        load_date=row["load_date"].isoformat(),
+        mode=row["mode"] or "full",
+        window=json.loads(row["window_json"] or "{}"),
+        extracted=row["extracted"],
+        loaded=row["loaded"],
+        quarantined=row["quarantined"],
+        rejected=row.get("rejected") or 0,
+        reasons=json.loads(row["reasons_json"] or "{}"),
+        source_files=[f for f in (row["source_files"] or "").split(";") if f],
+        rejected_files=json.loads(row["rejected_files_json"] or "{}"),
+        new_columns=[c for c in (row["new_columns"] or "").split(";") if c],
+        withheld_columns=[c for c in (row["withheld_columns"] or "").split(";") if c],
+        missing_columns=[c for c in (row["missing_columns"] or "").split(";") if c],
+        seconds=row["seconds"],
+        status=row["status"],
+    )
