@@ -14,6 +14,7 @@ export PYTHONDONTWRITEBYTECODE :=
 RESIDENTS ?= 20000
 YEARS ?= 1
 SEED ?= 42
+FAULTS ?=  # e.g. FAULTS=default: inject the faults of plugins/sotelake/demo/faults.py
 
 .PHONY: help install system-packages demo test test-slow lint format airflow lock clean
 
@@ -44,7 +45,8 @@ system-packages:
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
 
 demo: install
-	$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED)
+	$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED) \
+		$(if $(strip $(FAULTS)),--faults $(FAULTS))
 
 test: install system-packages
 	$(BIN)/pytest -m "not slow"

@@ -28,6 +28,18 @@ def _run_id() -> str:
     return get_current_context()["run_id"]
 
 
+def _no_retry_for_permanent_errors(step, *args):
+    """A changed delivery or a rejected batch fails at once; other errors are retried."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sotelake.errors import PermanentError
+
+    try:
+        return step(*args)
+    except PermanentError as error:
+        raise AirflowFailException(str(error)) from error
+
+
 @dag(
     dag_id="sotelake_pipeline",
     description="Extract, pseudonymise, validate, build the warehouse and publish the reports",
@@ -71,7 +83,9 @@ def sotelake_pipeline():
         from sotelake.pipeline import extract as run_extract
 
         get_current_context()["load_name"] = load["name"]
-        return run_extract(load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url)
+        return _no_retry_for_permanent_errors(
+            run_extract, load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url
+        )
 
     # Runs even when some loads failed: it validates what loaded and says what did not.
     @task(trigger_rule="all_done")
@@ -99,7 +113,7 @@ def sotelake_pipeline():
     def conclude(checked: dict) -> None:
         from sotelake.pipeline import conclude as run_conclude
 
-        run_conclude(checked)
+        _no_retry_for_permanent_errors(run_conclude, checked)
 
     planned = plan()
     checked = validate(planned, extract.expand(load=planned))

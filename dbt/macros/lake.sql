@@ -40,3 +40,19 @@
         order by {% if changed_at %}{{ changed_at }} desc, {% endif %}_extracted_at desc
     ) = 1
 {%- endmacro %}
+
+
+{#- Row counts by a column over lake files that may not exist yet (an empty zone): DuckDB's
+    read_parquet fails on a glob without files, so the query is chosen when the model runs. -#}
+{% macro lake_file_counts(pattern, column) -%}
+    {%- set path = env_var('SOTELAKE_LAKE', '../data/lake') ~ '/' ~ pattern -%}
+    {%- set found = 0 -%}
+    {%- if execute -%}
+        {%- set found = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if found > 0 -%}
+    select {{ column }} as load_id, count(*) as rows from read_parquet('{{ path }}', union_by_name = true) group by 1
+    {%- else -%}
+    select null::varchar as load_id, 0::bigint as rows where false
+    {%- endif -%}
+{%- endmacro %}

@@ -16,7 +16,7 @@ import os
 import secrets
 import sys
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sotelake.settings import PSEUDONYM_KEY_ENV, PSEUDONYM_KEY_FILE_ENV, get_settings
@@ -28,12 +28,24 @@ def _spec(args):
     from sotelake.demo.generate import DemoSpec
 
     return DemoSpec(
+        faults=_faults(args.faults),
         county=args.county,
         residents=args.residents,
         start_year=args.start_year,
         years=args.years,
         seed=args.seed,
     )
+
+
+def _faults(text: str | None) -> dict:
+    """``default`` or ``name=rate,...`` (see sotelake/demo/faults.py)."""
+    from sotelake.demo.faults import DEFAULT_RATES
+
+    if not text:
+        return {}
+    if text == "default":
+        return dict(DEFAULT_RATES)
+    return {name: float(rate) for name, rate in (item.split("=") for item in text.split(","))}
 
 
 def cmd_generate(args) -> int:
@@ -126,6 +138,27 @@ def cmd_copy_to_postgres(args) -> int:
     return 0
 
 
+def cmd_replay(args) -> int:
+    from sotelake.pipeline import replay
+    from sotelake.settings import pseudonym_key
+
+    ensure_demo_key()
+    run_id = f"replay__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
+    outcome = replay(
+        args.table,
+        date.fromisoformat(args.load_date),
+        pseudonym_key(),
+        run_id,
+        from_source=args.from_source,
+    )
+    validation = outcome["validation"]
+    print(
+        f"{args.table} {args.load_date}: {outcome['action']}; validation {validation['status']}"
+        + (f" ({'; '.join(validation['failing'])})" if validation["failing"] else "")
+    )
+    return 1 if validation["status"] == "rejected" else 0
+
+
 def cmd_suites(args) -> int:
     from sotelake.quality.suite_spec import write_suites
 
@@ -190,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     generate_options.add_argument("--start-year", type=int, default=2025)
     generate_options.add_argument("--years", type=int, default=1)
     generate_options.add_argument("--seed", type=int, default=42)
+    generate_options.add_argument(
+        "--faults", help="inject faults: 'default' or name=rate,... (see demo/faults.py)"
+    )
     run_options = argparse.ArgumentParser(add_help=False)
     run_options.add_argument(
         "--load-date",
@@ -207,6 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--from", dest="first", required=True, help="first load date")
     backfill.add_argument("--to", dest="last", required=True, help="last load date")
     backfill.set_defaults(func=cmd_backfill)
+    replay = commands.add_parser("replay", help="re-run a rejected or quarantined load after a fix")
+    replay.add_argument("table", help="source.table, e.g. finance.ledger_postings")
+    replay.add_argument("--load-date", required=True)
+    replay.add_argument(
+        "--from-source",
+        action="store_true",
+        help="extract again from the source instead of restoring a rejected batch",
+    )
+    replay.set_defaults(func=cmd_replay)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
     to_postgres = commands.add_parser(
         "copy-to-postgres", help="put the demo record system into a PostgreSQL database"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 
+from sotelake.errors import PermanentError
 from sotelake.settings import Settings, get_settings
 from sotelake.sources.registry import all_tables, load_registry
 
@@ -118,5 +119,56 @@ def conclude(checked: dict) -> None:
         raise RunHeldBack("Held back from the warehouse:\n" + "\n".join(checked["problems"]))
 
 
-class RunHeldBack(RuntimeError):
+class RunHeldBack(PermanentError):
     """Some loads failed or were rejected; the other sources were processed."""
+
+
+def replay(
+    qualified_table: str,
+    load_date: date,
+    key: bytes,
+    run_id: str,
+    from_source: bool = False,
+    settings: Settings | None = None,
+) -> dict:
+    """Re-run one load after a fix, without duplicating anything.
+
+    A batch a critical expectation rejected is put back and validated again with the suites as
+    they are now (the fix was in the rules); with ``from_source`` (or when nothing was
+    rejected) the load is extracted again from the source (the fix was in the source), which
+    replaces its partition, quarantine and audit. Then the warehouse is rebuilt downstream of
+    the source and the reports are published.
+    """
+    from sotelake.quality.validate import Validator, restore_rejected
+
+    settings = settings or get_settings()
+    source, table = qualified_table.split(".", 1)
+    restored = not from_source and restore_rejected(source, table, load_date, settings)
+    if not restored:
+        extract(
+            {
+                "source": source,
+                "table": table,
+                "load_date": load_date.isoformat(),
+                "name": qualified_table,
+            },
+            key,
+            settings=settings,
+        )
+    validator = Validator(run_id, settings)
+    summary = validator.validate_load(source, table, load_date)
+    validator.finish()
+    result = {
+        "action": "restored the rejected batch" if restored else "extracted again",
+        "validation": asdict(summary),
+    }
+    if summary.status == "rejected":
+        result["built"] = None
+        log.warning("%s %s is still rejected: %s", qualified_table, load_date, summary.failing)
+        return result
+    from sotelake.transform.dbt_build import build
+
+    # downstream of the source, and the dq tables that tell what the replay changed
+    result["built"] = asdict(build(run_id, settings, select=f"source:{source}+ source:lake_dq+"))
+    result["published"] = publish(run_id, settings)
+    return result

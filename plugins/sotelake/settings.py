@@ -10,10 +10,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sotelake.errors import PermanentError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class ConfigurationError(RuntimeError):
+class ConfigurationError(PermanentError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 

@@ -21,13 +21,13 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
-from sotelake.demo import finance, legacy_system, purchased_services
+from sotelake.demo import faults, finance, legacy_system, purchased_services
 from sotelake.demo.geography import county_municipalities
 from sotelake.demo.population import generate_residents
 from sotelake.demo.record_system import generate_record_system
@@ -44,6 +44,7 @@ class DemoSpec:
     years: int = 1
     seed: int = 42
     invalid_hetu_rate: float = 0.002  # share of patients whose henkilötunnus was mistyped
+    faults: dict = field(default_factory=dict)  # fault -> rate (demo/faults.py); none by default
 
     @property
     def period_start(self) -> date:
@@ -122,5 +123,8 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
         "invalid_hetu": int((~residents.hetu_valid).sum()),
         "seconds": round(time.perf_counter() - started, 2),
     }
+    if spec.faults:
+        manifest["faults"] = faults.inject(data_dir, spec.faults, spec.seed)
+        log.info("injected faults: %s", manifest["faults"])
     (sources / "demo_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

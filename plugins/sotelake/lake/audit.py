@@ -42,7 +42,8 @@ class LoadResult:
     withheld_columns: list[str] = field(default_factory=list)  # new columns with henkilötunnus
     missing_columns: list[str] = field(default_factory=list)  # optional columns not delivered
     seconds: float = 0.0
-    status: str = "loaded"  # loaded | no_data | rejected
+    status: str = "loaded"  # loaded | no_data | rejected | failed
+    error: str | None = None  # why a failed load failed
 
     def summary(self) -> str:
         text = (
@@ -85,6 +86,7 @@ AUDIT_SCHEMA = pa.schema(
         ("withheld_columns", pa.string()),
         ("missing_columns", pa.string()),
         ("status", pa.string()),
+        ("error", pa.string()),
         ("seconds", pa.float64()),
         ("recorded_at", pa.timestamp("us", tz="UTC")),
     ]
@@ -116,6 +118,7 @@ def write_audit(result: LoadResult, lake: Path) -> Path:
         "withheld_columns": ";".join(record["withheld_columns"]),
         "missing_columns": ";".join(record["missing_columns"]),
         "status": record["status"],
+        "error": record["error"],
         "seconds": record["seconds"],
         "recorded_at": datetime.now(UTC),
     }

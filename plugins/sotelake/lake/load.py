@@ -196,6 +196,12 @@ def load_table(
                 scratch,
             )
         state.record(lake, source.name, table.name, load_date, window)
+    except Exception as error:  # the audit says the load failed, and why; the task fails
+        result.status, result.error = "failed", f"{type(error).__name__}: {error}"[:1000]
+        result.extracted = result.loaded = result.quarantined = 0  # nothing was published
+        result.seconds = round(time.perf_counter() - started, 3)
+        write_audit(result, lake)
+        raise
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
@@ -262,6 +268,11 @@ def _extract(
         zones.replace_dir(raw, raw_dir)
     else:  # nothing changed in the window: an earlier run's rows of this date are gone too
         shutil.rmtree(raw, ignore_errors=True)
+    # a batch of this date rejected earlier is superseded by this load
+    shutil.rmtree(
+        zones.partition(lake, zones.REJECTED, table.source, table.name, load_date),
+        ignore_errors=True,
+    )
     zones.replace_dir(
         zones.partition(lake, zones.QUARANTINE, table.source, table.name, load_date), quarantine_dir
     )

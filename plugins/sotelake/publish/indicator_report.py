@@ -36,6 +36,7 @@ TEXT = {
         "value": "Arvo",
         "generated": "Päivitetty",
         "run": "Ajo",
+        "empty": "Tietovarastossa ei ole vielä indikaattoriarvoja: katso tietojen laadun raportti.",
     },
     "sv": {
         "title": "Indikatorer",
@@ -52,6 +53,7 @@ TEXT = {
         "value": "Värde",
         "generated": "Uppdaterad",
         "run": "Körning",
+        "empty": "Informationslagret har ännu inga indikatorvärden: se rapporten om datakvalitet.",
     },
 }
 
@@ -137,20 +139,35 @@ def render_indicator_report(settings: Settings | None = None, run_id: str | None
     settings = settings or get_settings()
     con = engine.connect_warehouse(settings.warehouse)
     try:
-        columns = [c[0] for c in con.execute("describe marts.indicator_catalog").fetchall()]
-        catalog = [
-            dict(zip(columns, row, strict=True))
-            for row in con.execute(
-                "select * from marts.indicator_catalog order by indicator_id"
+        present = {
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "select table_schema, table_name from information_schema.tables"
             ).fetchall()
-        ]
-        labels = _labels(con)
-        run = run_id or con.execute("select max(run_id) from marts.indicator_values").fetchone()[0]
-        min_cell = settings.min_cell_size
-        pages = {
-            lang: [{**ind, **_indicator_views(con, ind, labels, lang)} for ind in catalog]
-            for lang in LANGUAGES
         }
+        needed = {
+            "marts.indicator_catalog",
+            "marts.indicator_values",
+            "marts.dim_municipality",
+            "marts.dim_unit",
+            "marts.dim_professional_group",
+            "marts.dim_service_class",
+        }
+        catalog, pages, run = [], {lang: [] for lang in LANGUAGES}, None
+        if needed <= present:  # a first run whose sources were all held back has none yet
+            cursor = con.execute("select * from marts.indicator_catalog order by indicator_id")
+            columns = [d[0] for d in cursor.description]
+            catalog = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            labels = _labels(con)
+            run = (
+                run_id
+                or con.execute("select max(run_id) from marts.indicator_values").fetchone()[0]
+            )
+            pages = {
+                lang: [{**ind, **_indicator_views(con, ind, labels, lang)} for ind in catalog]
+                for lang in LANGUAGES
+            }
+        min_cell = settings.min_cell_size
     finally:
         con.close()
     path = rendering.render(

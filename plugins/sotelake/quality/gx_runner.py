@@ -58,6 +58,15 @@ class Outcome:
         return [r for r in self.rows if r["severity"] == severity and not r["success"]]
 
 
+def _columns(kwargs: dict) -> str | None:
+    """The column(s) an expectation is about: one, a pair, or a list."""
+    if kwargs.get("column"):
+        return kwargs["column"]
+    if kwargs.get("column_A"):
+        return f"{kwargs['column_A']}, {kwargs['column_B']}"
+    return ", ".join(kwargs["column_list"]) if kwargs.get("column_list") else None
+
+
 class GreatExpectations:
     """An ephemeral GX context; ``docs_dir`` (optional) receives the Data Docs site."""
 
@@ -147,7 +156,7 @@ class GreatExpectations:
                 **identity,
                 "suite_name": document["name"],
                 "expectation_type": config.type,
-                "column_name": kwargs.get("column"),
+                "column_name": _columns(kwargs),
                 "kwargs_json": json.dumps(kwargs, default=str, sort_keys=True),
                 "kahn_category": meta.get("kahn_category"),
                 "severity": meta.get("severity"),

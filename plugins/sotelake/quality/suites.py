@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sotelake.errors import PermanentError
+
 KAHN_CATEGORIES = {"conformance", "completeness", "plausibility"}
 SEVERITIES = {"critical", "error", "warning"}
 
 
-class SuiteError(ValueError):
+class SuiteError(PermanentError):
     """A suite file is missing or malformed; the message names the file and expectation."""
 
 

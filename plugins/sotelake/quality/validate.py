@@ -74,7 +74,8 @@ def reason_code(result: dict) -> str:
         if check.startswith(prefix):
             check = replacement + check[len(prefix) :]
             break
-    return f"dq_{check}:{result['column_name'] or ''}".rstrip(":")
+    column = (result["column_name"] or "").replace(", ", "+")
+    return f"dq_{check}:{column}".rstrip(":")
 
 
 def _write(table: pa.Table, path: Path) -> None:

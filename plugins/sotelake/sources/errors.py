@@ -1,5 +1,7 @@
 """Errors of the source layer."""
 
+from sotelake.errors import PermanentError
 
-class SourceSchemaError(RuntimeError):
+
+class SourceSchemaError(PermanentError):
     """A delivered table or file lacks a required column the registry declares."""

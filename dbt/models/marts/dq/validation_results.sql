@@ -17,5 +17,6 @@ select
     unexpected_percent,
     observed_value,
     partial_unexpected_json,
+    examples_json,
     validated_at
 from {{ source('lake_dq', 'validation_results') }}

@@ -15,5 +15,6 @@ select
     cast(direction as varchar) as direction,
     cast(sotkanet_id as integer) as sotkanet_id,
     cast(suppress_small_cells as boolean) as suppress_small_cells,
-    cast(decimals as integer) as decimals
+    cast(decimals as integer) as decimals,
+    cast(additive as boolean) as additive
 from {{ ref('indicator_definitions') }}

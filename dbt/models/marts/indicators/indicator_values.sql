@@ -1,16 +1,9 @@
 -- Every computed indicator value, one long table (public interface, DESIGN.md): BI needs one
 -- query. Small cells are suppressed here for indicators whose catalogue entry says so: a
--- numerator from 1 to SOTELAKE_MIN_CELL_SIZE - 1 (default 5) withholds numerator and value (suppressed = true).
-{% set formulas = [
-    'ind_pc_physician_visits_per_1000',
-    'ind_t3_median_days',
-    'ind_net_cost_per_resident',
-] %}
+-- numerator from 1 to SOTELAKE_MIN_CELL_SIZE - 1 (default 5) withholds numerator and value
+-- (suppressed = true).
 with computed as (
-    {% for formula in formulas %}
-    select * from {{ ref(formula) }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select * from {{ ref('indicator_values_computed') }}
 ),
 
 catalog as (

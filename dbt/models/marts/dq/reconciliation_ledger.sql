@@ -1,0 +1,31 @@
+-- Reconciliation of the ledger: per month and cost centre, the ledger as delivered (the latest
+-- version of each posting in the raw zone) equals the cost facts in the warehouse.
+with ledger_delivered as (
+    select cast(strptime(period, '%Y-%m') as date) as period_start, cost_centre, amount
+    from {{ source('finance', 'ledger_postings') }}
+    qualify row_number() over (partition by posting_id order by _extracted_at desc) = 1
+),
+
+checks as (
+    select
+        'ledger_totals' as check_name,
+        coalesce(d.period_start, w.period_start) || ' ' || coalesce(d.cost_centre, w.cost_centre) as scope,
+        coalesce(d.amount, 0) as expected,
+        coalesce(w.amount, 0) as actual
+    from (select period_start, cost_centre, sum(amount)::double as amount from ledger_delivered group by all) as d
+    full outer join (
+        select period_start, cost_centre, sum(amount)::double as amount
+        from {{ ref('fct_ledger_postings') }} group by all
+    ) as w
+        on d.period_start = w.period_start and d.cost_centre = w.cost_centre
+)
+
+select
+    check_name,
+    scope,
+    expected,
+    actual,
+    actual - expected as difference,
+    abs(actual - expected) <= 0.005 + 1e-9 * abs(expected) as passed,
+    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as varchar) as run_id
+from checks
