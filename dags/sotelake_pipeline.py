@@ -98,9 +98,13 @@ def sotelake_pipeline():
     # one slot of this pool (created by `sotelake airflow ...`, `make demo` and compose's init).
     @task(outlets=[WAREHOUSE], pool="duckdb_writer")
     def transform(checked: dict) -> dict:
+        from datetime import date
+
         from sotelake.pipeline import transform as run_transform
 
-        return run_transform(_run_id(), checked["held_back"])
+        return _no_retry_for_permanent_errors(
+            run_transform, _run_id(), checked["held_back"], date.fromisoformat(checked["load_date"])
+        )
 
     # Runs even when the build failed: the stewards' report must show what went wrong.
     @task(outlets=[REPORTS], pool="duckdb_writer", trigger_rule="all_done")

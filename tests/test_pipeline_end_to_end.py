@@ -22,6 +22,7 @@ from sotelake.airflow_run import run_pipeline
 from sotelake.demo.changes import advance
 from sotelake.demo.generate import DemoSpec, generate
 from sotelake.privacy.scan import scan_tree
+from sotelake.quality.suite_spec import build_mart_suites
 from sotelake.settings import get_settings
 from sotelake.sources.registry import all_tables, load_registry
 
@@ -164,8 +165,11 @@ def test_validation_results_are_stored(run, warehouse):
         "select source, table_name, count(*), count(distinct kahn_category), bool_and(success) "
         "from dq.validation_results group by all"
     ).fetchall()
-    assert len(rows) == TABLES
-    assert all(n >= 2 for _, _, n, _, _ in rows)
+    raw = [r for r in rows if r[0] != "warehouse"]
+    marts = {r[1] for r in rows if r[0] == "warehouse"}
+    assert len(raw) == TABLES and all(n >= 2 for _, _, n, _, _ in raw)
+    assert marts == set(build_mart_suites(get_settings().expectations / "specs.yml"))
+    assert all(passed for *_, passed in rows), "the demo county passes every expectation"
 
 
 def test_reports_show_the_indicators_and_the_quarantine(run):

@@ -2,7 +2,7 @@
 
 import json
 
-from sotelake.quality.suite_spec import build_suites
+from sotelake.quality.suite_spec import build_mart_suites, build_suites, mart_suite_path
 from sotelake.quality.suites import read_suite, suite_path
 from sotelake.settings import get_settings
 from sotelake.sources.registry import all_tables, load_registry
@@ -29,3 +29,12 @@ def test_keys_and_pseudonyms_are_guarded_critically():
     }
     assert ("expect_column_values_to_be_unique", "patient_id") in critical
     assert ("expect_column_values_to_match_regex", "person_pseudonym") in critical
+
+
+def test_every_published_mart_suite_is_in_step_with_the_spec():
+    expectations = get_settings().expectations
+    built = build_mart_suites(expectations / "specs.yml")
+    assert {"marts.indicator_values", "marts.indicator_catalog", "marts.fct_visits"} <= set(built)
+    for relation, document in built.items():
+        on_disk = read_suite(mart_suite_path(expectations, relation))
+        assert on_disk == json.loads(json.dumps(document)), f"{relation}: run `sotelake suites`"

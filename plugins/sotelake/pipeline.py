@@ -89,16 +89,52 @@ def validate(
             )
             held_back.add(load["source"])
     validator.finish()
-    return {"summaries": summaries, "problems": problems, "held_back": sorted(held_back)}
+    return {
+        "summaries": summaries,
+        "problems": problems,
+        "held_back": sorted(held_back),
+        "load_date": planned[0]["load_date"] if planned else date.today().isoformat(),
+    }
 
 
 def transform(
-    run_id: str, held_back: list[str] | None = None, settings: Settings | None = None
+    run_id: str,
+    held_back: list[str] | None = None,
+    load_date: date | None = None,
+    settings: Settings | None = None,
 ) -> dict:
-    """Build the warehouse; the models downstream of held-back sources keep their last state."""
-    from sotelake.transform.dbt_build import build
+    """Build the warehouse, then check the published marts with their GX suites.
 
-    return asdict(build(run_id, settings, exclude_sources=held_back))
+    The models downstream of held-back sources keep their last state. The marts' results go to
+    dq.validation_results (refreshed after the check); a failed critical expectation on a mart
+    fails the step after everything is recorded.
+    """
+    from sotelake.quality.suite_spec import build_mart_suites
+    from sotelake.quality.validate import Validator
+    from sotelake.transform.dbt_build import build, run_dbt
+
+    settings = settings or get_settings()
+    built = asdict(build(run_id, settings, exclude_sources=held_back))
+    validator = Validator(run_id, settings)
+    day = load_date or date.today()
+    checks = [
+        validator.validate_relation(relation, day)
+        for relation in build_mart_suites(settings.expectations / "specs.yml")
+    ]
+    validator.finish()
+    run_dbt(
+        ["run", "--select", "validation_results"],
+        settings=settings,
+        extra_env={"SOTELAKE_RUN_ID": run_id},
+    )
+    failed = [f"{c.table}: {'; '.join(c.failing)}" for c in checks if c.status == "failed"]
+    if failed:
+        raise MartCheckFailed("Published marts failed critical expectations:\n" + "\n".join(failed))
+    return {**built, "mart_checks": [asdict(c) for c in checks]}
+
+
+class MartCheckFailed(PermanentError):
+    """A published mart broke a critical expectation (the results are in the steward report)."""
 
 
 def publish(run_id: str, settings: Settings | None = None) -> dict:

@@ -111,9 +111,45 @@ def build_suites(spec_path: Path, registry_path: Path | None = None) -> dict[str
     return suites
 
 
+def build_mart_suites(spec_path: Path) -> dict[str, dict]:
+    """Suite documents of the published marts by ``schema.model``, from the spec's ``marts:``."""
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
+    suites = {}
+    for name, items in (spec.get("marts") or {}).items():
+        expectations = []
+        for i, item in enumerate(items):
+            item = dict(item)
+            where = f"{spec_path}: {name} item {i}"
+            expectations.append(
+                _expectation(
+                    item.pop("expect"), item.pop("kahn"), item.pop("severity"), where, **item
+                )
+            )
+        suites[name] = {
+            "name": f"warehouse.{name}",
+            "expectations": expectations,
+            "meta": {
+                "relation": name,
+                "zone": "warehouse",
+                "generated_from": "expectations/specs.yml",
+            },
+        }
+    return suites
+
+
+def mart_suite_path(expectations_dir: Path, relation: str) -> Path:
+    return expectations_dir / "marts" / f"{relation}.json"
+
+
 def write_suites(expectations_dir: Path, registry_path: Path | None = None) -> list[Path]:
     written = []
-    for name, document in build_suites(expectations_dir / "specs.yml", registry_path).items():
+    spec = expectations_dir / "specs.yml"
+    for name, document in build_mart_suites(spec).items():
+        path = mart_suite_path(expectations_dir, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    for name, document in build_suites(spec, registry_path).items():
         source, table = name.split(".", 1)
         path = expectations_dir / "raw" / source / f"{table}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
