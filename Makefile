@@ -36,13 +36,18 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 		-c constraints.txt -e ".[dev]"
 	@touch $@
 
-# PostgreSQL server binaries for the tests' throwaway clusters (sotelake.devtools.postgres).
-# Debian; needs root (as on the project's machines and CI). Does nothing when present.
+# Debian packages the tests use: PostgreSQL server binaries for the throwaway clusters
+# (sotelake.devtools.postgres) and Chromium for the tests that look at the HTML reports.
+# Needs root (as on the project's machines and CI). Does nothing when both are present.
 system-packages:
-	@command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || { \
-		echo "installing postgresql (server for the test clusters)"; \
+	@missing=""; \
+	command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 demo: install
 	$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED) \

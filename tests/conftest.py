@@ -31,6 +31,20 @@ def airflow_db():
     return SESSION_DATA / "airflow"
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """A real headless Chromium, driven by Playwright, for tests that look at the HTML reports."""
+    from chromium import CHROMIUM, CHROMIUM_FLAGS
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make system-packages` installs Debian's chromium")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Remove the session's data folder; SOTELAKE_KEEP_TEST_DATA=1 keeps it for debugging."""
     if os.environ.get("SOTELAKE_KEEP_TEST_DATA"):
