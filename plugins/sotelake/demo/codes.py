@@ -70,8 +70,26 @@ SERVICE_CLASS_COSTS = {
     "HALLINTO": (260.0, 1),  # administration and support (allocated)
 }
 
+# Share of a service class's gross cost bought as client services from others (ostopalvelut and
+# palvelusetelit), roughly as in county financial statements: round-the-clock care, child-welfare
+# placements and disability services are bought much more than primary or emergency care.
+PURCHASED_SHARE = {
+    "PTH_AVO": 0.07,
+    "SUUN_TH": 0.15,
+    "ESH": 0.12,
+    "PAIVYSTYS": 0.05,
+    "KOTIHOITO": 0.18,
+    "YMPARIVUOROKAUTINEN": 0.42,
+    "LASTENSUOJELU": 0.55,
+    "VAMMAISPALVELUT": 0.58,
+    "MIELENTERVEYS_PAIHDE": 0.30,
+    "AIKUISSOSIAALITYO": 0.10,
+    "HALLINTO": 0.02,
+}
+
 # Accounts (tili) of the demo chart, after the municipal chart's income-statement lines
-# (JHS 192 / JHS 207): share of the service class's gross cost; revenues are negative.
+# (JHS 192 / JHS 207): share of the service class's gross cost; revenues are negative. The
+# purchases account's share is the class's PURCHASED_SHARE; personnel accounts give way to it.
 ACCOUNTS = {
     "4000": ("Palkat ja palkkiot", 0.42),
     "4100": ("Eläkekulut", 0.08),

@@ -35,7 +35,6 @@ LEDGER_COLUMNS = [
 ]
 PURCHASED_ACCOUNT = "4300"  # asiakaspalvelujen ostot: client services bought from others
 VOUCHER_SHARE = 0.25  # of purchased client services, bought with service vouchers
-STAFF_SHARE = 0.53  # wages, pensions and other personnel costs of the gross cost
 COST_PER_PERSON_YEAR = 62_000.0  # euros of personnel cost per person-year (htv)
 
 
@@ -50,6 +49,17 @@ def cost_centres(world: World) -> dict[str, str]:
         for k in range(1, count + 1):
             mapping[codes.cost_centre(service_class, k)] = service_class
     return dict(sorted(mapping.items()))
+
+
+def account_shares(purchased: float) -> dict[str, float]:
+    """Each account's share of a cost centre's gross cost when it buys ``purchased`` of it from
+    others: the personnel accounts give way so that the shares still sum as in codes.ACCOUNTS."""
+    shares = {account: share for account, (_, share) in codes.ACCOUNTS.items()}
+    staff = ("4000", "4100", "4200")
+    scale = (sum(shares[a] for a in staff) + shares[PURCHASED_ACCOUNT] - purchased) / sum(
+        shares[a] for a in staff
+    )
+    return shares | {a: shares[a] * scale for a in staff} | {PURCHASED_ACCOUNT: purchased}
 
 
 def _months(start: date, end: date) -> list[date]:
@@ -91,11 +101,18 @@ def generate(world: World, landing: Path) -> dict[str, int]:
     lines_per_account = max(1.0, residents / 4000)
     counts = {"ledger_postings": 0, "budget_lines": 0, "cost_centres": len(mapping), "hr_lines": 0}
 
+    # each cost centre buys around its service class's share (some buy more, some less)
+    shares = {
+        centre: account_shares(
+            min(0.7, codes.PURCHASED_SHARE[service_class] * rng.uniform(0.6, 1.4))
+        )
+        for centre, service_class in mapping.items()
+    }
     for month in _months(world.period_start, world.period_end):
         rows = []
         for centre in mapping:
             gross = net[centre, month] / net_share
-            for account, (_, account_share) in codes.ACCOUNTS.items():
+            for account, account_share in shares[centre].items():
                 n = 1 + rng.poisson(lines_per_account)
                 amounts = np.round(gross * account_share * rng.dirichlet(np.full(n, 2.0)), 2)
                 if account == PURCHASED_ACCOUNT:
@@ -134,8 +151,9 @@ def generate(world: World, landing: Path) -> dict[str, int]:
             out = csv.writer(f, delimiter=";", lineterminator="\n")
             out.writerow(["cost_centre", "period", "person_years", "sick_leave_days"])
             for centre in mapping:
+                staff_cost = sum(shares[centre][a] for a in ("4000", "4100", "4200"))
                 person_years = max(
-                    0.1, net[centre, month] / net_share * STAFF_SHARE * 12 / COST_PER_PERSON_YEAR
+                    0.1, net[centre, month] / net_share * staff_cost * 12 / COST_PER_PERSON_YEAR
                 )
                 sick = rng.poisson(person_years * 21.5 * rng.uniform(0.035, 0.07))  # workdays
                 out.writerow([centre, f"{month:%Y-%m}", _decimal(person_years), sick])

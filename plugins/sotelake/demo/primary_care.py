@@ -29,7 +29,7 @@ URGENT_SHARE = {codes.PHYSICIAN: 0.45, codes.NURSE: 0.30}
 NO_SHOW_SHARE = 0.03
 NEVER_BOOKED_SHARE = 0.03
 SLOT_MINUTES = {codes.PHYSICIAN: 20, codes.NURSE: 30}
-BASE_LEAD_DAYS = {codes.PHYSICIAN: (4, 26), codes.NURSE: (1, 9)}
+BASE_LEAD_DAYS = {codes.PHYSICIAN: (3, 18), codes.NURSE: (1, 9)}
 SEASON = {6: 1.3, 7: 1.7, 8: 1.2, 12: 1.2}
 # Remote contacts per resident per year: (professional group, contact type, rate).
 REMOTE_RATES = [
@@ -185,9 +185,9 @@ def _calendar(world: World, slot_parts: list[dict], base_lead: dict) -> Columns:
         base_lead[codes.PHYSICIAN][slots["unit"]],
         base_lead[codes.NURSE][slots["unit"]],
     )
-    lead_days = (
-        np.floor(unit_lead * season).astype(int) + rng.geometric(1 / (1 + unit_lead / 2)) - 1
-    )
+    # days from booking to the slot: a gamma spread around the unit's typical lead (a cancelled
+    # slot is rebooked at short notice, some book weeks ahead); about 60 % wait over 7 days
+    lead_days = np.floor(rng.gamma(2.0, unit_lead * season / 2.0)).astype(int)
     lead_days = np.minimum(lead_days, CALENDAR_OPENS_DAYS - 1)
     booked_at = slot_start - (lead_days * 86400 + rng.integers(0, 8 * 3600, size=m)).astype(
         "timedelta64[s]"
