@@ -56,3 +56,16 @@
     select null::varchar as load_id, 0::bigint as rows where false
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- Age groups used across the warehouse and the packages. -#}
+{% macro age_group(age) -%}
+    case
+        when {{ age }} is null then 'unknown'
+        when {{ age }} <= 6 then '0-6'
+        when {{ age }} <= 17 then '7-17'
+        when {{ age }} <= 64 then '18-64'
+        when {{ age }} <= 74 then '65-74'
+        else '75+'
+    end
+{%- endmacro %}

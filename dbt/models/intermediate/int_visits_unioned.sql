@@ -10,7 +10,7 @@ with unified as (
         'U' || visits.visit_id as visit_key,
         visits.visit_id as source_visit_id,
         patients.person_pseudonym,
-        patients.municipality_code as home_municipality_code,
+        patients.home_municipality_code,
         visits.unit_id,
         visits.appointment_id,
         visits.visit_start,
@@ -19,10 +19,13 @@ with unified as (
         visits.service_code,
         visits.specialty_code,
         visits.urgency,
-        visits.contact_type as contact_type_source_code
+        visits.contact_type as contact_type_source_code,
+        appointments.booked_at
     from {{ ref('stg_unified_record__visits') }} as visits
-    inner join {{ ref('stg_unified_record__patients') }} as patients
+    inner join {{ ref('int_patients_attributed') }} as patients
         on visits.patient_id = patients.patient_id
+    left join {{ ref('stg_unified_record__appointments') }} as appointments
+        on visits.appointment_id = appointments.appointment_id
     where not visits.is_deleted
 ),
 
@@ -41,7 +44,8 @@ legacy as (
         'T11' as service_code,
         null::varchar as specialty_code,
         legacy.urgency,
-        legacy.contact_type_source_code
+        legacy.contact_type_source_code,
+        null::timestamp as booked_at
     from {{ ref('stg_legacy_record__visits') }} as legacy
     left join {{ ref('legacy_units') }} as legacy_units
         on legacy.legacy_unit_code = legacy_units.legacy_unit_code
@@ -65,7 +69,8 @@ purchased as (
         encounters.service_code,
         null::varchar as specialty_code,
         'non_urgent' as urgency,
-        encounters.class_code as contact_type_source_code
+        encounters.class_code as contact_type_source_code,
+        null::timestamp as booked_at
     from {{ ref('stg_purchased_services__encounters') }} as encounters
     inner join {{ ref('stg_purchased_services__patients') }} as patients
         on encounters.patient_ref = patients.patient_ref

@@ -1,8 +1,19 @@
--- Pseudonymous persons: no henkilötunnus, name or address ever reaches the warehouse.
+-- Pseudonymous persons (no henkilötunnus, name or address ever reaches the warehouse), once
+-- each across sources, with the age group at the end of the latest population year.
+with persons as (
+    select * from {{ ref('int_persons_unioned') }}
+),
+
+reference as (
+    select max(year) as year from {{ ref('fct_population') }}
+)
+
 select
-    person_pseudonym,
-    birth_year,
-    sex_code,
-    municipality_code as home_municipality_code,
-    language_code
-from {{ ref('stg_unified_record__patients') }}
+    persons.person_pseudonym,
+    persons.birth_year,
+    cast(persons.sex_code as smallint) as sex_code,
+    persons.home_municipality_code,
+    persons.language_code,
+    {{ age_group('reference.year - persons.birth_year') }} as age_group,
+    array_to_string(persons.known_in, ',') as known_in
+from persons, reference

@@ -1,0 +1,40 @@
+-- Every person known to any source, once: the pseudonym is the same in every source (the same
+-- henkilötunnus, the same key), so a person in both record systems is one row. The unified
+-- record system's attributes win; the others fill in what it lacks.
+with unified as (
+    select person_pseudonym, birth_year, sex_code, municipality_code, language_code, 1 as priority
+    from {{ ref('stg_unified_record__patients') }}
+),
+
+legacy as (
+    select person_pseudonym, any_value(birth_year) as birth_year, any_value(sex_code) as sex_code,
+           max(home_municipality_code) as municipality_code, null::varchar as language_code,
+           2 as priority
+    from {{ ref('stg_legacy_record__visits') }}
+    group by person_pseudonym
+),
+
+purchased as (
+    select person_pseudonym, birth_year, sex_code, municipality_code, null::varchar as language_code,
+           3 as priority
+    from {{ ref('stg_purchased_services__patients') }}
+    where person_pseudonym is not null
+),
+
+candidates as (
+    select * from unified
+    union all select * from legacy
+    union all select * from purchased
+)
+
+select
+    person_pseudonym,
+    min_by(birth_year, priority) as birth_year,
+    min_by(sex_code, priority) as sex_code,
+    min_by(municipality_code, priority) as home_municipality_code,
+    coalesce(min_by(language_code, priority), 'unknown') as language_code,
+    list_sort(list_distinct(list(case priority when 1 then 'unified_record'
+                                               when 2 then 'legacy_record'
+                                               else 'purchased_services' end))) as known_in
+from candidates
+group by person_pseudonym
