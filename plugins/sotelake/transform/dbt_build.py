@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sotelake.settings import Settings, get_settings
 
@@ -124,7 +126,26 @@ def build(
     ``exclude_sources`` leaves out everything downstream of those sources (their last good
     state stays in the warehouse): used when a source's batch was rejected or its load failed.
     """
-    args = ["build"] + (["--select", select] if select else [])
+    # unit tests check the formulas' logic on fixed inputs: `make test` runs them, the daily
+    # build does not (dbt's advice for production)
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    args += ["--select", select] if select else []
     if exclude_sources:
         args += ["--exclude", *(f"source:{name}+" for name in sorted(exclude_sources))]
     return run_dbt(args, settings=settings, extra_env={"SOTELAKE_RUN_ID": run_id})
+
+
+def publish_docs(settings: Settings | None = None) -> Path:
+    """``dbt docs generate --static`` into ``<reports>/dbt-docs/index.html``: one file with the
+    models, their columns, contracts and tests, and the lineage graph, readable without a
+    server. Runs after the build, whose compiled manifest it reuses (``--no-compile``)."""
+    settings = settings or get_settings()
+    run_dbt(["docs", "generate", "--static", "--no-compile"], settings=settings)
+    target = Path(dbt_environment(settings)["DBT_TARGET_PATH"])
+    path = settings.reports / "dbt-docs" / "index.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    shutil.copyfile(target / "static_index.html", tmp)
+    tmp.replace(path)
+    log.info("dbt docs: %s", path)
+    return path

@@ -10,6 +10,8 @@ select
     cast(numerator as varchar) as numerator,
     cast(denominator as varchar) as denominator,
     cast(unit as varchar) as unit,
+    cast(unit_fi as varchar) as unit_fi,
+    cast(unit_sv as varchar) as unit_sv,
     cast(grain as varchar) as grain,
     cast(breakdown as varchar) as breakdown,
     cast(direction as varchar) as direction,

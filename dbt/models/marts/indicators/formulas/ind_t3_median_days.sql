@@ -1,9 +1,8 @@
 -- t3_median_days: median of the daily T3 measurements (days to the third free non-urgent slot)
--- by unit, municipality of the unit and county, per professional group and month.
+-- by unit, municipality of the unit and county, per professional group, by month and year.
 with measurements as (
     select
         t3.measured_on,
-        cast(date_trunc('month', t3.measured_on) as date) as period_start,
         t3.professional_group_code,
         t3.days_to_third_free,
         units.unit_code,
@@ -16,28 +15,36 @@ with measurements as (
         and t3.measured_on between organisers.valid_from and organisers.valid_to
 ),
 
+by_grain as (
+    select 'month' as period_grain, cast(date_trunc('month', measured_on) as date) as period_start, *
+    from measurements
+    union all
+    select 'year', cast(date_trunc('year', measured_on) as date), *
+    from measurements
+),
+
 areas as (
-    select 'unit' as area_level, unit_code as area_code, period_start, professional_group_code,
-           median(days_to_third_free) as median_days, count(*) as measurements
-    from measurements
-    group by unit_code, period_start, professional_group_code
+    select 'unit' as area_level, unit_code as area_code, period_grain, period_start,
+           professional_group_code, median(days_to_third_free) as median_days, count(*) as measurements
+    from by_grain
+    group by unit_code, period_grain, period_start, professional_group_code
     union all
-    select 'municipality', municipality_code, period_start, professional_group_code,
+    select 'municipality', municipality_code, period_grain, period_start, professional_group_code,
            median(days_to_third_free), count(*)
-    from measurements
-    group by municipality_code, period_start, professional_group_code
+    from by_grain
+    group by municipality_code, period_grain, period_start, professional_group_code
     union all
-    select 'county', county_code, period_start, professional_group_code,
+    select 'county', county_code, period_grain, period_start, professional_group_code,
            median(days_to_third_free), count(*)
-    from measurements
-    group by county_code, period_start, professional_group_code
+    from by_grain
+    group by county_code, period_grain, period_start, professional_group_code
 )
 
 select
     't3_median_days' as indicator_id,
     area_level,
     area_code,
-    'month' as period_grain,
+    period_grain,
     period_start,
     'professional_group' as breakdown,
     professional_group_code as breakdown_code,

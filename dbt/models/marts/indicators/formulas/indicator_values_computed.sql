@@ -1,9 +1,26 @@
 -- Every indicator formula's values, before small cells are suppressed (internal: the
 -- reconciliation checks add them up). Add a new formula model to this list.
 {% set formulas = [
-    'ind_pc_physician_visits_per_1000',
-    'ind_t3_median_days',
+    'ind_budget_deviation_pct',
+    'ind_child_welfare_care_days_per_1000_children',
+    'ind_digital_contacts_share',
+    'ind_home_care_75_share',
+    'ind_multi_service_clients_share',
     'ind_net_cost_per_resident',
+    'ind_pc_emergency_visits_per_1000',
+    'ind_pc_nurse_visits_per_1000',
+    'ind_pc_physician_visits_per_1000',
+    'ind_pc_physician_waits_over_7_days_share',
+    'ind_population_aged_0_17_share',
+    'ind_population_aged_75_plus_share',
+    'ind_population_residents',
+    'ind_purchased_services_share_of_costs',
+    'ind_round_the_clock_care_75_share',
+    'ind_sick_leave_days_per_person_year',
+    'ind_specialist_emergency_visits_per_1000',
+    'ind_specialist_inpatient_episodes_per_1000',
+    'ind_specialist_waits_over_90_days_share',
+    'ind_t3_median_days',
 ] %}
 {% for formula in formulas %}
 select * from {{ ref(formula) }}

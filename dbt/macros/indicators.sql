@@ -1,0 +1,224 @@
+{#- Indicator rows by municipality of residence and county, by month and year.
+
+    `events` is a relation (a CTE name) with the columns
+        municipality_code  the person's home municipality
+        period_start       the first day of the month
+        breakdown_code     the class of the breakdown ('total' when there is none)
+        numerator          what is counted (events, persons, care days)
+        denominator        only when denominator='events': the base of a share
+    and this macro adds the rest of indicator_values' columns:
+
+    denominator='population'  residents on 31 December of the year (optionally of an age
+                              range), the same for a month and its year; municipalities and
+                              months with no events get a zero numerator;
+    denominator='events'      the events' own denominator (a share: scale 100); areas and
+                              periods with no events have no row;
+    year_from='sum'           a year adds up its months (counts);
+    year_from='november'      a year is its November (a state on a day: the end of November is
+                              Sotkanet's 30.11. measuring day);
+    year_from='december'      a year is its December (a state on 31 December).
+
+    The county is the municipality's organiser on the period's first day (dim_municipality is
+    effective-dated), so a municipality that moved counts for the right county each period. -#}
+{% macro municipal_indicator(indicator_id, events, scale, denominator='population',
+                             min_age=none, max_age=none, breakdown='none',
+                             year_from='sum', grains=('month', 'year')) %}
+events_by_period as (
+    select municipality_code, period_start, breakdown_code, sum(numerator) as numerator
+        {%- if denominator == 'events' %}, sum(denominator) as denominator{% endif %}
+    from {{ events }}
+    group by municipality_code, period_start, breakdown_code
+),
+
+residents_by_year as (
+    select year, municipality_code, sum(residents) as residents
+    from {{ ref('fct_population') }}
+    where true
+        {%- if min_age is not none %} and age >= {{ min_age }}{% endif %}
+        {%- if max_age is not none %} and age <= {{ max_age }}{% endif %}
+    group by year, municipality_code
+),
+
+months as (
+    select distinct period_start from events_by_period
+),
+
+codes as (
+    select distinct breakdown_code from events_by_period
+),
+
+monthly as (
+    select
+        residents_by_year.municipality_code,
+        months.period_start,
+        codes.breakdown_code,
+        coalesce(events_by_period.numerator, 0) as numerator,
+        {% if denominator == 'population' -%}
+        residents_by_year.residents
+        {%- else -%}
+        coalesce(events_by_period.denominator, 0)
+        {%- endif %} as denominator
+    from months
+    inner join residents_by_year on residents_by_year.year = year(months.period_start)
+    cross join codes
+    left join events_by_period
+        on events_by_period.municipality_code = residents_by_year.municipality_code
+        and events_by_period.period_start = months.period_start
+        and events_by_period.breakdown_code = codes.breakdown_code
+),
+
+by_grain as (
+    {% if 'month' in grains -%}
+    select municipality_code, 'month' as period_grain, period_start, breakdown_code, numerator, denominator
+    from monthly
+    {%- endif %}
+    {% if 'month' in grains and 'year' in grains %}union all{% endif %}
+    {% if 'year' in grains -%}
+    select
+        municipality_code,
+        'year' as period_grain,
+        cast(date_trunc('year', period_start) as date) as period_start,
+        breakdown_code,
+        {% if year_from == 'sum' -%}
+        sum(numerator) as numerator,
+        {% if denominator == 'population' %}max(denominator){% else %}sum(denominator){% endif %} as denominator
+        {%- else -%}
+        sum(numerator) filter (where month(period_start) = {{ 11 if year_from == 'november' else 12 }}) as numerator,
+        sum(denominator) filter (where month(period_start) = {{ 11 if year_from == 'november' else 12 }}) as denominator
+        {%- endif %}
+    from monthly
+    group by municipality_code, cast(date_trunc('year', period_start) as date), breakdown_code
+    {%- if year_from != 'sum' %}
+    having count(*) filter (where month(period_start) = {{ 11 if year_from == 'november' else 12 }}) > 0
+    {%- endif %}
+    {%- endif %}
+),
+
+with_county as (
+    select by_grain.*, organisers.organiser_code as county_code
+    from by_grain
+    inner join {{ ref('dim_municipality') }} as organisers
+        on organisers.municipality_code = by_grain.municipality_code
+        and by_grain.period_start between organisers.valid_from and organisers.valid_to
+),
+
+areas as (
+    select 'municipality' as area_level, municipality_code as area_code, period_grain,
+           period_start, breakdown_code, numerator, denominator
+    from with_county
+    union all
+    select 'county', county_code, period_grain, period_start, breakdown_code,
+           sum(numerator), sum(denominator)
+    from with_county
+    group by county_code, period_grain, period_start, breakdown_code
+)
+
+select
+    '{{ indicator_id }}' as indicator_id,
+    area_level,
+    area_code,
+    period_grain,
+    period_start,
+    '{{ breakdown }}' as breakdown,
+    breakdown_code,
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
+    case when denominator > 0 then {{ scale }} * numerator / denominator end as value
+from areas
+{%- if denominator == 'events' %}
+where denominator > 0  -- a share of nothing is no value
+{%- endif %}
+{% endmacro %}
+
+
+{#- Indicator rows of the county as a whole, by service class and in total, by month and
+    year: for what the ledger, the budget and HR know by cost centre but not by municipality.
+    `amounts` has period_start (month), service_class_code, numerator and denominator; `value`
+    is an expression of `numerator` and `denominator`. -#}
+{% macro county_indicator(indicator_id, amounts, value, grains=('month', 'year')) %}
+classes as (
+    select period_start, coalesce(service_class_code, 'unmapped') as breakdown_code,
+           sum(numerator) as numerator, sum(denominator) as denominator
+    from {{ amounts }}
+    group by all
+    union all
+    select period_start, 'total', sum(numerator), sum(denominator)
+    from {{ amounts }}
+    group by all
+),
+
+by_grain as (
+    {% if 'month' in grains -%}
+    select 'month' as period_grain, period_start, breakdown_code, numerator, denominator from classes
+    {%- endif %}
+    {% if 'month' in grains and 'year' in grains %}union all{% endif %}
+    {% if 'year' in grains -%}
+    select 'year', cast(date_trunc('year', period_start) as date), breakdown_code,
+           sum(numerator), sum(denominator)
+    from classes
+    group by cast(date_trunc('year', period_start) as date), breakdown_code
+    {%- endif %}
+)
+
+select
+    '{{ indicator_id }}' as indicator_id,
+    'county' as area_level,
+    '{{ var("county_code") }}' as area_code,
+    period_grain,
+    period_start,
+    'service_class' as breakdown,
+    breakdown_code,
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
+    case when denominator <> 0 then {{ value }} end as value
+from by_grain
+where breakdown_code <> 'unmapped'
+{% endmacro %}
+
+
+{#- Population indicators by municipality and county for a year (31 December): the residents
+    of an age range, as a count (share=false) or as % of all residents (share=true). The county
+    is the municipality's organiser on 31 December. -#}
+{% macro population_indicator(indicator_id, min_age=none, max_age=none, share=false) %}
+with residents as (
+    select
+        population.year,
+        population.municipality_code,
+        organisers.organiser_code as county_code,
+        sum(population.residents) filter (where true
+            {%- if min_age is not none %} and population.age >= {{ min_age }}{% endif %}
+            {%- if max_age is not none %} and population.age <= {{ max_age }}{% endif %}) as numerator,
+        sum(population.residents) as denominator
+    from {{ ref('fct_population') }} as population
+    inner join {{ ref('dim_municipality') }} as organisers
+        on organisers.municipality_code = population.municipality_code
+        and make_date(population.year, 12, 31) between organisers.valid_from and organisers.valid_to
+    group by all
+),
+
+areas as (
+    select 'municipality' as area_level, municipality_code as area_code, year, numerator, denominator
+    from residents
+    union all
+    select 'county', county_code, year, sum(numerator), sum(denominator)
+    from residents
+    group by county_code, year
+)
+
+select
+    '{{ indicator_id }}' as indicator_id,
+    area_level,
+    area_code,
+    'year' as period_grain,
+    make_date(year, 1, 1) as period_start,
+    'none' as breakdown,
+    'total' as breakdown_code,
+    cast(coalesce(numerator, 0) as double) as numerator,
+    cast(denominator as double) as denominator,
+    {% if share -%}
+    100.0 * coalesce(numerator, 0) / denominator
+    {%- else -%}
+    cast(coalesce(numerator, 0) as double)
+    {%- endif %} as value
+from areas
+{% endmacro %}

@@ -1,0 +1,19 @@
+-- home_care_75_share: residents aged 75 or more in regular home care on the last day of the
+-- month, % of the residents of that age. A year is its 30 November (Sotkanet's measuring day).
+with clients as (
+    select
+        decisions.home_municipality_code as municipality_code,
+        months.period_start,
+        'total' as breakdown_code,
+        count(distinct decisions.person_pseudonym) as numerator
+    from {{ ref('int_months_observed') }} as months
+    inner join {{ ref('fct_home_care_decisions') }} as decisions
+        on decisions.start_date <= months.month_end
+        and (decisions.end_date is null or decisions.end_date >= months.month_end)
+    inner join {{ ref('dim_person') }} as persons using (person_pseudonym)
+    where decisions.service_type = 'regular'
+        and year(months.month_end) - persons.birth_year >= 75
+    group by all
+),
+
+{{ municipal_indicator('home_care_75_share', 'clients', 100, min_age=75, year_from='november') }}

@@ -1,0 +1,46 @@
+-- multi_service_clients_share: residents who used at least three service areas in the year
+-- (primary care, emergency, specialist care, home care, round-the-clock care, child welfare),
+-- % of residents.
+with uses as (
+    select visits.person_pseudonym, year(visits.visit_date) as year,
+           case
+               when units.unit_type in ('primary_emergency', 'specialist_emergency') then 'emergency'
+               when units.unit_type = 'specialist_outpatient' then 'specialist_care'
+               else 'primary_care'
+           end as service_area
+    from {{ ref('fct_visits') }} as visits
+    left join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
+    union all
+    select person_pseudonym, year(admitted_date), 'specialist_care' from {{ ref('fct_inpatient_episodes') }}
+    union all
+    select person_pseudonym, year(visit_date), 'home_care' from {{ ref('fct_home_care_visits') }}
+    union all
+    select stays.person_pseudonym, years.year, 'round_the_clock_care'
+    from {{ ref('fct_round_the_clock_stays') }} as stays
+    inner join (select distinct year from {{ ref('fct_population') }}) as years
+        on year(stays.start_date) <= years.year
+        and (stays.end_date is null or year(stays.end_date) >= years.year)
+    union all
+    select placements.person_pseudonym, years.year, 'child_welfare'
+    from {{ ref('fct_child_welfare_placements') }} as placements
+    inner join (select distinct year from {{ ref('fct_population') }}) as years
+        on year(placements.start_date) <= years.year
+        and (placements.end_date is null or year(placements.end_date) >= years.year)
+),
+
+clients as (
+    select
+        persons.home_municipality_code as municipality_code,
+        make_date(uses.year, 1, 1) as period_start,
+        'total' as breakdown_code,
+        count(*) as numerator
+    from (
+        select person_pseudonym, year from uses
+        group by person_pseudonym, year
+        having count(distinct service_area) >= 3
+    ) as uses
+    inner join {{ ref('dim_person') }} as persons using (person_pseudonym)
+    group by all
+),
+
+{{ municipal_indicator('multi_service_clients_share', 'clients', 100, grains=('year',)) }}

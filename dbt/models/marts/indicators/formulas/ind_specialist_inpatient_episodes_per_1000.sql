@@ -1,0 +1,13 @@
+-- specialist_inpatient_episodes_per_1000: inpatient episodes of specialist care that began in
+-- the period, per 1 000 residents.
+with events as (
+    select
+        home_municipality_code as municipality_code,
+        cast(date_trunc('month', admitted_date) as date) as period_start,
+        'total' as breakdown_code,
+        count(*) as numerator
+    from {{ ref('fct_inpatient_episodes') }}
+    group by all
+),
+
+{{ municipal_indicator('specialist_inpatient_episodes_per_1000', 'events', 1000) }}

@@ -1,0 +1,29 @@
+-- specialist_waits_over_90_days_share: of the patients on specialist care's waiting list at the
+-- end of the month, the share (%) who had waited more than 90 days; in total and by specialty.
+-- A year is its 31 December.
+with entries_waiting as (
+    select
+        entries.home_municipality_code as municipality_code,
+        months.period_start,
+        entries.specialty_code,
+        date_diff('day', entries.placed_date, months.month_end) > 90 as waited_over_90_days
+    from {{ ref('int_months_observed') }} as months
+    inner join {{ ref('fct_waiting_list_entries') }} as entries
+        on entries.placed_date <= months.month_end
+        and (entries.treated_date is null or entries.treated_date > months.month_end)
+),
+
+waiting as (
+    select municipality_code, period_start, specialty_code as breakdown_code,
+           count(*) filter (where waited_over_90_days) as numerator, count(*) as denominator
+    from entries_waiting
+    group by all
+    union all
+    select municipality_code, period_start, 'total',
+           count(*) filter (where waited_over_90_days), count(*)
+    from entries_waiting
+    group by all
+),
+
+{{ municipal_indicator('specialist_waits_over_90_days_share', 'waiting', 100, denominator='events',
+                       breakdown='specialty', year_from='december') }}
