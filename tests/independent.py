@@ -186,3 +186,27 @@ def net_cost_per_resident(data_dir: Path, county: str) -> dict[tuple, float]:
     for (year, _), people in _population(data_dir).items():
         residents[year] += people
     return {(code, year): total / residents[year] for (code, year), total in costs.items()}
+
+
+def persons(data_dir: Path) -> dict[str, set[str]]:
+    """Valid henkilötunnus -> the record systems the person appears in (unified patients,
+    legacy visit files, the purchased services' FHIR Patients)."""
+    import json
+
+    known: dict[str, set[str]] = defaultdict(set)
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    for (code,) in con.execute("select hetu from patients"):
+        if stdnum_hetu.is_valid(code or "", allow_temporary=True):
+            known[code].add("unified_record")
+    for row in _legacy_rows(data_dir):
+        if stdnum_hetu.is_valid(row["HETU"], allow_temporary=True):
+            known[row["HETU"]].add("legacy_record")
+    for path in (data_dir / "landing" / "purchased_services").glob("Patient.*.ndjson"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            for identifier in json.loads(line).get("identifier", []):
+                code = identifier.get("value", "")
+                if identifier.get("system") == "urn:oid:1.2.246.21" and stdnum_hetu.is_valid(
+                    code, allow_temporary=True
+                ):
+                    known[code].add("purchased_services")
+    return known

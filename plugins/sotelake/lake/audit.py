@@ -153,3 +153,16 @@ def read_audit(lake: Path, source: str, table: str, load_date: date) -> LoadResu
         seconds=row["seconds"],
         status=row["status"],
     )
+
+
+def held_back_sources(lake: Path) -> list[str]:
+    """Sources whose latest load of some table failed or was rejected (not in the warehouse).
+
+    A table's latest load is its latest load date's audit row (a replay replaces that row).
+    """
+    latest: dict[tuple[str, str], tuple[str, str]] = {}
+    for path in (lake / zones.DQ / "load_audit").glob("*.parquet"):
+        source, table, day = path.stem.split("__")
+        if (source, table) not in latest or latest[source, table][0] < day:
+            latest[source, table] = (day, pq.read_table(path, columns=["status"])[0][0].as_py())
+    return sorted({s for (s, _), (_, status) in latest.items() if status in ("failed", "rejected")})

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sotelake import engine
 from sotelake.publish import charts, rendering
+from sotelake.publish.labels import names_by_code
 from sotelake.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -58,24 +59,6 @@ TEXT = {
 }
 
 
-def _labels(con) -> dict[str, dict[str, str]]:
-    """Names of areas and breakdown codes in each language, from the warehouse dimensions."""
-    labels: dict[str, dict[str, str]] = {"fi": {}, "sv": {}}
-    queries = [
-        "select municipality_code, name_fi, name_sv from marts.dim_municipality where is_current",
-        "select organiser_code, any_value(organiser_name_fi), any_value(organiser_name_sv) "
-        "from marts.dim_municipality where is_current group by organiser_code",
-        "select unit_code, name_fi, name_sv from marts.dim_unit",
-        "select professional_group_code, name_fi, name_sv from marts.dim_professional_group",
-        "select service_class_code, name_fi, name_sv from marts.dim_service_class",
-    ]
-    for query in queries:
-        for code, fi, sv in con.execute(query).fetchall():
-            labels["fi"][code], labels["sv"][code] = fi, sv
-    labels["fi"]["total"], labels["sv"]["total"] = "Yhteensä", "Totalt"
-    return labels
-
-
 def _period(grain: str, start) -> str:
     return f"{start:%Y}" if grain == "year" else f"{start:%Y-%m}"
 
@@ -110,7 +93,8 @@ def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
     candidates = [r for r in candidates if r[2] == grain]
     latest = max((r[3] for r in candidates), default=None)
     candidates = [r for r in candidates if r[3] == latest]
-    first_breakdown = sorted({r[4] for r in candidates})[:1]
+    codes = sorted({r[4] for r in candidates})
+    first_breakdown = ["total"] if "total" in codes else codes[:1]
     if level != "county":
         candidates = [r for r in candidates if r[4] in first_breakdown]
         bars = [
@@ -152,13 +136,14 @@ def render_indicator_report(settings: Settings | None = None, run_id: str | None
             "marts.dim_unit",
             "marts.dim_professional_group",
             "marts.dim_service_class",
+            "marts.dim_specialty",
         }
         catalog, pages, run = [], {lang: [] for lang in LANGUAGES}, None
         if needed <= present:  # a first run whose sources were all held back has none yet
             cursor = con.execute("select * from marts.indicator_catalog order by indicator_id")
             columns = [d[0] for d in cursor.description]
             catalog = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-            labels = _labels(con)
+            labels = names_by_code(con)
             run = (
                 run_id
                 or con.execute("select max(run_id) from marts.indicator_values").fetchone()[0]
