@@ -6,7 +6,8 @@ extract (one mapped task per table of config/sources.yml: pseudonymise, quaranti
      is imported once)
   -> transform (one `dbt build` of the DuckDB warehouse; the models of sources whose load
      failed or was rejected are left out and keep their last state)
-  -> publish (data/reports/indicators and data/reports/quality, also after a failed build)
+  -> publish (reports, packages, dbt docs, the gold Parquet zone and, when configured, the
+     PostgreSQL BI warehouse; also after a failed build)
   -> conclude (fails the run, loudly, if any load failed or was rejected)
 
 The work lives in the sotelake package (plugins/sotelake); this file only wires it, and keeps
@@ -15,13 +16,20 @@ its top level light: heavy imports happen inside the tasks.
 
 from __future__ import annotations
 
+import os
+
 import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
+
+from sotelake.alerts import on_task_failure
+from sotelake.assets import BI_WAREHOUSE, REPORTS, lake_zone, published_marts
 
 LOCAL_TIME = "Europe/Helsinki"
-RAW_ZONE = Asset(name="sotelake.lake.raw")
-WAREHOUSE = Asset(name="sotelake.warehouse.marts")
-REPORTS = Asset(name="sotelake.reports")
+# Catch-up: a scheduler that was down runs every missed day in order (each day's window of
+# changes), from SOTELAKE_START_DATE; off by default so that unpausing a new install does not
+# start a run for every day since the start date. Backfills work either way.
+CATCHUP = os.environ.get("SOTELAKE_CATCHUP", "false").lower() in ("1", "true", "yes")
+START_DATE = pendulum.parse(os.environ.get("SOTELAKE_START_DATE", "2025-01-01"), tz=LOCAL_TIME)
 
 
 def _run_id() -> str:
@@ -46,11 +54,23 @@ def _no_retry_for_permanent_errors(step, *args):
     # Daily: each run loads the day of its logical date (incremental tables: the rows changed
     # that day). Backfill a range with `airflow backfill create` or `sotelake backfill`.
     schedule="@daily",
-    start_date=pendulum.datetime(2025, 1, 1, tz=LOCAL_TIME),
-    catchup=False,
+    start_date=START_DATE,
+    catchup=CATCHUP,
     max_active_runs=1,
+    dagrun_timeout=pendulum.duration(hours=12),
     tags=["sotelake", "lake", "warehouse"],
-    default_args={"retries": 1, "retry_delay": pendulum.duration(seconds=30)},
+    # Transient errors (a source database restarting, a full disk) are retried after 2, 4, 8
+    # minutes; a permanent one (a rejected batch, a changed delivery) fails at once. A task
+    # that fails for good is logged and alerted (sotelake.alerts: webhook or email, off by
+    # default).
+    default_args={
+        "retries": 3,
+        "retry_delay": pendulum.duration(minutes=2),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": pendulum.duration(minutes=30),
+        "execution_timeout": pendulum.duration(hours=1),
+        "on_failure_callback": on_task_failure,
+    },
     params={
         "load_date": Param(
             None,
@@ -77,7 +97,11 @@ def sotelake_pipeline():
             load_date = pendulum.instance(moment).in_timezone(LOCAL_TIME).date()
         return plan_loads(load_date)
 
-    @task(map_index_template="{{ load_name }}", outlets=[RAW_ZONE])
+    @task(
+        map_index_template="{{ load_name }}",
+        outlets=[lake_zone("raw"), lake_zone("quarantine")],
+        execution_timeout=pendulum.duration(hours=2),
+    )
     def extract(load: dict) -> dict:
         from sotelake import airflow_secrets
         from sotelake.pipeline import extract as run_extract
@@ -88,7 +112,11 @@ def sotelake_pipeline():
         )
 
     # Runs even when some loads failed: it validates what loaded and says what did not.
-    @task(trigger_rule="all_done")
+    @task(
+        trigger_rule="all_done",
+        outlets=[lake_zone("dq"), lake_zone("rejected"), lake_zone("quarantine")],
+        execution_timeout=pendulum.duration(hours=2),
+    )
     def validate(planned: list[dict], loads: list[dict]) -> dict:
         from sotelake.pipeline import validate as run_validate
 
@@ -96,7 +124,11 @@ def sotelake_pipeline():
 
     # The embedded warehouse is one DuckDB file with one writer: tasks that open it take the
     # one slot of this pool (created by `sotelake airflow ...`, `make demo` and compose's init).
-    @task(outlets=[WAREHOUSE], pool="duckdb_writer")
+    @task(
+        outlets=published_marts(),
+        pool="duckdb_writer",
+        execution_timeout=pendulum.duration(hours=3),
+    )
     def transform(checked: dict) -> dict:
         from datetime import date
 
@@ -107,11 +139,16 @@ def sotelake_pipeline():
         )
 
     # Runs even when the build failed: the stewards' report must show what went wrong.
-    @task(outlets=[REPORTS], pool="duckdb_writer", trigger_rule="all_done")
+    @task(
+        outlets=[REPORTS, lake_zone("gold"), BI_WAREHOUSE],
+        pool="duckdb_writer",
+        trigger_rule="all_done",
+    )
     def publish() -> dict:
+        from sotelake import airflow_secrets
         from sotelake.pipeline import publish as run_publish
 
-        return run_publish(_run_id())
+        return run_publish(_run_id(), connection_lookup=airflow_secrets.connection_url)
 
     @task
     def conclude(checked: dict) -> None:

@@ -45,12 +45,35 @@ def test_tasks_that_open_the_warehouse_share_one_slot(dagbag):
     assert Pool.get_pool("duckdb_writer").slots == 1  # created with the metadata database
 
 
-def test_conventions_tags_retries_and_single_active_run(dagbag):
+def test_conventions_tags_retries_timeouts_and_alerts(dagbag):
+    from datetime import timedelta
+
+    from sotelake.alerts import on_task_failure
+
     for dag in dagbag.dags.values():
         assert dag.tags, dag.dag_id
         assert dag.max_active_runs == 1, "the embedded warehouse has one writer"
+        assert dag.dagrun_timeout and dag.catchup is False  # catch-up is opt-in
         for task in dag.tasks:
             assert task.retries >= 1, task.task_id
+            assert task.retry_exponential_backoff >= 2 and task.max_retry_delay, task.task_id
+            assert timedelta(0) < task.execution_timeout <= timedelta(hours=3), task.task_id
+            callbacks = task.on_failure_callback
+            callbacks = callbacks if isinstance(callbacks, list | tuple) else [callbacks]
+            assert on_task_failure in callbacks, task.task_id
+
+
+def test_assets_name_every_lake_zone_and_published_mart(dagbag):
+    dag = dagbag.get_dag("sotelake_pipeline")
+    outlets = {t.task_id: {a.name for a in t.outlets} for t in dag.tasks}
+    assert {"sotelake.lake.raw", "sotelake.lake.quarantine"} <= outlets["extract"]
+    assert {"sotelake.lake.dq", "sotelake.lake.rejected"} <= outlets["validate"]
+    assert {"sotelake.lake.gold", "sotelake.reports", "sotelake.bi_warehouse"} <= outlets["publish"]
+    marts = REPO_ROOT / "dbt" / "models" / "marts"
+    models = {f.stem for f in marts.glob("*/*.sql")}
+    assert {name.rsplit(".", 1)[-1] for name in outlets["transform"]} == models
+    assert "sotelake.warehouse.marts.indicator_values" in outlets["transform"]
+    assert "sotelake.warehouse.dq.validation_results" in outlets["transform"]
 
 
 def test_dag_file_top_level_stays_light():

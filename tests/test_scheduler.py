@@ -116,13 +116,14 @@ def standalone(tmp_path_factory):
 def test_the_scheduler_runs_the_daily_dag_and_a_backfill_on_its_own(standalone):
     client, env, data, process, log = standalone
     sotelake = str(Path(sys.executable).with_name("sotelake"))
-    subprocess.run(
-        [sotelake, "airflow", "dags", "unpause", DAG], env=env, check=True, capture_output=True
-    )
-    subprocess.run(
-        [
-            sotelake,
-            "airflow",
+
+    def airflow(*args: str) -> None:
+        done = subprocess.run([sotelake, "airflow", *args], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+
+    airflow("dags", "unpause", DAG)
+    airflow(
+        *[
             "backfill",
             "create",
             "--dag-id",
@@ -133,10 +134,7 @@ def test_the_scheduler_runs_the_daily_dag_and_a_backfill_on_its_own(standalone):
             "2026-01-02",
             "--max-active-runs",
             "1",
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
+        ]
     )
 
     def finished():
@@ -160,5 +158,17 @@ def test_the_scheduler_runs_the_daily_dag_and_a_backfill_on_its_own(standalone):
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     dates = {d for (d,) in con.execute("select distinct load_date from dq.load_audit").fetchall()}
     assert {date(2026, 1, 1), date(2026, 1, 2)} <= dates
+    events = client.get(
+        "/api/v2/assets/events",
+        params={"source_dag_id": DAG, "order_by": "-timestamp", "limit": 100},  # the latest
+    ).json()["asset_events"]
+    updated = {e.get("name") or e["uri"] for e in events}
+    assert {
+        "sotelake.lake.raw",
+        "sotelake.lake.gold",
+        "sotelake.warehouse.marts.indicator_values",
+        "sotelake.warehouse.dq.validation_results",
+    } <= updated, "runs update the assets of the zones and marts they write"
+    assert (data / "lake" / "gold" / "manifest.json").exists()
     logs = list((data / "logs" / "airflow").rglob("attempt=*.log"))
     assert logs, "task logs are written where the README says"
