@@ -59,7 +59,7 @@ monthly as (
         coalesce(events_by_period.denominator, 0)
         {%- endif %} as denominator
     from months
-    inner join residents_by_year on residents_by_year.year = year(months.period_start)
+    inner join residents_by_year on residents_by_year.year = {{ year_of('months.period_start') }}
     cross join codes
     left join events_by_period
         on events_by_period.municipality_code = residents_by_year.municipality_code
@@ -83,13 +83,13 @@ by_grain as (
         sum(numerator) as numerator,
         {% if denominator == 'population' %}max(denominator){% else %}sum(denominator){% endif %} as denominator
         {%- else -%}
-        sum(numerator) filter (where month(period_start) = {{ 11 if year_from == 'november' else 12 }}) as numerator,
-        sum(denominator) filter (where month(period_start) = {{ 11 if year_from == 'november' else 12 }}) as denominator
+        sum(numerator) filter (where extract(month from period_start) = {{ 11 if year_from == 'november' else 12 }}) as numerator,
+        sum(denominator) filter (where extract(month from period_start) = {{ 11 if year_from == 'november' else 12 }}) as denominator
         {%- endif %}
     from monthly
     group by municipality_code, cast(date_trunc('year', period_start) as date), breakdown_code
     {%- if year_from != 'sum' %}
-    having count(*) filter (where month(period_start) = {{ 11 if year_from == 'november' else 12 }}) > 0
+    having count(*) filter (where extract(month from period_start) = {{ 11 if year_from == 'november' else 12 }}) > 0
     {%- endif %}
     {%- endif %}
 ),
@@ -121,9 +121,9 @@ select
     period_start,
     '{{ breakdown }}' as breakdown,
     breakdown_code,
-    cast(numerator as double) as numerator,
-    cast(denominator as double) as denominator,
-    case when denominator > 0 then {{ scale }} * numerator / denominator end as value
+    cast(numerator as float8) as numerator,
+    cast(denominator as float8) as denominator,
+    case when denominator > 0 then {{ scale }} * cast(numerator as float8) / denominator end as value
 from areas
 {%- if denominator == 'events' %}
 where denominator > 0  -- a share of nothing is no value
@@ -140,11 +140,11 @@ classes as (
     select period_start, coalesce(service_class_code, 'unmapped') as breakdown_code,
            sum(numerator) as numerator, sum(denominator) as denominator
     from {{ amounts }}
-    group by all
+    group by 1, 2
     union all
     select period_start, 'total', sum(numerator), sum(denominator)
     from {{ amounts }}
-    group by all
+    group by 1
 ),
 
 by_grain as (
@@ -168,9 +168,9 @@ select
     period_start,
     'service_class' as breakdown,
     breakdown_code,
-    cast(numerator as double) as numerator,
-    cast(denominator as double) as denominator,
-    case when denominator <> 0 then {{ value }} end as value
+    cast(numerator as float8) as numerator,
+    cast(denominator as float8) as denominator,
+    case when denominator <> 0 then cast({{ value }} as float8) end as value
 from by_grain
 where breakdown_code <> 'unmapped'
 {% endmacro %}
@@ -193,7 +193,7 @@ with residents as (
     inner join {{ ref('dim_municipality') }} as organisers
         on organisers.municipality_code = population.municipality_code
         and make_date(population.year, 12, 31) between organisers.valid_from and organisers.valid_to
-    group by all
+    group by 1, 2, 3
 ),
 
 areas as (
@@ -213,12 +213,12 @@ select
     make_date(year, 1, 1) as period_start,
     'none' as breakdown,
     'total' as breakdown_code,
-    cast(coalesce(numerator, 0) as double) as numerator,
-    cast(denominator as double) as denominator,
+    cast(coalesce(numerator, 0) as float8) as numerator,
+    cast(denominator as float8) as denominator,
     {% if share -%}
-    100.0 * coalesce(numerator, 0) / denominator
+    100.0 * cast(coalesce(numerator, 0) as float8) / denominator
     {%- else -%}
-    cast(coalesce(numerator, 0) as double)
+    cast(coalesce(numerator, 0) as float8)
     {%- endif %} as value
 from areas
 {% endmacro %}

@@ -6,7 +6,7 @@
     not the hive partition: DuckDB 1.5.5 fails with an internal error on a subquery filter over
     a single hive partition.) -#}
 {% macro latest_load(relation) -%}
-    (select * from {{ relation }} where _load_date = (select max(_load_date) from {{ relation }}))
+    (select * from {{ relation }} where _load_date = (select max(_load_date) from {{ relation }})) as latest_load
 {%- endmacro %}
 
 
@@ -18,7 +18,7 @@
      {% if is_incremental() -%}
      where coalesce(_published_at, _extracted_at) > (
          select coalesce(max(_published_at), timestamptz '1900-01-01') from {{ this }})
-     {%- endif %})
+     {%- endif %}) as new_loads
 {%- endmacro %}
 
 
@@ -28,6 +28,10 @@
     delete in the source arrives as a newer version with its deleted flag set. Use with
     incremental_strategy='delete+insert' and unique_key=key. -#}
 {% macro latest_versions(changes, key, changed_at=none) -%}
+    {{ return(adapter.dispatch('latest_versions', 'sotelake')(changes, key, changed_at)) }}
+{%- endmacro %}
+
+{% macro duckdb__latest_versions(changes, key, changed_at) -%}
     select * from (
         select * from {{ changes }}
         {% if is_incremental() -%}
@@ -41,10 +45,27 @@
     ) = 1
 {%- endmacro %}
 
+{#- PostgreSQL: DISTINCT ON keeps the first row per key; the model's own rows have the columns
+    of `changes` in the same order (the model is `select *` of it). -#}
+{% macro default__latest_versions(changes, key, changed_at) -%}
+    select distinct on ({{ key }}) * from (
+        select * from {{ changes }}
+        {% if is_incremental() -%}
+        union all
+        select * from {{ this }} where {{ key }} in (select {{ key }} from {{ changes }})
+        {%- endif %}
+    ) as versions
+    order by {{ key }}, {% if changed_at %}{{ changed_at }} desc, {% endif %}_extracted_at desc
+{%- endmacro %}
+
 
 {#- Row counts by a column over lake files that may not exist yet (an empty zone): DuckDB's
     read_parquet fails on a glob without files, so the query is chosen when the model runs. -#}
 {% macro lake_file_counts(pattern, column) -%}
+    {{ return(adapter.dispatch('lake_file_counts', 'sotelake')(pattern, column)) }}
+{%- endmacro %}
+
+{% macro duckdb__lake_file_counts(pattern, column) -%}
     {%- set path = env_var('SOTELAKE_LAKE', '../data/lake') ~ '/' ~ pattern -%}
     {%- set found = 0 -%}
     {%- if execute -%}
@@ -55,6 +76,13 @@
     {%- else -%}
     select null::varchar as load_id, 0::bigint as rows where false
     {%- endif -%}
+{%- endmacro %}
+
+{#- On a server target the lake's row counts per zone and load were copied with the lake
+    (sotelake.transform.lake_copy): the zone is the pattern's first folder. -#}
+{% macro default__lake_file_counts(pattern, column) -%}
+    select load_id, rows from {{ source('lake_dq', 'zone_rows') }}
+    where zone = '{{ pattern.split('/')[0] }}'
 {%- endmacro %}
 
 

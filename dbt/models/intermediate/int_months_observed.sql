@@ -7,6 +7,6 @@ with bounds as (
         (select max(visit_date) from {{ ref('fct_visits') }}) as last_day
 )
 
-select distinct days.month_start as period_start, last_day(days.month_start) as month_end
+select distinct days.month_start as period_start, {{ month_end_of('days.month_start') }} as month_end
 from {{ ref('int_days_classified') }} as days, bounds
 where days.date_day between bounds.first_day and bounds.last_day

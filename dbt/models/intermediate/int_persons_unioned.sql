@@ -7,7 +7,7 @@ with unified as (
 ),
 
 legacy as (
-    select person_pseudonym, any_value(birth_year) as birth_year, any_value(sex_code) as sex_code,
+    select person_pseudonym, min(birth_year) as birth_year, min(sex_code) as sex_code,
            max(home_municipality_code) as municipality_code, null::varchar as language_code,
            2 as priority
     from {{ ref('stg_legacy_record__visits') }}
@@ -29,12 +29,12 @@ candidates as (
 
 select
     person_pseudonym,
-    min_by(birth_year, priority) as birth_year,
-    min_by(sex_code, priority) as sex_code,
-    min_by(municipality_code, priority) as home_municipality_code,
-    coalesce(min_by(language_code, priority), 'unknown') as language_code,
-    list_sort(list_distinct(list(case priority when 1 then 'unified_record'
-                                               when 2 then 'legacy_record'
-                                               else 'purchased_services' end))) as known_in
+    {{ first_by('birth_year', 'priority') }} as birth_year,
+    {{ first_by('sex_code', 'priority') }} as sex_code,
+    {{ first_by('municipality_code', 'priority') }} as home_municipality_code,
+    coalesce({{ first_by('language_code', 'priority') }}, 'unknown') as language_code,
+    {{ sorted_distinct_list("case priority when 1 then 'unified_record' "
+                            "when 2 then 'legacy_record' else 'purchased_services' end") }}
+        as known_in
 from candidates
 group by person_pseudonym

@@ -50,7 +50,7 @@ select
     measurement_days.measured_on,
     calendars.unit_id,
     calendars.professional_group_code,
-    coalesce(datediff('day', measurement_days.measured_on, third.slot_date), {{ cap_days }}) as days_to_third_free
+    coalesce({{ days_between('measurement_days.measured_on', 'third.slot_date') }}, {{ cap_days }}) as days_to_third_free
 from measurement_days
 inner join calendars on measurement_days.measured_on >= calendars.first_day
 left join free_slots_ranked as third

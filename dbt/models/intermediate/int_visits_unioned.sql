@@ -86,7 +86,19 @@ unioned as (
 )
 
 select
-    unioned.* exclude (professional_group_source_code, contact_type_source_code),
+    unioned.source_system,
+    unioned.visit_key,
+    unioned.source_visit_id,
+    unioned.person_pseudonym,
+    unioned.home_municipality_code,
+    unioned.unit_id,
+    unioned.appointment_id,
+    unioned.visit_start,
+    unioned.visit_date,
+    unioned.service_code,
+    unioned.specialty_code,
+    unioned.urgency,
+    unioned.booked_at,
     groups.professional_group_code,
     contact_types.contact_type_code,
     contact_types.is_remote,

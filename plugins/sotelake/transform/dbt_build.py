@@ -149,3 +149,38 @@ def publish_docs(settings: Settings | None = None) -> Path:
     tmp.replace(path)
     log.info("dbt docs: %s", path)
     return path
+
+
+def postgres_environment(url: str, settings: Settings) -> dict[str, str]:
+    """The environment of the dbt ``postgres`` target (profiles.yml) for a warehouse URL."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+        raise ValueError(f"not a PostgreSQL URL (postgresql://user:pw@host:port/db): {url!r}")
+    return {
+        "SOTELAKE_DBT_TARGET": "postgres",
+        "SOTELAKE_PG_HOST": parts.hostname,
+        "SOTELAKE_PG_PORT": str(parts.port or 5432),
+        "SOTELAKE_PG_USER": unquote(parts.username or ""),
+        "SOTELAKE_PG_PASSWORD": unquote(parts.password or ""),
+        "SOTELAKE_PG_DBNAME": parts.path.lstrip("/") or "postgres",
+        # its own manifest: the DuckDB build's stays what the docs and the tests read
+        "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target-postgres"),
+    }
+
+
+def build_on_postgres(url: str, run_id: str, settings: Settings | None = None) -> DbtResult:
+    """The whole dbt build on a PostgreSQL warehouse: copy the lake in, then ``dbt build``
+    with the ``postgres`` target (the same models; grants give bi_reader the public marts)."""
+    from sotelake.publish.bi_warehouse import ensure_roles
+    from sotelake.transform.lake_copy import copy_lake_to_postgres
+
+    settings = settings or get_settings()
+    ensure_roles(url)
+    copy_lake_to_postgres(url, settings)
+    return run_dbt(
+        ["build", "--exclude-resource-type", "unit_test"],
+        settings=settings,
+        extra_env={**postgres_environment(url, settings), "SOTELAKE_RUN_ID": run_id},
+    )

@@ -15,5 +15,5 @@ select
     persons.home_municipality_code,
     persons.language_code,
     {{ age_group('reference.year - persons.birth_year') }} as age_group,
-    array_to_string(persons.known_in, ',') as known_in
+    persons.known_in
 from persons, reference

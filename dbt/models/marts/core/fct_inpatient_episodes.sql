@@ -9,7 +9,7 @@ select
     episodes.admitted_at,
     cast(episodes.admitted_at as date) as admitted_date,
     episodes.discharged_at,
-    date_diff('day', episodes.admitted_at, episodes.discharged_at) as length_of_stay_days,
+    {{ days_between('episodes.admitted_at', 'episodes.discharged_at') }} as length_of_stay_days,
     episodes.admission_type
 from {{ ref('stg_unified_record__inpatient_episodes') }} as episodes
 inner join {{ ref('int_patients_attributed') }} as patients using (patient_id)

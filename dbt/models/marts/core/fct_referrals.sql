@@ -6,7 +6,7 @@ select
     referrals.referred_at,
     referrals.received_at,
     referrals.processed_at,
-    date_diff('day', referrals.received_at, referrals.processed_at) as processing_days,
+    {{ days_between('referrals.received_at', 'referrals.processed_at') }} as processing_days,
     referrals.status
 from {{ ref('stg_unified_record__referrals') }} as referrals
 inner join {{ ref('int_patients_attributed') }} as patients using (patient_id)

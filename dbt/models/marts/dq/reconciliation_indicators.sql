@@ -17,7 +17,7 @@ checks as (
     from computed as county
     inner join (
         select indicator_id, period_grain, period_start, breakdown_code, sum(numerator) as numerator
-        from computed where area_level = 'municipality' group by all
+        from computed where area_level = 'municipality' group by 1, 2, 3, 4
     ) as municipalities using (indicator_id, period_grain, period_start, breakdown_code)
     where county.area_level = 'county'
 )

@@ -1,9 +1,13 @@
 -- Reconciliation of the ledger: per month and cost centre, the ledger as delivered (the latest
 -- version of each posting in the raw zone) equals the cost facts in the warehouse.
 with ledger_delivered as (
-    select cast(strptime(period, '%Y-%m') as date) as period_start, cost_centre, amount
-    from {{ source('finance', 'ledger_postings') }}
-    qualify row_number() over (partition by posting_id order by _extracted_at desc) = 1
+    select period_start, cost_centre, amount
+    from (
+        select {{ month_start_of('period') }} as period_start, cost_centre, amount,
+               row_number() over (partition by posting_id order by _extracted_at desc) as version
+        from {{ source('finance', 'ledger_postings') }}
+    ) as versions
+    where version = 1
 ),
 
 checks as (
@@ -12,10 +16,10 @@ checks as (
         coalesce(d.period_start, w.period_start) || ' ' || coalesce(d.cost_centre, w.cost_centre) as scope,
         coalesce(d.amount, 0) as expected,
         coalesce(w.amount, 0) as actual
-    from (select period_start, cost_centre, sum(amount)::double as amount from ledger_delivered group by all) as d
+    from (select period_start, cost_centre, cast(sum(amount) as float8) as amount from ledger_delivered group by 1, 2) as d
     full outer join (
-        select period_start, cost_centre, sum(amount)::double as amount
-        from {{ ref('fct_ledger_postings') }} group by all
+        select period_start, cost_centre, cast(sum(amount) as float8) as amount
+        from {{ ref('fct_ledger_postings') }} group by 1, 2
     ) as w
         on d.period_start = w.period_start and d.cost_centre = w.cost_centre
 )

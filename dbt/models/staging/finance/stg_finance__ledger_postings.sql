@@ -4,7 +4,7 @@
 with changes as (
     select
         posting_id,
-        cast(strptime(period, '%Y-%m') as date) as period_start,
+        {{ month_start_of('period') }} as period_start,
         posting_date,
         cost_centre,
         account,

@@ -4,7 +4,7 @@ with changes as (
     select
         concat_ws('|', cost_centre, period) as staff_month_key,
         cost_centre,
-        cast(strptime(period, '%Y-%m') as date) as month_start,
+        {{ month_start_of('period') }} as month_start,
         person_years,
         sick_leave_days,
         _source_file,

@@ -10,7 +10,7 @@ with contacts as (
     from {{ ref('fct_visits') }} as visits
     inner join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
     where units.unit_type = 'health_station'
-    group by all
+    group by 1, 2, 3
 ),
 
 {{ municipal_indicator('digital_contacts_share', 'contacts', 100, denominator='events') }}

@@ -12,8 +12,8 @@ with clients as (
         and (decisions.end_date is null or decisions.end_date >= months.month_end)
     inner join {{ ref('dim_person') }} as persons using (person_pseudonym)
     where decisions.service_type = 'regular'
-        and year(months.month_end) - persons.birth_year >= 75
-    group by all
+        and {{ year_of('months.month_end') }} - persons.birth_year >= 75
+    group by 1, 2, 3
 ),
 
 {{ municipal_indicator('home_care_75_share', 'clients', 100, min_age=75, year_from='november') }}

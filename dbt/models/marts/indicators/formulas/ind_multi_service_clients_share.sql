@@ -2,7 +2,7 @@
 -- (primary care, emergency, specialist care, home care, round-the-clock care, child welfare),
 -- % of residents.
 with uses as (
-    select visits.person_pseudonym, year(visits.visit_date) as year,
+    select visits.person_pseudonym, {{ year_of('visits.visit_date') }} as year,
            case
                when units.unit_type in ('primary_emergency', 'specialist_emergency') then 'emergency'
                when units.unit_type = 'specialist_outpatient' then 'specialist_care'
@@ -11,21 +11,21 @@ with uses as (
     from {{ ref('fct_visits') }} as visits
     left join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
     union all
-    select person_pseudonym, year(admitted_date), 'specialist_care' from {{ ref('fct_inpatient_episodes') }}
+    select person_pseudonym, {{ year_of('admitted_date') }}, 'specialist_care' from {{ ref('fct_inpatient_episodes') }}
     union all
-    select person_pseudonym, year(visit_date), 'home_care' from {{ ref('fct_home_care_visits') }}
+    select person_pseudonym, {{ year_of('visit_date') }}, 'home_care' from {{ ref('fct_home_care_visits') }}
     union all
     select stays.person_pseudonym, years.year, 'round_the_clock_care'
     from {{ ref('fct_round_the_clock_stays') }} as stays
     inner join (select distinct year from {{ ref('fct_population') }}) as years
-        on year(stays.start_date) <= years.year
-        and (stays.end_date is null or year(stays.end_date) >= years.year)
+        on {{ year_of('stays.start_date') }} <= years.year
+        and (stays.end_date is null or {{ year_of('stays.end_date') }} >= years.year)
     union all
     select placements.person_pseudonym, years.year, 'child_welfare'
     from {{ ref('fct_child_welfare_placements') }} as placements
     inner join (select distinct year from {{ ref('fct_population') }}) as years
-        on year(placements.start_date) <= years.year
-        and (placements.end_date is null or year(placements.end_date) >= years.year)
+        on {{ year_of('placements.start_date') }} <= years.year
+        and (placements.end_date is null or {{ year_of('placements.end_date') }} >= years.year)
 ),
 
 clients as (
@@ -40,7 +40,7 @@ clients as (
         having count(distinct service_area) >= 3
     ) as uses
     inner join {{ ref('dim_person') }} as persons using (person_pseudonym)
-    group by all
+    group by 1, 2, 3
 ),
 
 {{ municipal_indicator('multi_service_clients_share', 'clients', 100, grains=('year',)) }}

@@ -1,7 +1,7 @@
 -- net_cost_per_resident: ledger costs minus revenues per resident, by service class (and in
 -- total), for the county and year. Postings of unmapped cost centres count only in the total.
 with postings as (
-    select year(period_start) as year, service_class_code, amount
+    select {{ year_of('period_start') }} as year, service_class_code, amount
     from {{ ref('fct_ledger_postings') }}
 ),
 
@@ -33,9 +33,9 @@ select
     make_date(costs.year, 1, 1) as period_start,
     'service_class' as breakdown,
     costs.breakdown_code,
-    cast(costs.net_cost as double) as numerator,
-    cast(county_residents.residents as double) as denominator,
-    cast(costs.net_cost as double) / county_residents.residents as value
+    cast(costs.net_cost as float8) as numerator,
+    cast(county_residents.residents as float8) as denominator,
+    cast(costs.net_cost as float8) / county_residents.residents as value
 from costs
 inner join county_residents on county_residents.year = costs.year
 where county_residents.county_code = '{{ var("county_code") }}'

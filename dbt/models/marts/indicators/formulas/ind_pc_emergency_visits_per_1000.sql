@@ -8,7 +8,7 @@ with events as (
     from {{ ref('fct_visits') }} as visits
     inner join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
     where units.unit_type = 'primary_emergency'
-    group by all
+    group by 1, 2, 3
 ),
 
 {{ municipal_indicator('pc_emergency_visits_per_1000', 'events', 1000) }}

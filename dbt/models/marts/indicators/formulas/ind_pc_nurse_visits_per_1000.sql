@@ -11,7 +11,7 @@ with events as (
     where visits.professional_group_code = 'nurse'
         and visits.contact_type_code = 'R10'
         and units.unit_type = 'health_station'
-    group by all
+    group by 1, 2, 3
 ),
 
 {{ municipal_indicator('pc_nurse_visits_per_1000', 'events', 1000) }}

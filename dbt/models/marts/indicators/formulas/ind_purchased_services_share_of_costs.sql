@@ -8,7 +8,7 @@ with amounts as (
         sum(amount) as denominator
     from {{ ref('fct_ledger_postings') }}
     where is_cost
-    group by all
+    group by 1, 2
 ),
 
 {{ county_indicator('purchased_services_share_of_costs', 'amounts', '100.0 * numerator / denominator') }}

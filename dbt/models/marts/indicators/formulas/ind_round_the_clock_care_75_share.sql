@@ -11,8 +11,8 @@ with clients as (
         on stays.start_date <= months.month_end
         and (stays.end_date is null or stays.end_date >= months.month_end)
     inner join {{ ref('dim_person') }} as persons using (person_pseudonym)
-    where year(months.month_end) - persons.birth_year >= 75
-    group by all
+    where {{ year_of('months.month_end') }} - persons.birth_year >= 75
+    group by 1, 2, 3
 ),
 
 {{ municipal_indicator('round_the_clock_care_75_share', 'clients', 100, min_age=75, year_from='december') }}

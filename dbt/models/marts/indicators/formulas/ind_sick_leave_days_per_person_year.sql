@@ -6,7 +6,7 @@ with amounts as (
            -- decimal, so sums over classes and months do not depend on the order of addition
            cast(sum(person_years) / 12 as decimal(18, 6)) as denominator
     from {{ ref('fct_staff_months') }}
-    group by all
+    group by 1, 2
 ),
 
 {{ county_indicator('sick_leave_days_per_person_year', 'amounts', 'numerator / denominator') }}

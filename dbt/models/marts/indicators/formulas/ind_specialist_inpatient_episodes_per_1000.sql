@@ -7,7 +7,7 @@ with events as (
         'total' as breakdown_code,
         count(*) as numerator
     from {{ ref('fct_inpatient_episodes') }}
-    group by all
+    group by 1, 2, 3
 ),
 
 {{ municipal_indicator('specialist_inpatient_episodes_per_1000', 'events', 1000) }}

@@ -6,7 +6,7 @@ with entries_waiting as (
         entries.home_municipality_code as municipality_code,
         months.period_start,
         entries.specialty_code,
-        date_diff('day', entries.placed_date, months.month_end) > 90 as waited_over_90_days
+        {{ days_between('entries.placed_date', 'months.month_end') }} > 90 as waited_over_90_days
     from {{ ref('int_months_observed') }} as months
     inner join {{ ref('fct_waiting_list_entries') }} as entries
         on entries.placed_date <= months.month_end
@@ -17,12 +17,12 @@ waiting as (
     select municipality_code, period_start, specialty_code as breakdown_code,
            count(*) filter (where waited_over_90_days) as numerator, count(*) as denominator
     from entries_waiting
-    group by all
+    group by 1, 2, 3
     union all
     select municipality_code, period_start, 'total',
            count(*) filter (where waited_over_90_days), count(*)
     from entries_waiting
-    group by all
+    group by 1, 2, 3
 ),
 
 {{ municipal_indicator('specialist_waits_over_90_days_share', 'waiting', 100, denominator='events',

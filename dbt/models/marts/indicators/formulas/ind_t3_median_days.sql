@@ -25,17 +25,17 @@ by_grain as (
 
 areas as (
     select 'unit' as area_level, unit_code as area_code, period_grain, period_start,
-           professional_group_code, median(days_to_third_free) as median_days, count(*) as measurements
+           professional_group_code, {{ median('days_to_third_free') }} as median_days, count(*) as measurements
     from by_grain
     group by unit_code, period_grain, period_start, professional_group_code
     union all
     select 'municipality', municipality_code, period_grain, period_start, professional_group_code,
-           median(days_to_third_free), count(*)
+           {{ median('days_to_third_free') }}, count(*)
     from by_grain
     group by municipality_code, period_grain, period_start, professional_group_code
     union all
     select 'county', county_code, period_grain, period_start, professional_group_code,
-           median(days_to_third_free), count(*)
+           {{ median('days_to_third_free') }}, count(*)
     from by_grain
     group by county_code, period_grain, period_start, professional_group_code
 )
@@ -48,7 +48,7 @@ select
     period_start,
     'professional_group' as breakdown,
     professional_group_code as breakdown_code,
-    cast(null as double) as numerator,
-    cast(measurements as double) as denominator,
-    cast(median_days as double) as value
+    cast(null as float8) as numerator,
+    cast(measurements as float8) as denominator,
+    cast(median_days as float8) as value
 from areas

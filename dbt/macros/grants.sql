@@ -1,0 +1,13 @@
+{#- On a PostgreSQL warehouse (the postgres target), BI tools read the public marts through the
+    role bi_reader and stewards through dq_steward (sotelake.publish.bi_warehouse creates them):
+    run at the end of every build, because a rebuilt table starts without grants. The lake's
+    copy, staging, intermediate and indicator schemas stay private. -#}
+{% macro grant_public_marts() -%}
+    {%- if target.type == 'postgres' -%}
+    grant usage on schema marts, dq to bi_reader, dq_steward;
+    grant select on all tables in schema marts, dq to bi_reader, dq_steward;
+    revoke select on dq.quarantine from bi_reader;
+    {%- else -%}
+    select 1  -- the embedded DuckDB file has no roles
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,86 @@
+"""The lake in a PostgreSQL warehouse, for the dbt ``postgres`` target.
+
+DuckDB reads the lake's Parquet files where they lie; PostgreSQL cannot, so before a build on
+PostgreSQL the lake is copied into it, one schema per source (``lake_<source>.<table>``, the
+``schema`` of each dbt source) plus ``lake_dq`` (load audit, quarantine, validation results and
+the rows per zone and load that the reconciliation needs). DuckDB's postgres extension does the
+copying (binary COPY). Each table is replaced whole, so a re-run copies the same; the
+incremental staging models still process only what was published since their last run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sotelake.engine import connect, literal, quote
+from sotelake.lake.zones import DQ, QUARANTINE, RAW, REJECTED
+from sotelake.settings import Settings, get_settings
+from sotelake.sources.registry import all_tables, load_registry
+
+log = logging.getLogger(__name__)
+
+LAKE_DQ_SCHEMA = "lake_dq"
+
+
+def copy_lake_to_postgres(url: str, settings: Settings | None = None) -> dict[str, int]:
+    """Copy every raw table and the lake's quality records into PostgreSQL; rows per table."""
+    settings = settings or get_settings()
+    started = time.perf_counter()
+    lake = settings.lake
+    tables = {
+        f"lake_{t.source}.{t.name}": lake / RAW / t.source / t.name / "*" / "*.parquet"
+        for t in all_tables(load_registry(settings.config_dir / "sources.yml"))
+    }
+    tables |= {
+        f"{LAKE_DQ_SCHEMA}.load_audit": lake / DQ / "load_audit" / "*.parquet",
+        f"{LAKE_DQ_SCHEMA}.validation_results": lake / DQ / "validation_results" / "*.parquet",
+        f"{LAKE_DQ_SCHEMA}.quarantine": lake / QUARANTINE / "*" / "*" / "*" / "*.parquet",
+    }
+    copied = {}
+    con = connect(extensions=("postgres-scanner",))
+    try:
+        con.execute(f"ATTACH {literal(url)} AS pg (TYPE postgres)")
+        schemas = {name.split(".")[0] for name in tables}
+        for schema in sorted(schemas):
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS pg.{quote(schema)}")
+        for name, pattern in tables.items():
+            if not _has_files(con, pattern):
+                log.info("lake copy: %s has no files yet", name)
+                continue
+            schema, table = name.split(".")
+            target = f"pg.{quote(schema)}.{quote(table)}"
+            con.execute(f"DROP TABLE IF EXISTS {target}")
+            files = f"read_parquet({literal(pattern)}, union_by_name = true)"
+            # PostgreSQL folds unquoted names to lower case: a column KAYNTIPVM becomes kayntipvm
+            columns = ", ".join(
+                f"{quote(name)} AS {quote(name.lower())}"
+                for name, *_ in con.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()
+            )
+            con.execute(f"CREATE TABLE {target} AS SELECT {columns} FROM {files}")
+            copied[name] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        zone_rows = (
+            " UNION ALL ".join(
+                f"SELECT '{zone}' AS zone, _load_id AS load_id, count(*) AS rows "
+                f"FROM read_parquet({literal(lake / zone / '*' / '*' / '*' / '*.parquet')}, "
+                "union_by_name = true) GROUP BY 2"
+                for zone in (RAW, REJECTED)
+                if _has_files(con, lake / zone / "*" / "*" / "*" / "*.parquet")
+            )
+            or "SELECT NULL::varchar AS zone, NULL::varchar AS load_id, 0::bigint AS rows WHERE false"
+        )
+        con.execute(f"DROP TABLE IF EXISTS pg.{LAKE_DQ_SCHEMA}.zone_rows")
+        con.execute(f"CREATE TABLE pg.{LAKE_DQ_SCHEMA}.zone_rows AS {zone_rows}")
+    finally:
+        con.close()
+    log.info(
+        "lake copied to PostgreSQL: %d tables, %d rows in %.1f s",
+        len(copied),
+        sum(copied.values()),
+        time.perf_counter() - started,
+    )
+    return copied
+
+
+def _has_files(con, pattern) -> bool:
+    return con.execute(f"SELECT count(*) FROM glob({literal(pattern)})").fetchone()[0] > 0
