@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
+import subprocess
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import independent
@@ -21,7 +24,10 @@ from sotelake import cli
 from sotelake.airflow_run import run_pipeline
 from sotelake.demo.changes import advance
 from sotelake.demo.generate import DemoSpec, generate
+from sotelake.devtools.postgres import ThrowawayPostgres
 from sotelake.privacy.scan import scan_tree
+from sotelake.publish.bi_warehouse import URL_ENV
+from sotelake.publish.public_interface import public_relations
 from sotelake.quality.suite_spec import build_mart_suites
 from sotelake.settings import get_settings
 from sotelake.sources.registry import all_tables, load_registry
@@ -32,7 +38,18 @@ LOAD_DATE = date(2026, 1, 1)  # the demo county's extraction day
 
 
 @pytest.fixture(scope="module")
-def run(airflow_db):
+def bi_postgres():
+    """The PostgreSQL BI warehouse the runs of this module publish to (a throwaway cluster)."""
+    with ThrowawayPostgres() as cluster:
+        os.environ[URL_ENV] = cluster.url
+        try:
+            yield cluster
+        finally:
+            os.environ.pop(URL_ENV, None)
+
+
+@pytest.fixture(scope="module")
+def run(airflow_db, bi_postgres):
     manifest = generate(SPEC, SESSION_DATA)
     summary = run_pipeline(LOAD_DATE)
     return manifest, summary
@@ -108,6 +125,7 @@ def test_t3_matches_the_calendar(run, warehouse):
     actual = {
         (r["area_level"], r["area_code"], r["breakdown_code"], r["period_start"]): r["value"]
         for r in values(warehouse, "t3_median_days")
+        if r["period_grain"] == "month"
     }
     assert set(actual) == set(expected)
     assert {k[0] for k in actual} == {"unit", "municipality", "county"}
@@ -175,8 +193,8 @@ def test_validation_results_are_stored(run, warehouse):
 def test_reports_show_the_indicators_and_the_quarantine(run):
     reports = get_settings().reports
     indicators = (reports / "indicators" / "index.html").read_text(encoding="utf-8")
-    for indicator_id in ("pc_physician_visits_per_1000", "t3_median_days", "net_cost_per_resident"):
-        assert f'data-indicator="{indicator_id}"' in indicators
+    for indicator_id in catalogue_ids():
+        assert indicators.count(f'data-indicator="{indicator_id}"') == 2  # Finnish and Swedish
     assert "Läkarbesök inom primärvårdens öppenvård" in indicators  # Swedish page
     quality = (reports / "quality" / "index.html").read_text(encoding="utf-8")
     assert "hetu_bad_checksum" in quality and "unified_record.patients" in quality
@@ -196,6 +214,225 @@ def test_the_scan_finds_a_planted_henkilotunnus(tmp_path):
     files, hits = scan_tree(tmp_path)
     assert files == 1 and hits == [str(tmp_path / "lake" / "notes.log")]
     json.dumps(hits)
+
+
+# Indicators whose numerator is known by cost centre, which serve the whole county: no
+# municipality values.
+COUNTY_ONLY = {
+    "net_cost_per_resident",
+    "purchased_services_share_of_costs",
+    "budget_deviation_pct",
+    "sick_leave_days_per_person_year",
+}
+# Plausible county values for a year in Finland (wide: a 3 000-resident demo county is noisy).
+PLAUSIBLE = {
+    "pc_physician_visits_per_1000": (600, 1600),
+    "pc_nurse_visits_per_1000": (1000, 3000),
+    "pc_emergency_visits_per_1000": (100, 450),
+    "specialist_emergency_visits_per_1000": (80, 350),
+    "pc_physician_waits_over_7_days_share": (35, 85),
+    "specialist_waits_over_90_days_share": (2, 40),
+    "specialist_inpatient_episodes_per_1000": (50, 200),
+    "home_care_75_share": (4, 15),
+    "round_the_clock_care_75_share": (3, 12),
+    "child_welfare_care_days_per_1000_children": (1000, 9000),
+    "purchased_services_share_of_costs": (10, 40),
+    "budget_deviation_pct": (-10, 10),
+    "multi_service_clients_share": (2, 20),
+    "digital_contacts_share": (3, 30),
+    "sick_leave_days_per_person_year": (8, 25),
+    "population_aged_75_plus_share": (6, 16),
+    "population_aged_0_17_share": (14, 24),
+    "t3_median_days": (2, 40),
+}
+
+
+def catalogue_ids() -> list[str]:
+    import csv
+
+    seed = get_settings().dbt_project / "seeds" / "indicator_definitions.csv"
+    with open(seed, encoding="utf-8") as f:
+        return [row["indicator_id"] for row in csv.DictReader(f)]
+
+
+def test_every_indicator_has_values_at_municipality_and_county_level(run, warehouse):
+    ids = catalogue_ids()
+    assert len(ids) >= 17
+    levels = dict(
+        warehouse.execute(
+            "select indicator_id, list_sort(list_distinct(list(area_level))) "
+            "from marts.indicator_values group by all"
+        ).fetchall()
+    )
+    assert set(levels) == set(ids)
+    for indicator_id in ids:
+        expected = {"county"} if indicator_id in COUNTY_ONLY else {"county", "municipality"}
+        assert expected <= set(levels[indicator_id]), indicator_id
+    totals = dict(
+        warehouse.execute(
+            "select indicator_id, value from marts.indicator_values where area_level = 'county' "
+            "and period_grain = 'year' and period_start = date '2025-01-01' "
+            "and breakdown_code in ('total', 'physician', 'none')"
+        ).fetchall()
+    )
+    implausible = {
+        i: totals.get(i)
+        for i, (lo, hi) in PLAUSIBLE.items()
+        if not lo <= (totals.get(i) or -1e9) <= hi
+    }
+    assert not implausible, implausible
+    assert totals["population_residents"] == SPEC.residents
+
+
+def test_indicator_formulas_pass_their_unit_tests(run):
+    """The dbt unit tests (hand-computed rows) of every formula, on this warehouse's types."""
+    import yaml
+
+    from sotelake.transform.dbt_build import run_dbt
+
+    project = get_settings().dbt_project
+    tests = yaml.safe_load(
+        (project / "models" / "marts" / "indicators" / "_indicators__unit_tests.yml").read_text()
+    )["unit_tests"]
+    formulas = {p.stem for p in (project / "models/marts/indicators/formulas").glob("ind_*.sql")}
+    assert len(formulas) == len(catalogue_ids())  # one formula per catalogue indicator
+    assert formulas <= {t["model"] for t in tests}, "every formula has a unit test"
+    result = run_dbt(["test", "--select", "test_type:unit"])
+    assert result.statuses == {"pass": len(tests)}
+
+
+def test_a_person_known_to_several_systems_is_one_person(run, warehouse):
+    persons = independent.persons(SESSION_DATA)
+    both = sum(1 for systems in persons.values() if {"unified_record", "legacy_record"} <= systems)
+    assert both > 0  # the legacy municipalities' residents moved to the unified system
+    rows = warehouse.execute(
+        "select count(*), count(distinct person_pseudonym), "
+        "count(*) filter (where known_in like '%legacy_record%unified_record%') "
+        "from marts.dim_person"
+    ).fetchone()
+    assert rows == (len(persons), len(persons), both)
+
+
+def test_public_marts_have_enforced_contracts_and_docs(run):
+    manifest = json.loads((SESSION_DATA / "dbt" / "target" / "manifest.json").read_text())
+    public = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] in ("marts", "dq")
+    ]
+    marts = Path(__file__).parents[1] / "dbt" / "models" / "marts"
+    model_files = {
+        f.stem for folder in ("core", "dq", "indicators") for f in (marts / folder).glob("*.sql")
+    }
+    assert {n["name"] for n in public} == model_files and len(model_files) >= 30
+    unenforced = [n["name"] for n in public if not n["config"]["contract"]["enforced"]]
+    assert not unenforced
+    undocumented = [n["name"] for n in public if not n["description"]]
+    assert not undocumented
+    docs = (get_settings().reports / "dbt-docs" / "index.html").read_text(encoding="utf-8")
+    assert "fct_visits" in docs and "indicator_values" in docs
+
+
+def package_rows(package: str) -> list[dict]:
+    import csv
+
+    folder = get_settings().reports / "packages" / f"{SPEC.county}-2025"
+    with open(folder / f"{package}.csv", encoding="utf-8-sig") as f:
+        return list(csv.DictReader(f))
+
+
+PACKAGES = (
+    "primary_care",
+    "specialist_care",
+    "older_peoples_services",
+    "child_and_family_services",
+)
+
+
+def test_packages_have_their_sections_in_csv_parquet_and_html(run, warehouse):
+    import pyarrow.parquet as pq
+
+    folder = get_settings().reports / "packages" / f"{SPEC.county}-2025"
+    for package in PACKAGES:
+        rows = package_rows(package)
+        assert {r["section_id"] for r in rows} == {
+            "population_and_need",
+            "service_use",
+            "access",
+            "costs",
+        }, package
+        table = pq.read_table(folder / f"{package}.parquet").to_pylist()
+        assert len(table) == len(rows) > 0
+        published = {
+            (i, a, c, b): v
+            for i, a, c, b, v in warehouse.execute(
+                "select indicator_id, area_level, area_code, breakdown_code, value "
+                "from marts.indicator_values where period_grain = 'year' "
+                "and period_start = date '2025-01-01'"
+            ).fetchall()
+        }
+        for row in table:
+            key = (row["indicator_id"], row["area_level"], row["area_code"], row["breakdown_code"])
+            assert close(row["value"], published[key]), key
+        html = (folder / f"{package}.html").read_text(encoding="utf-8")
+        assert html.count('data-section="') == 8  # four sections, Finnish and Swedish
+
+
+def test_small_cells_are_suppressed_in_every_package(run, warehouse):
+    """Every package value whose count is 1-4 is withheld; no withheld value is a larger one."""
+    computed = {
+        (i, a, c, b): n
+        for i, a, c, b, n in warehouse.execute(
+            "select computed.indicator_id, area_level, area_code, breakdown_code, "
+            "computed.numerator "
+            "from indicators.indicator_values_computed as computed "
+            "join marts.indicator_catalog using (indicator_id) "
+            "where suppress_small_cells and period_grain = 'year' "
+            "and period_start = date '2025-01-01'"
+        ).fetchall()
+    }
+    suppressed = 0
+    for package in PACKAGES:
+        for row in package_rows(package):
+            key = (row["indicator_id"], row["area_level"], row["area_code"], row["breakdown_code"])
+            small = key in computed and 0 < computed[key] < 5
+            assert (row["suppressed"] == "true") == small, key
+            if small:
+                suppressed += 1
+                assert row["value"] == "" and row["numerator"] == ""
+    assert suppressed > 0, "a 3 000-resident county has small cells in its municipalities"
+
+
+def test_packages_show_the_suppression_to_a_reader(run, browser):
+    from chromium import open_page
+
+    folder = get_settings().reports / "packages" / f"{SPEC.county}-2025"
+    for package in PACKAGES:
+        expected = sum(1 for r in package_rows(package) if r["suppressed"] == "true")
+        page, errors = open_page(browser, (folder / f"{package}.html").as_uri() + "#sv")
+        swedish = page.locator("#sv")
+        assert swedish.is_visible() and not page.locator("#fi").is_visible()
+        assert swedish.locator('td[data-state="suppressed"]').count() == expected
+        if expected:
+            assert swedish.locator('td[data-state="suppressed"]').first.inner_text() == "×"
+        assert "liten cell (n < 5) skyddad" in swedish.locator("header").inner_text()
+        assert errors == []
+        page.close()
+
+
+def test_the_indicator_report_shows_trend_and_comparison_in_both_languages(run, browser):
+    from chromium import open_page
+
+    report = get_settings().reports / "indicators" / "index.html"
+    page, errors = open_page(browser, report.as_uri() + "#sv")
+    sections = page.locator("#sv section.indicator")
+    assert sections.count() == len(catalogue_ids())
+    for k in range(sections.count()):
+        section = sections.nth(k)
+        assert section.locator("svg.chart").count() == 2, section.get_attribute("data-indicator")
+        assert "Definition." in section.inner_text()
+    assert errors == []
+    page.close()
 
 
 # The tests below run the DAG again: they come last in this module (pytest keeps file order).
@@ -238,6 +475,145 @@ def snapshot() -> dict[str, list]:
         return out
     finally:
         con.close()
+
+
+def test_gold_zone_exports_every_public_mart_with_a_manifest(run, warehouse):
+    import pyarrow.parquet as pq
+
+    gold = get_settings().lake / "gold"
+    manifest = json.loads((gold / "manifest.json").read_text())
+    public = public_relations(warehouse)
+    assert [t["table"] for t in manifest["tables"]] == public and len(public) >= 30
+    assert "dq.quarantine" not in public and manifest["run_id"].startswith("manual__")
+    for entry in manifest["tables"]:
+        rows = warehouse.execute(f"select count(*) from {entry['table']}").fetchone()[0]
+        assert entry["rows"] == rows == pq.read_metadata(gold / entry["file"]).num_rows, entry
+        described = warehouse.execute(f"describe {entry['table']}").fetchall()
+        assert [c["name"] for c in entry["columns"]] == [c[0] for c in described]
+    exported = duckdb.sql(
+        "select count(*), sum(value), count(*) filter (where suppressed) from "
+        f"read_parquet('{gold / 'marts' / 'indicator_values.parquet'}')"
+    ).fetchone()
+    assert (
+        exported
+        == warehouse.execute(
+            "select count(*), sum(value), count(*) filter (where suppressed) "
+            "from marts.indicator_values"
+        ).fetchone()
+    )
+
+
+def test_bi_warehouse_in_postgres_has_the_public_marts(run, warehouse, bi_postgres):
+    for relation in [*public_relations(warehouse), "dq.quarantine"]:
+        (pg_rows,) = bi_postgres.query(f"select count(*) from {relation}")[0]
+        rows = warehouse.execute(f"select count(*) from {relation}").fetchone()[0]
+        assert int(pg_rows) == rows, relation
+    pg_sum = bi_postgres.query(
+        "select round(sum(value)::numeric, 4), count(*) filter (where suppressed) "
+        "from marts.indicator_values"
+    )[0]
+    duck_sum = warehouse.execute(
+        "select round(sum(value), 4), count(*) filter (where suppressed) "
+        "from marts.indicator_values"
+    ).fetchone()
+    assert (float(pg_sum[0]), int(pg_sum[1])) == (float(duck_sum[0]), duck_sum[1])
+    types = dict(
+        bi_postgres.query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'indicator_values'"
+        )
+    )
+    assert types["value"] == "double precision" and types["period_start"] == "date"
+    schemas = {
+        s
+        for (s,) in bi_postgres.query("select nspname from pg_namespace")
+        if not s.startswith(("pg_", "information_schema"))
+    }
+    assert schemas == {"marts", "dq", "sotelake", "public"}, "no raw or internal models"
+
+
+def test_bi_reader_reads_the_public_marts_and_nothing_else(run, bi_postgres):
+    assert cli.main(["publish-postgres", bi_postgres.url]) == 0  # again: grants are kept
+    for user, role in (("alice", "bi_reader"), ("steve", "dq_steward")):
+        bi_postgres.create_role(user)
+        bi_postgres.execute(f"grant {role} to {user}")
+
+    def as_user(user: str, sql: str) -> str:
+        try:
+            return bi_postgres.execute(sql, user=user).strip()
+        except subprocess.CalledProcessError as error:
+            assert "permission denied" in error.stderr, error.stderr
+            return "denied"
+
+    assert int(as_user("alice", "select count(*) from marts.indicator_values")) > 1000
+    assert int(as_user("alice", "select count(*) from dq.validation_results")) > 0
+    for denied in (
+        "select count(*) from dq.quarantine",
+        "select count(*) from sotelake.publications",
+        "insert into marts.dim_date select * from marts.dim_date limit 1",
+        "update marts.indicator_values set value = 0",
+        "delete from dq.load_audit",
+        "create table marts.mine (x int)",
+        "create table public.mine (x int)",
+        "drop table marts.dim_date",
+    ):
+        assert as_user("alice", denied) == "denied", denied
+    assert int(as_user("steve", "select count(*) from dq.quarantine")) > 0
+    assert as_user("steve", "delete from dq.quarantine") == "denied"
+    publications = bi_postgres.query("select count(*) from sotelake.publications")[0][0]
+    assert int(publications) >= 2
+
+
+def test_the_same_models_build_on_postgresql_with_the_same_indicators(run, warehouse, bi_postgres):
+    """The dbt project's postgres target: the lake copied in, every model built and tested on
+    PostgreSQL, and marts.indicator_values equal to the DuckDB build's, row for row."""
+    from sotelake.transform.dbt_build import build_on_postgres
+
+    bi_postgres.create_database("built_in_postgres")
+    url = bi_postgres.url_for(bi_postgres.user, bi_postgres.password, "built_in_postgres")
+    result = build_on_postgres(url, "pg-run", get_settings())
+    assert not result.failures and result.statuses["success"] >= 80
+    key = "indicator_id, area_level, area_code, period_grain, period_start, breakdown_code"
+    duck = {
+        row[:6]: row[6:]
+        for row in warehouse.execute(
+            f"select {key}, numerator, denominator, value, suppressed from marts.indicator_values"
+        ).fetchall()
+    }
+    pg = {
+        (i, a, c, g, date.fromisoformat(d), b): (n, dn, v, s)
+        for i, a, c, g, d, b, n, dn, v, s in bi_postgres.query(
+            f"select {key}, numerator, denominator, value, suppressed::text "
+            "from marts.indicator_values",
+            dbname="built_in_postgres",
+        )
+    }
+    assert set(pg) == set(duck) and len(pg) > 1000
+
+    def number(text: str):
+        return float(text) if text != "" else None
+
+    for k, (n, dn, v, s) in pg.items():
+        expected = duck[k]
+        got = (number(n), number(dn), number(v), s == "true")
+        assert all(close(a, b) for a, b in zip(got[:3], expected[:3], strict=True)), k
+        assert got[3] == expected[3], k
+    # bi_reader reads the public marts there too, and nothing of the lake or the models below
+    bi_postgres.create_role("carol", "carol-pw")
+    bi_postgres.execute("grant bi_reader to carol")
+    for sql, allowed in (
+        ("select count(*) from marts.indicator_values", True),
+        ("select count(*) from marts.fct_visits", True),
+        ("select count(*) from dq.quarantine", False),
+        ("select count(*) from lake_unified_record.patients", False),
+        ("select count(*) from staging.stg_unified_record__visits", False),
+        ("insert into marts.dim_date select * from marts.dim_date limit 1", False),
+    ):
+        try:
+            bi_postgres.execute(sql, dbname="built_in_postgres", user="carol")
+            assert allowed, sql
+        except subprocess.CalledProcessError as error:
+            assert not allowed and "permission denied" in error.stderr, (sql, error.stderr)
 
 
 def test_rerunning_the_same_load_date_changes_nothing(run):

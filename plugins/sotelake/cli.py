@@ -3,8 +3,14 @@
 sotelake generate [--residents N] [--years Y] [--start-year YYYY] [--seed S]
 sotelake run [--load-date YYYY-MM-DD]     run the DAG once through Airflow (dag.test)
 sotelake demo [...generate options]       generate (if needed), run, say where outputs are
+sotelake backfill --from D --to D         run the DAG for each load date of a range
+sotelake replay SOURCE.TABLE --load-date D  re-run a rejected or quarantined load after a fix
+sotelake packages [--year YYYY]           render the sote information packages of a year
+sotelake publish-postgres [URL]          copy the public marts to the PostgreSQL BI warehouse
+sotelake build-postgres [URL]            build the whole dbt project on PostgreSQL instead
 sotelake scan-privacy [FOLDER]            find henkilötunnus-shaped values in outputs
-sotelake airflow-standalone               Airflow UI and scheduler with the DAGs loaded
+sotelake airflow <args>                   the airflow CLI with this project's settings
+                                          (`sotelake airflow standalone`: UI and scheduler)
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import sys
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -51,7 +58,15 @@ def _faults(text: str | None) -> dict:
 def cmd_generate(args) -> int:
     from sotelake.demo.generate import generate
 
-    manifest = generate(_spec(args), get_settings().data_dir)
+    settings = get_settings()
+    # a new demo county: what was derived from the old one's sources goes with them
+    for derived in (settings.lake, settings.reports, settings.data_dir / "dbt"):
+        if derived.exists():
+            log.info("removing %s (derived from the earlier demo sources)", derived)
+            shutil.rmtree(derived)
+    for path in settings.warehouse.parent.glob(settings.warehouse.name + "*"):  # and .wal
+        path.unlink()
+    manifest = generate(_spec(args), settings.data_dir)
     print(json.dumps(manifest["rows"], indent=2))
     print(f"generated in {manifest['seconds']} s under {get_settings().data_dir}")
     return 0
@@ -88,8 +103,11 @@ def cmd_run(args) -> int:
 Outputs
   warehouse (DuckDB)       {settings.warehouse}
   lake (Parquet)           {settings.lake}
+  gold zone (BI files)     {settings.lake / "gold" / "manifest.json"}
   indicator report         {settings.reports / "indicators" / "index.html"}
+  sote packages            {settings.reports / "packages" / "index.html"}
   data quality report      {settings.reports / "quality" / "index.html"}
+  warehouse docs (dbt)     {settings.reports / "dbt-docs" / "index.html"}
   logs                     {settings.logs}""")
     return 0
 
@@ -116,6 +134,39 @@ def cmd_demo(args) -> int:
     if not args.load_date:  # the demo county's "today": the day its sources were extracted
         args.load_date = json.loads(manifest_path.read_text())["extraction_day"]
     return cmd_run(args)
+
+
+def cmd_packages(args) -> int:
+    from sotelake.publish.packages import render_packages
+
+    written = render_packages(get_settings(), year=args.year)
+    print("\n".join(str(p) for p in written) or "the warehouse has no indicators yet")
+    return 0
+
+
+def cmd_publish_postgres(args) -> int:
+    from sotelake.publish.bi_warehouse import URL_ENV, bi_warehouse_url, publish_to_postgres
+
+    url = args.url or bi_warehouse_url()
+    if not url:
+        print(f"give the warehouse's URL, or set {URL_ENV}", file=sys.stderr)
+        return 2
+    publication = publish_to_postgres(url, get_settings(), run_id="manual")
+    print(json.dumps(asdict(publication), indent=2))
+    return 0
+
+
+def cmd_build_postgres(args) -> int:
+    from sotelake.publish.bi_warehouse import URL_ENV, bi_warehouse_url
+    from sotelake.transform.dbt_build import build_on_postgres
+
+    url = args.url or bi_warehouse_url()
+    if not url:
+        print(f"give the warehouse's URL, or set {URL_ENV}", file=sys.stderr)
+        return 2
+    result = build_on_postgres(url, f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}")
+    print(f"dbt build on PostgreSQL in {result.seconds} s: {result.statuses}")
+    return 0
 
 
 def cmd_scan_privacy(args) -> int:
@@ -253,11 +304,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     replay.set_defaults(func=cmd_replay)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
+    packages = commands.add_parser("packages", help="render the sote information packages")
+    packages.add_argument("--year", type=int, help="default: the latest population year")
+    packages.set_defaults(func=cmd_packages)
     to_postgres = commands.add_parser(
         "copy-to-postgres", help="put the demo record system into a PostgreSQL database"
     )
     to_postgres.add_argument("url", help="postgresql://user:password@host:port/database")
     to_postgres.set_defaults(func=cmd_copy_to_postgres)
+    bi = commands.add_parser(
+        "publish-postgres", help="copy the public marts to the PostgreSQL BI warehouse"
+    )
+    bi.add_argument("url", nargs="?", help="postgresql://user:password@host:port/database")
+    bi.set_defaults(func=cmd_publish_postgres)
+    on_postgres = commands.add_parser(
+        "build-postgres", help="copy the lake into PostgreSQL and build the dbt project there"
+    )
+    on_postgres.add_argument("url", nargs="?", help="postgresql://user:password@host:port/db")
+    on_postgres.set_defaults(func=cmd_build_postgres)
     advance = commands.add_parser("advance")
     advance.add_argument("--days", type=int, default=1)
     advance.set_defaults(func=cmd_advance)

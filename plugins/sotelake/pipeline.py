@@ -137,16 +137,34 @@ class MartCheckFailed(PermanentError):
     """A published mart broke a critical expectation (the results are in the steward report)."""
 
 
-def publish(run_id: str, settings: Settings | None = None) -> dict:
+def publish(
+    run_id: str,
+    settings: Settings | None = None,
+    connection_lookup: Callable[[str], str | None] | None = None,
+) -> dict:
+    """What the build feeds: the reports for people (indicators, sote information packages,
+    the steward report, the warehouse's documentation), the gold Parquet zone and, when one is
+    configured, the PostgreSQL BI warehouse."""
+    from sotelake.publish.bi_warehouse import bi_warehouse_url, publish_to_postgres
+    from sotelake.publish.gold import export_gold
     from sotelake.publish.indicator_report import render_indicator_report
+    from sotelake.publish.packages import render_packages
     from sotelake.quality.steward_report import render_steward_report
+    from sotelake.transform.dbt_build import publish_docs
 
     settings = settings or get_settings()
-    return {
+    packages = render_packages(settings, run_id=run_id)
+    published = {
         "indicator_report": str(render_indicator_report(settings, run_id)),
+        "packages": str(packages[-1]) if packages else None,
         "steward_report": str(render_steward_report(settings)),
+        "dbt_docs": str(publish_docs(settings)),
+        "gold_manifest": str(export_gold(settings, run_id)),
         "warehouse": str(settings.warehouse),
     }
+    if url := bi_warehouse_url(connection_lookup):
+        published["bi_warehouse"] = asdict(publish_to_postgres(url, settings, run_id))
+    return published
 
 
 def conclude(checked: dict) -> None:
@@ -202,9 +220,18 @@ def replay(
         result["built"] = None
         log.warning("%s %s is still rejected: %s", qualified_table, load_date, summary.failing)
         return result
+    from sotelake.lake.audit import held_back_sources
     from sotelake.transform.dbt_build import build
 
-    # downstream of the source, and the dq tables that tell what the replay changed
-    result["built"] = asdict(build(run_id, settings, select=f"source:{source}+ source:lake_dq+"))
+    # downstream of the source, and the dq tables that tell what the replay changed; models
+    # that also read a source still held back keep their last state
+    result["built"] = asdict(
+        build(
+            run_id,
+            settings,
+            select=f"source:{source}+ source:lake_dq+",
+            exclude_sources=held_back_sources(settings.lake),
+        )
+    )
     result["published"] = publish(run_id, settings)
     return result

@@ -5,6 +5,7 @@
     <lake>/rejected/<source>/<table>/load_date=YYYY-MM-DD/<load_id>.parquet
     <lake>/dq/load_audit/<source>__<table>__YYYY-MM-DD.parquet
     <lake>/dq/validation_results/<source>__<table>__YYYY-MM-DD.parquet
+    <lake>/gold/<schema>/<table>.parquet   the public marts of the last build (publish.gold)
 
 A load owns its partition: re-running it for the same load date replaces the partition (and its
 quarantine, audit and validation files) and never adds to it.
@@ -21,6 +22,7 @@ RAW = "raw"
 QUARANTINE = "quarantine"
 REJECTED = "rejected"  # batches a critical expectation held back, kept for replay
 DQ = "dq"
+GOLD = "gold"  # Parquet exports of the public marts, replaced whole by each run
 
 
 def partition(lake: Path, zone: str, source: str, table: str, load_date: date) -> Path:

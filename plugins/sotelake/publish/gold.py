@@ -1,0 +1,73 @@
+"""The gold zone: Parquet exports of the public marts, for BI tools that read files.
+
+    <lake>/gold/<schema>/<table>.parquet     one file per public relation (publish.public_interface)
+    <lake>/gold/manifest.json                run, time, and per table: file, rows, columns, bytes
+
+The zone is written into a scratch folder and swapped in whole (lake.zones.replace_dir), so a
+reader sees the previous run's export or this one's, never a mix; re-running replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sotelake.engine import connect_warehouse, literal
+from sotelake.lake.zones import GOLD, replace_dir, scratch_dir
+from sotelake.publish.public_interface import public_relations
+from sotelake.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+
+
+def export_gold(settings: Settings | None = None, run_id: str | None = None) -> Path:
+    """Export every public relation of the warehouse to the gold zone; returns the manifest."""
+    settings = settings or get_settings()
+    started = time.perf_counter()
+    new = scratch_dir(settings.lake)
+    tables = []
+    with connect_warehouse(settings.warehouse) as con:
+        for relation in public_relations(con):
+            schema, table = relation.split(".")
+            file = Path(schema) / f"{table}.parquet"
+            (new / schema).mkdir(exist_ok=True)
+            con.execute(
+                f"copy (select * from {relation}) to {literal(new / file)} "
+                "(format parquet, compression zstd)"
+            )
+            columns = [
+                {"name": name, "type": str(kind)}
+                for name, kind, *_ in con.execute(f"describe {relation}").fetchall()
+            ]
+            rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+            tables.append(
+                {
+                    "table": relation,
+                    "file": file.as_posix(),
+                    "rows": rows,
+                    "bytes": (new / file).stat().st_size,
+                    "columns": columns,
+                }
+            )
+    manifest = {
+        "run_id": run_id,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "warehouse": str(settings.warehouse),
+        "tables": tables,
+    }
+    (new / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    target = settings.lake / GOLD
+    replace_dir(target, new)
+    log.info(
+        "gold zone: %s (%d tables, %d rows) in %.1f s",
+        target,
+        len(tables),
+        sum(t["rows"] for t in tables),
+        time.perf_counter() - started,
+    )
+    return target / MANIFEST
