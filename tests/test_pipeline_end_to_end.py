@@ -298,7 +298,8 @@ def test_indicator_formulas_pass_their_unit_tests(run):
     assert len(formulas) == len(catalogue_ids())  # one formula per catalogue indicator
     assert formulas <= {t["model"] for t in tests}, "every formula has a unit test"
     result = run_dbt(["test", "--select", "test_type:unit"])
-    assert result.statuses == {"pass": len(tests)}
+    hooks = {"success": 1}  # the on-run-end grants hook (a no-op on DuckDB)
+    assert result.statuses == {"pass": len(tests), **hooks}
 
 
 def test_a_person_known_to_several_systems_is_one_person(run, warehouse):
@@ -542,7 +543,9 @@ def test_bi_reader_reads_the_public_marts_and_nothing_else(run, bi_postgres):
         try:
             return bi_postgres.execute(sql, user=user).strip()
         except subprocess.CalledProcessError as error:
-            assert "permission denied" in error.stderr, error.stderr
+            assert "permission denied" in error.stderr or "must be owner" in error.stderr, (
+                error.stderr
+            )
             return "denied"
 
     assert int(as_user("alice", "select count(*) from marts.indicator_values")) > 1000

@@ -67,7 +67,8 @@ def copy_lake_to_postgres(url: str, settings: Settings | None = None) -> dict[st
                 for zone in (RAW, REJECTED)
                 if _has_files(con, lake / zone / "*" / "*" / "*" / "*.parquet")
             )
-            or "SELECT NULL::varchar AS zone, NULL::varchar AS load_id, 0::bigint AS rows WHERE false"
+            or "SELECT NULL::varchar AS zone, NULL::varchar AS load_id, 0::bigint AS rows "
+            "WHERE false"
         )
         con.execute(f"DROP TABLE IF EXISTS pg.{LAKE_DQ_SCHEMA}.zone_rows")
         con.execute(f"CREATE TABLE pg.{LAKE_DQ_SCHEMA}.zone_rows AS {zone_rows}")
