@@ -15,13 +15,16 @@ RESIDENTS ?= 20000
 YEARS ?= 1
 SEED ?= 42
 FAULTS ?=  # e.g. FAULTS=default: inject the faults of plugins/sotelake/demo/faults.py
+# Benchmark scales, residents x years (make bench SCALES=20000x1,200000x1)
+SCALES ?= 20000x1,200000x1,650000x1,650000x2
 
-.PHONY: help install system-packages demo test test-slow lint format airflow lock clean
+.PHONY: help install system-packages demo test test-slow bench lint format airflow lock clean
 
 help:
 	@echo "make demo     install, generate the demo county and run the whole pipeline"
 	@echo "make test     install and run the tests (a few minutes)"
 	@echo "make test-slow  the slow tests: the real Airflow scheduler (CI runs them too)"
+	@echo "make bench    time every stage at several scales (data/bench/pipeline.csv)"
 	@echo "make airflow  start Airflow (UI on http://localhost:8080) with the DAGs loaded"
 	@echo "make lint     ruff check and format check"
 	@echo "make lock     re-pin constraints.txt from pyproject.toml"
@@ -55,6 +58,10 @@ demo: install
 
 test: install system-packages
 	$(BIN)/pytest -m "not slow"
+
+# Seconds, rows/s and peak memory per stage at each scale, and the ratios to DuckDB's floor.
+bench: install
+	$(BIN)/python bench/pipeline_bench.py --scales $(SCALES)
 
 # Slow tests (the real scheduler): CI runs them after `make test`.
 test-slow: install system-packages

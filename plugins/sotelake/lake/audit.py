@@ -42,6 +42,7 @@ class LoadResult:
     withheld_columns: list[str] = field(default_factory=list)  # new columns with henkilötunnus
     missing_columns: list[str] = field(default_factory=list)  # optional columns not delivered
     seconds: float = 0.0
+    pseudonymise_seconds: float = 0.0  # of ``seconds``: validating and pseudonymising codes
     status: str = "loaded"  # loaded | no_data | rejected | failed
     error: str | None = None  # why a failed load failed
 

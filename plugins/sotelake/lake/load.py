@@ -70,7 +70,9 @@ def _split_batch(
         if name not in identifiers:
             columns[name] = batch.column(name)
             continue
+        started = time.perf_counter()
         ids = hetu.pseudonymise(batch.column(name).to_pylist(), key)
+        result.pseudonymise_seconds += time.perf_counter() - started
         optional = not identifiers[name].required  # a missing code is allowed, a bad one is not
         for i, reason in enumerate(ids.reasons):
             if reason and not (optional and reason == hetu.MISSING):
@@ -206,6 +208,7 @@ def load_table(
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = round(time.perf_counter() - started, 3)
+    result.pseudonymise_seconds = round(result.pseudonymise_seconds, 3)
     write_audit(result, lake)
     if result.rejected_files or result.withheld_columns:
         log.warning(result.summary())

@@ -1,0 +1,369 @@
+"""The pipeline at county scale: seconds, rows per second and peak memory per stage, and the
+distance to the engine's floor.
+
+    .venv/bin/python bench/pipeline_bench.py [--scales 20000x1,200000x1,650000x1,650000x2]
+    make bench [SCALES=20000x1,200000x1]
+
+For each scale (residents x years) it generates the demo county, then runs the real pipeline's
+steps (sotelake.pipeline: the code the DAG's tasks call) one stage per fresh process, so each
+stage's peak resident memory is its own: extract (with pseudonymisation, reported also on its
+own), validate (Great Expectations), dbt build (with the marts' checks), reports. Then:
+
+- the whole run through Airflow (``dag.test``: the same load date again, which replaces it);
+- an incremental daily run: one day of new and changed rows (``sotelake advance``), then its run;
+- floors in the same machine and data: the extract floor is DuckDB alone copying the same
+  source tables and files into Parquet (no types, checks or pseudonyms); the transform floor is
+  the dbt models' compiled SQL (``dbt compile --full-refresh``) run in one DuckDB connection,
+  in dependency order, without dbt and without tests.
+
+Prints one table and writes it to ``data/bench/pipeline.csv`` and ``.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "bench-key-" + "x" * 40  # a throwaway pseudonymisation key for generated data
+
+
+# -- one stage, in this process (called as a child) --------------------------------------------
+
+
+def stage(name: str, data: Path, residents: int, years: int) -> dict:
+    os.environ["SOTELAKE_DATA_DIR"] = str(data)
+    os.environ["SOTELAKE_PSEUDONYM_KEY"] = KEY
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from sotelake import pipeline
+    from sotelake.settings import get_settings
+
+    settings = get_settings()
+    manifest_file = data / "sources" / "demo_manifest.json"
+    load_date = (
+        date.fromisoformat(json.loads(manifest_file.read_text())["extraction_day"])
+        if manifest_file.exists()
+        else None
+    )
+    state_file = data / "bench_state.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    out: dict = {}
+    started = time.perf_counter()
+    if name == "generate":
+        from sotelake.demo.generate import DemoSpec, generate
+
+        made = generate(DemoSpec(residents=residents, years=years, seed=1), data)
+        out["rows"] = sum(made["rows"].values())
+    elif name == "extract":
+        planned = pipeline.plan_loads(load_date, settings)
+        loads = [pipeline.extract(load, KEY.encode(), settings=settings) for load in planned]
+        state.update(planned=planned, loads=loads)
+        out["rows"] = sum(load["extracted"] for load in loads)
+        out["pseudonymise_seconds"] = round(sum(ld["pseudonymise_seconds"] for ld in loads), 2)
+    elif name == "validate":
+        checked = pipeline.validate(state["planned"], state["loads"], "bench", settings)
+        state["checked"] = checked
+        out["rows"] = sum(load["loaded"] for load in state["loads"])
+    elif name == "dbt build":
+        built = pipeline.transform("bench", state["checked"]["held_back"], load_date, settings)
+        out["rows"] = sum(load["loaded"] for load in state["loads"])
+        out["dbt_seconds"] = built["seconds"]
+    elif name == "reports":
+        import duckdb
+
+        pipeline.publish("bench", settings)
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            out["rows"] = con.execute("select count(*) from marts.indicator_values").fetchone()[0]
+    elif name in ("whole run (Airflow)", "incremental day (Airflow)"):
+        from sotelake.airflow_run import run_pipeline
+
+        day = load_date
+        if name.startswith("incremental"):
+            from sotelake.demo.changes import advance
+
+            day = load_date + timedelta(days=1)
+            out["changes"] = advance(data, day)
+            started = time.perf_counter()  # the run, not the making of the changes
+        summary = run_pipeline(day, settings)
+        if not summary.succeeded:
+            raise RuntimeError(f"{name}: {summary.state} {summary.task_states}")
+        out["rows"] = sum(state_rows(data, day))
+        out["stages"] = summary.stage_seconds
+    elif name == "extract floor":
+        out["rows"] = extract_floor(settings, data / "floor")
+    elif name == "transform floor":
+        out["rows"], out["floor_seconds"] = transform_floor(settings, data / "floor")
+    else:
+        raise ValueError(name)
+    out["seconds"] = round(time.perf_counter() - started, 2)
+    out["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    state_file.write_text(json.dumps(state, default=str))
+    return out
+
+
+def state_rows(data: Path, day: date) -> list[int]:
+    """Rows extracted by the loads of a load date (the audit)."""
+    import duckdb
+
+    audit = data / "lake" / "dq" / "load_audit" / f"*__{day.isoformat()}.parquet"
+    return [duckdb.sql(f"select coalesce(sum(extracted), 0) from '{audit}'").fetchone()[0]]
+
+
+def extract_floor(settings, folder: Path) -> int:
+    """DuckDB alone: every source table and delivered file straight into Parquet."""
+    import shutil
+
+    from sotelake import engine
+    from sotelake.sources import fhir
+    from sotelake.sources.readers import attach
+    from sotelake.sources.registry import load_registry
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    rows = 0
+    con = engine.connect(extensions=("sqlite-scanner",))
+    for source in load_registry(settings.config_dir / "sources.yml").values():
+        if source.kind == "database":
+            attach(con, source, settings)
+        for table in source.tables.values():
+            target = engine.literal(folder / f"{source.name}__{table.name}.parquet")
+            if source.kind == "database":
+                relation = f"src.{engine.quote(table.name)}"
+            elif source.kind == "fhir_bulk":
+                files = [str(p) for p in fhir.export_files(source.path(settings), table.resource)]
+                relation = f"read_json_auto({files}, format = 'newline_delimited')"
+            else:
+                files = [str(p) for p in sorted(source.path(settings).glob(table.files))]
+                delimiter = source.dialect.get("delimiter", ",")
+                relation = (
+                    f"read_csv({files}, delim = {engine.literal(delimiter)}, header = true, "
+                    "all_varchar = true, union_by_name = true, ignore_errors = true, "
+                    "encoding = 'utf-8')"
+                )
+            rows += con.execute(f"copy (select * from {relation}) to {target}").fetchone()[0]
+        if source.kind == "database":
+            con.execute("detach src")
+    con.close()
+    return rows
+
+
+def transform_floor(settings, folder: Path) -> tuple[int, float]:
+    """The models' compiled SQL in one DuckDB connection, in dependency order (no dbt, no tests).
+
+    The seeds are copied from the built warehouse first (not timed: dbt loads them too)."""
+    import duckdb
+
+    from sotelake.transform.dbt_build import run_dbt
+
+    target = folder / "dbt-target"
+    run_dbt(
+        ["compile", "--full-refresh", "--exclude-resource-type", "unit_test", "test"],
+        settings=settings,
+        extra_env={"DBT_TARGET_PATH": str(target)},
+    )
+    manifest = json.loads((target / "manifest.json").read_text())
+    models = {k: n for k, n in manifest["nodes"].items() if n["resource_type"] == "model"}
+    ordered, seen = [], set()
+
+    def visit(key: str) -> None:
+        if key in seen or key not in models:
+            return
+        seen.add(key)
+        for parent in models[key]["depends_on"]["nodes"]:
+            visit(parent)
+        ordered.append(models[key])
+
+    for key in sorted(models):
+        visit(key)
+    database = folder / settings.warehouse.name  # the same catalog name as the warehouse
+    database.unlink(missing_ok=True)
+    con = duckdb.connect(str(database))
+    con.execute(f"attach '{settings.warehouse}' as built (read_only)")
+    con.execute("create schema reference")
+    for (table,) in con.execute(
+        "select table_name from duckdb_tables() where database_name = 'built' "
+        "and schema_name = 'reference'"
+    ).fetchall():
+        con.execute(f"create table reference.{table} as select * from built.reference.{table}")
+    con.execute("detach built")
+    started = time.perf_counter()
+    for node in ordered:
+        kind = "view" if node["config"]["materialized"] == "view" else "table"
+        con.execute(f"create schema if not exists {node['schema']}")
+        con.execute(
+            f"create or replace {kind} {node['schema']}.{node['alias']} as "
+            f"{node['compiled_code'].rstrip().rstrip(';')}"
+        )
+    seconds = time.perf_counter() - started
+    rows = con.execute("select count(*) from marts.indicator_values").fetchone()[0]
+    con.close()
+    return rows, round(seconds, 2)
+
+
+# -- the driver --------------------------------------------------------------------------------
+
+STAGES = (
+    "generate",
+    "extract",
+    "validate",
+    "dbt build",
+    "reports",
+    "whole run (Airflow)",
+    "incremental day (Airflow)",
+    "extract floor",
+    "transform floor",
+)
+
+
+def run_stage(name: str, data: Path, residents: int, years: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--stage", name, "--data", str(data)]
+        + ["--residents", str(residents), "--years", str(years)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")},
+    )
+    if done.returncode:
+        raise RuntimeError(f"stage {name} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench(scales: list[tuple[int, int]], out: Path) -> list[dict]:
+    rows = []
+    for residents, years in scales:
+        data = out / "runs" / f"{residents}x{years}"
+        if data.exists():
+            import shutil
+
+            shutil.rmtree(data)
+        data.mkdir(parents=True)
+        results = {}
+        for name in STAGES:
+            print(f"{residents} residents x {years} y: {name} ...", file=sys.stderr, flush=True)
+            results[name] = run_stage(name, data, residents, years)
+            result = results[name]
+            timed = {**result, "seconds": result.get("floor_seconds", result["seconds"])}
+            rows.append(row(residents, years, name, result["rows"], timed))
+            if name == "extract":
+                seconds = result["pseudonymise_seconds"]
+                rows.append(
+                    row(
+                        residents,
+                        years,
+                        "  of which pseudonymise",
+                        result["rows"],
+                        {"seconds": seconds, "peak_mb": None},
+                    )
+                )
+        pipeline_seconds = sum(results[s]["seconds"] for s in STAGES[1:5])
+        rows.append(
+            row(
+                residents,
+                years,
+                "pipeline (extract..reports)",
+                results["extract"]["rows"],
+                {
+                    "seconds": round(pipeline_seconds, 2),
+                    "peak_mb": max(results[s]["peak_mb"] for s in STAGES[1:5]),
+                },
+            )
+        )
+        rows.append(
+            ratio_row(
+                residents,
+                years,
+                "extract / floor",
+                results["extract"]["seconds"],
+                results["extract floor"]["seconds"],
+            )
+        )
+        rows.append(
+            ratio_row(
+                residents,
+                years,
+                "dbt build / floor",
+                results["dbt build"]["dbt_seconds"],
+                results["transform floor"]["floor_seconds"],
+            )
+        )
+        print_table(rows)
+    return rows
+
+
+def row(residents: int, years: int, stage_name: str, rows_in: int, result: dict) -> dict:
+    seconds = result["seconds"]
+    return {
+        "residents": residents,
+        "years": years,
+        "stage": stage_name,
+        "rows": rows_in,
+        "seconds": seconds,
+        "rows_per_second": round(rows_in / seconds) if seconds else None,
+        "peak_mb": result.get("peak_mb"),
+    }
+
+
+def ratio_row(residents: int, years: int, name: str, pipeline: float, floor: float) -> dict:
+    return {
+        "residents": residents,
+        "years": years,
+        "stage": name,
+        "rows": None,
+        "seconds": None,
+        "rows_per_second": None,
+        "peak_mb": None,
+        "ratio": round(pipeline / floor, 2) if floor else None,
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    header = f"{'residents':>9} {'y':>2}  {'stage':<28} {'rows':>11} {'seconds':>8} "
+    header += f"{'rows/s':>10} {'peak MB':>8} {'ratio':>6}"
+    print(header)
+    for r in rows:
+        print(
+            f"{r['residents']:>9} {r['years']:>2}  {r['stage']:<28} "
+            f"{'' if r['rows'] is None else r['rows']:>11} "
+            f"{'' if r['seconds'] is None else r['seconds']:>8} "
+            f"{'' if r['rows_per_second'] is None else r['rows_per_second']:>10} "
+            f"{'' if r['peak_mb'] is None else r['peak_mb']:>8} "
+            f"{r.get('ratio') or '':>6}",
+            flush=True,
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", default="20000x1,200000x1,650000x1,650000x2")
+    parser.add_argument("--out", default=str(ROOT / "data" / "bench"))
+    parser.add_argument("--stage", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--residents", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--years", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.stage:
+        print(json.dumps(stage(args.stage, Path(args.data), args.residents, args.years)))
+        return 0
+    scales = [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
+    out = Path(args.out)
+    rows = bench(scales, out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pipeline.json").write_text(json.dumps(rows, indent=2))
+    with open(out / "pipeline.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[*rows[0].keys(), "ratio"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"\nwritten: {out / 'pipeline.csv'}, {out / 'pipeline.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
