@@ -40,6 +40,7 @@ KEY = "bench-key-" + "x" * 40  # a throwaway pseudonymisation key for generated 
 
 
 def stage(name: str, data: Path, residents: int, years: int) -> dict:
+    data = data.resolve()
     os.environ["SOTELAKE_DATA_DIR"] = str(data)
     os.environ["SOTELAKE_PSEUDONYM_KEY"] = KEY
     sys.path.insert(0, str(ROOT / "plugins"))
@@ -61,7 +62,9 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
         from sotelake.demo.generate import DemoSpec, generate
 
         made = generate(DemoSpec(residents=residents, years=years, seed=1), data)
-        out["rows"] = sum(made["rows"].values())
+        out["rows"] = sum(
+            n for tables in made["rows"].values() for name, n in tables.items() if name != "files"
+        )
     elif name == "extract":
         planned = pipeline.plan_loads(load_date, settings)
         loads = [pipeline.extract(load, KEY.encode(), settings=settings) for load in planned]
@@ -165,7 +168,7 @@ def transform_floor(settings, folder: Path) -> tuple[int, float]:
 
     target = folder / "dbt-target"
     run_dbt(
-        ["compile", "--full-refresh", "--exclude-resource-type", "unit_test", "test"],
+        ["compile", "--full-refresh", "--select", "resource_type:model"],
         settings=settings,
         extra_env={"DBT_TARGET_PATH": str(target)},
     )
@@ -252,6 +255,7 @@ def bench(scales: list[tuple[int, int]], out: Path) -> list[dict]:
             result = results[name]
             timed = {**result, "seconds": result.get("floor_seconds", result["seconds"])}
             rows.append(row(residents, years, name, result["rows"], timed))
+            print_table(rows[-1:], header=False, file=sys.stderr)
             if name == "extract":
                 seconds = result["pseudonymise_seconds"]
                 rows.append(
@@ -294,7 +298,8 @@ def bench(scales: list[tuple[int, int]], out: Path) -> list[dict]:
                 results["transform floor"]["floor_seconds"],
             )
         )
-        print_table(rows)
+    print()
+    print_table(rows)
     return rows
 
 
@@ -324,10 +329,10 @@ def ratio_row(residents: int, years: int, name: str, pipeline: float, floor: flo
     }
 
 
-def print_table(rows: list[dict]) -> None:
-    header = f"{'residents':>9} {'y':>2}  {'stage':<28} {'rows':>11} {'seconds':>8} "
-    header += f"{'rows/s':>10} {'peak MB':>8} {'ratio':>6}"
-    print(header)
+def print_table(rows: list[dict], header: bool = True, file=sys.stdout) -> None:
+    if header:
+        line = f"{'residents':>9} {'y':>2}  {'stage':<28} {'rows':>11} {'seconds':>8} "
+        print(line + f"{'rows/s':>10} {'peak MB':>8} {'ratio':>6}", file=file)
     for r in rows:
         print(
             f"{r['residents']:>9} {r['years']:>2}  {r['stage']:<28} "
@@ -336,6 +341,7 @@ def print_table(rows: list[dict]) -> None:
             f"{'' if r['rows_per_second'] is None else r['rows_per_second']:>10} "
             f"{'' if r['peak_mb'] is None else r['peak_mb']:>8} "
             f"{r.get('ratio') or '':>6}",
+            file=file,
             flush=True,
         )
 

@@ -3,6 +3,7 @@
 -- booked (booked_at is null or after d), starting on d or later. No third free slot within 182
 -- days counts as 182 days (THL's value for a waiting list).
 {% set cap_days = 182 %}
+{% set near_days = 14 %}
 with slots as (
     select * from {{ ref('int_appointment_slots_classified') }}
 ),
@@ -28,7 +29,12 @@ measurement_days as (
         and date_day >= (select min(first_day) from calendars)
 ),
 
-free_slots_ranked as (
+-- The free slots of a day, ranked; looked for in two passes because the join of every day
+-- with every slot of the next 182 days is large: first within the next {{ near_days }} days
+-- (where the third free slot almost always is), then, only for the days and calendars that did
+-- not find three there, within the whole {{ cap_days }}. The result is the same as one pass.
+{% for pass_name, window in [('near', near_days), ('far', cap_days)] %}
+{{ pass_name }}_ranked as (
     select
         measurement_days.measured_on,
         slots.unit_id,
@@ -41,9 +47,32 @@ free_slots_ranked as (
     from measurement_days
     inner join slots
         on slots.slot_start >= measurement_days.measured_on
-        and slots.slot_date < measurement_days.measured_on + {{ cap_days }}
+        and slots.slot_date < measurement_days.measured_on + {{ window }}
         and slots.created_at <= measurement_days.measured_on
         and (slots.booked_at is null or slots.booked_at > measurement_days.measured_on)
+    {%- if pass_name == 'far' %}
+    inner join unresolved
+        on unresolved.measured_on = measurement_days.measured_on
+        and unresolved.unit_id = slots.unit_id
+        and unresolved.professional_group_code = slots.professional_group_code
+    {%- endif %}
+),
+{% if pass_name == 'near' %}
+unresolved as (
+    select measurement_days.measured_on, calendars.unit_id, calendars.professional_group_code
+    from measurement_days
+    inner join calendars on measurement_days.measured_on >= calendars.first_day
+    except
+    select measured_on, unit_id, professional_group_code from near_ranked where free_rank = 3
+),
+{% endif %}
+{% endfor %}
+third_free as (
+    select measured_on, unit_id, professional_group_code, slot_date
+    from near_ranked where free_rank = 3
+    union all
+    select measured_on, unit_id, professional_group_code, slot_date
+    from far_ranked where free_rank = 3
 )
 
 select
@@ -53,8 +82,7 @@ select
     coalesce({{ days_between('measurement_days.measured_on', 'third.slot_date') }}, {{ cap_days }}) as days_to_third_free
 from measurement_days
 inner join calendars on measurement_days.measured_on >= calendars.first_day
-left join free_slots_ranked as third
+left join third_free as third
     on third.measured_on = measurement_days.measured_on
     and third.unit_id = calendars.unit_id
     and third.professional_group_code = calendars.professional_group_code
-    and third.free_rank = 3

@@ -71,6 +71,9 @@ def write_legacy_files(world: World, visits: Columns, folder: Path) -> dict[str,
         rng.choice(codes.ICPC2, size=len(physician)),
     )
     written: dict[str, int] = {}
+    # The legacy system keys a visit by person, time, unit, profession and contact type: it
+    # holds one of two generated visits that collide on all of them (rare: large demos only).
+    seen: set[tuple] = set()
     for code in sorted(set(municipality.tolist())):
         for m in sorted(set(month[municipality == code].tolist())):
             rows = np.flatnonzero((municipality == code) & (month == np.datetime64(m, "M")))
@@ -79,9 +82,20 @@ def write_legacy_files(world: World, visits: Columns, folder: Path) -> dict[str,
             with open(path, "w", encoding=encoding, newline="") as f:
                 out = csv.writer(f, delimiter=";", lineterminator="\r\n")
                 out.writerow(COLUMNS)
+                kept = 0
                 for i in rows.tolist():
                     start = visits["start"][i].astype(object)
                     person = visits["person"][i]
+                    key = (
+                        person,
+                        f"{start:%Y-%m-%d %H:%M}",
+                        visits["professional_group"][i],
+                        visits["contact_type"][i],
+                    )
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    kept += 1
                     out.writerow(
                         [
                             world.residents.hetu[person],
@@ -97,7 +111,7 @@ def write_legacy_files(world: World, visits: Columns, folder: Path) -> dict[str,
                             diagnosis[i],
                         ]
                     )
-            written[path.name] = len(rows)
+            written[path.name] = kept
     return written
 
 

@@ -1,5 +1,7 @@
 -- Every indicator formula's values, before small cells are suppressed (internal: the
--- reconciliation checks add them up). Add a new formula model to this list.
+-- reconciliation checks add them up). Add a new formula model to this list. A table, so that
+-- the formulas run once for its two readers (indicator_values, reconciliation_indicators).
+{{ config(materialized='table') }}
 {% set formulas = [
     'ind_budget_deviation_pct',
     'ind_child_welfare_care_days_per_1000_children',
