@@ -144,27 +144,30 @@ def cmd_packages(args) -> int:
     return 0
 
 
-def cmd_publish_postgres(args) -> int:
-    from sotelake.publish.bi_warehouse import URL_ENV, bi_warehouse_url, publish_to_postgres
+def _bi_warehouse_url(args) -> str:
+    """The URL given on the command line, else the configured one; exit 2 without either."""
+    from sotelake.publish.bi_warehouse import URL_ENV, bi_warehouse_url
 
     url = args.url or bi_warehouse_url()
     if not url:
         print(f"give the warehouse's URL, or set {URL_ENV}", file=sys.stderr)
-        return 2
-    publication = publish_to_postgres(url, get_settings(), run_id="manual")
+        raise SystemExit(2)
+    return url
+
+
+def cmd_publish_postgres(args) -> int:
+    from sotelake.publish.bi_warehouse import publish_to_postgres
+
+    publication = publish_to_postgres(_bi_warehouse_url(args), get_settings(), run_id="manual")
     print(json.dumps(asdict(publication), indent=2))
     return 0
 
 
 def cmd_build_postgres(args) -> int:
-    from sotelake.publish.bi_warehouse import URL_ENV, bi_warehouse_url
     from sotelake.transform.dbt_build import build_on_postgres
 
-    url = args.url or bi_warehouse_url()
-    if not url:
-        print(f"give the warehouse's URL, or set {URL_ENV}", file=sys.stderr)
-        return 2
-    result = build_on_postgres(url, f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}")
+    run_id = f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
+    result = build_on_postgres(_bi_warehouse_url(args), run_id)
     print(f"dbt build on PostgreSQL in {result.seconds} s: {result.statuses}")
     return 0
 

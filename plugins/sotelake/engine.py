@@ -39,6 +39,23 @@ def literal(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def rows(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> list[dict]:
+    """A query's rows as dicts by column name."""
+    cursor = con.execute(query, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """``schema.table`` of every table and view the connection sees."""
+    return {
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+
+
 def connect_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the warehouse file (readers never block the one writer)."""
     return duckdb.connect(str(path), read_only=True)

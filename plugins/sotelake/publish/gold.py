@@ -36,15 +36,14 @@ def export_gold(settings: Settings | None = None, run_id: str | None = None) -> 
             schema, table = relation.split(".")
             file = Path(schema) / f"{table}.parquet"
             (new / schema).mkdir(exist_ok=True)
-            con.execute(
+            (rows,) = con.execute(  # COPY returns the rows it wrote
                 f"copy (select * from {relation}) to {literal(new / file)} "
                 "(format parquet, compression zstd)"
-            )
+            ).fetchone()
             columns = [
                 {"name": name, "type": str(kind)}
                 for name, kind, *_ in con.execute(f"describe {relation}").fetchall()
             ]
-            rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
             tables.append(
                 {
                     "table": relation,

@@ -123,12 +123,7 @@ def render_indicator_report(settings: Settings | None = None, run_id: str | None
     settings = settings or get_settings()
     con = engine.connect_warehouse(settings.warehouse)
     try:
-        present = {
-            f"{s}.{t}"
-            for s, t in con.execute(
-                "select table_schema, table_name from information_schema.tables"
-            ).fetchall()
-        }
+        present = engine.tables(con)
         needed = {
             "marts.indicator_catalog",
             "marts.indicator_values",
@@ -140,9 +135,9 @@ def render_indicator_report(settings: Settings | None = None, run_id: str | None
         }
         catalog, pages, run = [], {lang: [] for lang in LANGUAGES}, None
         if needed <= present:  # a first run whose sources were all held back has none yet
-            cursor = con.execute("select * from marts.indicator_catalog order by indicator_id")
-            columns = [d[0] for d in cursor.description]
-            catalog = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            catalog = engine.rows(
+                con, "select * from marts.indicator_catalog order by indicator_id"
+            )
             labels = names_by_code(con)
             run = (
                 run_id

@@ -279,12 +279,7 @@ def render_packages(
     settings = settings or get_settings()
     con = engine.connect_warehouse(settings.warehouse)
     try:
-        present = {
-            f"{s}.{t}"
-            for s, t in con.execute(
-                "select table_schema, table_name from information_schema.tables"
-            ).fetchall()
-        }
+        present = engine.tables(con)
         needed = {
             "marts.indicator_values",
             "marts.indicator_catalog",
@@ -296,9 +291,10 @@ def render_packages(
         if not needed <= present:
             log.warning("packages: the warehouse has no indicator tables yet; nothing written")
             return []
-        cursor = con.execute("select * from marts.indicator_catalog")
-        columns = [d[0] for d in cursor.description]
-        catalog = {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+        catalog = {
+            row["indicator_id"]: row
+            for row in engine.rows(con, "select * from marts.indicator_catalog")
+        }
         sections, packages = load_packages(settings.config_dir / "packages.yml", set(catalog))
         county = con.execute(
             "select organisation_code from marts.dim_organisation "

@@ -132,24 +132,9 @@ MAX_FAILING = 200
 TREND_DAYS = 30
 
 
-def _rows(con, query: str, params: list | None = None) -> list[dict]:
-    cursor = con.execute(query, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _tables(con) -> set[str]:
-    return {
-        f"{s}.{t}"
-        for s, t in con.execute(
-            "select table_schema, table_name from information_schema.tables"
-        ).fetchall()
-    }
-
-
 def collect(con) -> dict:
     """What the report shows, as plain data (the tests read it too)."""
-    loads = _rows(
+    loads = engine.rows(
         con,
         """
         select source, table_name, load_date, load_id, extracted, loaded, quarantined, rejected,
@@ -159,7 +144,7 @@ def collect(con) -> dict:
                                    order by load_date desc, recorded_at desc) = 1
         order by source, table_name""",
     )
-    results = _rows(
+    results = engine.rows(
         con,
         """
         select v.* from dq.validation_results v
@@ -209,7 +194,7 @@ def collect(con) -> dict:
         r["unexpected_values"] = json.loads(r["partial_unexpected_json"] or "[]")[:5]
     latest_ids = [load["load_id"] for load in loads]
     quarantine = (
-        _rows(
+        engine.rows(
             con,
             """
         select source, table_name, reason, count(*) as rows, any_value(reasons) as reasons,
@@ -222,7 +207,7 @@ def collect(con) -> dict:
         else []
     )
     reconciliation = {"checked": 0, "failed": []}
-    present = _tables(con)
+    present = engine.tables(con)
     for table in (
         "dq.reconciliation_loads",
         "dq.reconciliation_ledger",
@@ -230,10 +215,10 @@ def collect(con) -> dict:
     ):
         if table in present:  # a check whose inputs were held back was not built this time
             reconciliation["checked"] += con.execute(f"select count(*) from {table}").fetchone()[0]
-            reconciliation["failed"] += _rows(
+            reconciliation["failed"] += engine.rows(
                 con, f"select * from {table} where not passed order by check_name, scope"
             )
-    trend = _rows(
+    trend = engine.rows(
         con,
         f"""
         with days as (

@@ -112,6 +112,29 @@ class Validator:
         frame = batch.to_pandas()
         summary.rows = batch.num_rows
         summary.load_id = files[0].stem
+        outcome = self._run_suite(frame, document, suite_file, summary, source, table, load_date)
+        if summary.failed.get("critical"):
+            self._reject(source, table, load_date, partition, summary)
+        elif summary.failed.get("error"):
+            self._quarantine_rows(source, table, load_date, batch, outcome, files, summary)
+        else:
+            summary.status = "warnings" if summary.failed else "passed"
+        summary.seconds = round(time.perf_counter() - started, 2)
+        (log.warning if summary.failed else log.info)(summary.summary())
+        return summary
+
+    def _run_suite(
+        self,
+        frame,
+        document: dict,
+        suite_file: Path,
+        summary: ValidationSummary,
+        source: str,
+        table: str,
+        load_date: date,
+    ):
+        """Validate ``frame`` with the suite, count what failed by severity into ``summary``,
+        and store the results of the batch (replacing an earlier run's)."""
         identity = {
             "run_id": self.run_id,
             "load_id": summary.load_id,
@@ -129,17 +152,9 @@ class Validator:
                 )
         _write(
             pa.Table.from_pylist(outcome.rows, RESULT_SCHEMA),
-            _results_file(lake, source, table, load_date),
+            _results_file(self.settings.lake, source, table, load_date),
         )
-        if summary.failed.get("critical"):
-            self._reject(source, table, load_date, partition, summary)
-        elif summary.failed.get("error"):
-            self._quarantine_rows(source, table, load_date, batch, outcome, files, summary)
-        else:
-            summary.status = "warnings" if summary.failed else "passed"
-        summary.seconds = round(time.perf_counter() - started, 2)
-        (log.warning if summary.failed else log.info)(summary.summary())
-        return summary
+        return outcome
 
     def _reject(
         self, source: str, table: str, load_date: date, partition: Path, summary: ValidationSummary
@@ -247,25 +262,7 @@ class Validator:
         finally:
             con.close()
         summary.rows, summary.load_id = len(frame), f"build_{self.run_id}"
-        identity = {
-            "run_id": self.run_id,
-            "load_id": summary.load_id,
-            "source": "warehouse",
-            "table_name": relation,
-            "load_date": load_date,
-        }
-        outcome = self.gx.validate(frame, document, suite_file, identity)
-        summary.evaluated = len(outcome.rows)
-        for row in outcome.rows:
-            if not row["success"]:
-                summary.failed[row["severity"]] = summary.failed.get(row["severity"], 0) + 1
-                summary.failing.append(
-                    f"{row['severity']}: {reason_code(row)} ({row['unexpected_count']} rows)"
-                )
-        _write(
-            pa.Table.from_pylist(outcome.rows, RESULT_SCHEMA),
-            _results_file(self.settings.lake, "warehouse", relation, load_date),
-        )
+        self._run_suite(frame, document, suite_file, summary, "warehouse", relation, load_date)
         summary.status = (
             "failed"
             if summary.failed.get("critical")

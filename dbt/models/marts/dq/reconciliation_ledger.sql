@@ -24,12 +24,4 @@ checks as (
         on d.period_start = w.period_start and d.cost_centre = w.cost_centre
 )
 
-select
-    check_name,
-    scope,
-    expected,
-    actual,
-    actual - expected as difference,
-    abs(actual - expected) <= 0.005 + 1e-9 * abs(expected) as passed,
-    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as varchar) as run_id
-from checks
+{{ reconciliation_result('checks') }}

@@ -30,12 +30,4 @@ checks as (
     left join rejected on rejected.load_id = audit.load_id
 )
 
-select
-    check_name,
-    scope,
-    expected,
-    actual,
-    actual - expected as difference,
-    abs(actual - expected) <= 0.005 + 1e-9 * abs(expected) as passed,
-    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as varchar) as run_id
-from checks
+{{ reconciliation_result('checks') }}

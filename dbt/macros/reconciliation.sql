@@ -1,0 +1,14 @@
+{#- The shape of every reconciliation model (dq.reconciliation_*): `checks` has check_name,
+    scope, expected and actual; a check passes when they agree to half a cent (and to a
+    relative 1e-9 for large sums). -#}
+{% macro reconciliation_result(checks) -%}
+select
+    check_name,
+    scope,
+    expected,
+    actual,
+    actual - expected as difference,
+    abs(actual - expected) <= 0.005 + 1e-9 * abs(expected) as passed,
+    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as varchar) as run_id
+from {{ checks }}
+{%- endmacro %}
