@@ -103,7 +103,9 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
     elif name == "extract floor":
         out["rows"] = extract_floor(settings, data / "floor")
     elif name == "transform floor":
-        out["rows"], out["floor_seconds"] = transform_floor(settings, data / "floor")
+        out["rows"], out["floor_seconds"], out["slowest_models"] = transform_floor(
+            settings, data / "floor"
+        )
     else:
         raise ValueError(name)
     out["seconds"] = round(time.perf_counter() - started, 2)
@@ -158,8 +160,9 @@ def extract_floor(settings, folder: Path) -> int:
     return rows
 
 
-def transform_floor(settings, folder: Path) -> tuple[int, float]:
-    """The models' compiled SQL in one DuckDB connection, in dependency order (no dbt, no tests).
+def transform_floor(settings, folder: Path) -> tuple[int, float, dict[str, float]]:
+    """The models' compiled SQL in one DuckDB connection, in dependency order (no dbt, no tests);
+    returns the rows of marts.indicator_values, the seconds, and the slowest models' seconds.
 
     The seeds are copied from the built warehouse first (not timed: dbt loads them too)."""
     import duckdb
@@ -197,18 +200,20 @@ def transform_floor(settings, folder: Path) -> tuple[int, float]:
     ).fetchall():
         con.execute(f"create table reference.{table} as select * from built.reference.{table}")
     con.execute("detach built")
-    started = time.perf_counter()
+    model_seconds = {}
     for node in ordered:
         kind = "view" if node["config"]["materialized"] == "view" else "table"
+        started = time.perf_counter()
         con.execute(f"create schema if not exists {node['schema']}")
         con.execute(
             f"create or replace {kind} {node['schema']}.{node['alias']} as "
             f"{node['compiled_code'].rstrip().rstrip(';')}"
         )
-    seconds = time.perf_counter() - started
+        model_seconds[node["alias"]] = time.perf_counter() - started
     rows = con.execute("select count(*) from marts.indicator_values").fetchone()[0]
     con.close()
-    return rows, round(seconds, 2)
+    slowest = sorted(model_seconds.items(), key=lambda item: -item[1])[:8]
+    return rows, round(sum(model_seconds.values()), 2), {m: round(s, 2) for m, s in slowest}
 
 
 # -- the driver --------------------------------------------------------------------------------

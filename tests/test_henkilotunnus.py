@@ -55,6 +55,38 @@ def test_invalid_codes_are_rejected_with_a_reason(value, reason):
     assert hetu.check(value) == (None, reason)
 
 
+def test_the_fast_path_agrees_with_python_stdnum():
+    """hetu.check validates codes as written itself (for speed): it must say what stdnum says
+    for valid codes, one-character mutations of them, and other spellings."""
+    import random
+
+    from stdnum import exceptions
+    from stdnum.fi import hetu as stdnum_hetu
+
+    rng = random.Random(7)
+    alphabet = "0123456789-+ABCDEFHJKLMNPRSTUVWXY a"
+    codes = []
+    for _ in range(3000):
+        valid = code(
+            f"{rng.randint(1, 31):02d}{rng.randint(1, 12):02d}{rng.randint(0, 99):02d}",
+            rng.choice("-+ABCDEFYXWVU"),
+            f"{rng.randint(0, 999):03d}",
+        )
+        position = rng.randrange(11)
+        mutated = valid[:position] + rng.choice(alphabet) + valid[position + 1 :]
+        codes += [valid, mutated, valid.lower(), f" {valid}", valid[:10]]
+    for value in codes:
+        try:
+            expected = stdnum_hetu.validate(value, allow_temporary=True), None
+        except exceptions.ValidationError:
+            expected = None
+        compact, reason = hetu.check(value)
+        if expected is None:
+            assert compact is None and reason, value
+        else:
+            assert (compact, reason) == expected, value
+
+
 def test_same_person_same_pseudonym_and_key_matters():
     a = hetu.pseudonymise(["131052-308T", "131052-308t", " 131052-308T "], KEY)
     assert len(set(a.pseudonyms)) == 1, "normalised codes of one person share a pseudonym"

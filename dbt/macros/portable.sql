@@ -49,13 +49,31 @@
 {%- endmacro %}
 
 
-{#- Sorted distinct values of a text column, joined with ', ' (an aggregate). -#}
+{#- Sorted distinct values of a text column, joined with ', ' (an aggregate). DuckDB's ordered
+    aggregates are slow with many groups (9 s for 200 000 persons); its list functions are not. -#}
 {% macro sorted_distinct_list(expression) -%}
+    {{ return(adapter.dispatch('sorted_distinct_list', 'sotelake')(expression)) }}
+{%- endmacro %}
+
+{% macro default__sorted_distinct_list(expression) -%}
     string_agg(distinct {{ expression }}, ', ' order by {{ expression }})
 {%- endmacro %}
 
+{% macro duckdb__sorted_distinct_list(expression) -%}
+    array_to_string(list_sort(list_distinct(list({{ expression }}))), ', ')
+{%- endmacro %}
 
-{#- The value of a column on the first row in an order (an aggregate; min_by in DuckDB). -#}
+
+{#- The value of a column on the first row in an order, null or not (an aggregate). -#}
 {% macro first_by(expression, order) -%}
+    {{ return(adapter.dispatch('first_by', 'sotelake')(expression, order)) }}
+{%- endmacro %}
+
+{% macro default__first_by(expression, order) -%}
     (array_agg({{ expression }} order by {{ order }}))[1]
+{%- endmacro %}
+
+{#- arg_min_null keeps a null value as array_agg does (arg_min would skip it). -#}
+{% macro duckdb__first_by(expression, order) -%}
+    arg_min_null({{ expression }}, {{ order }})
 {%- endmacro %}

@@ -19,6 +19,15 @@ class ConfigurationError(PermanentError):
     """A setting is missing or wrong; the message says which and how to fix it."""
 
 
+def read_yaml(path: Path):
+    """A configuration file's YAML, with libyaml's parser when present (20x faster than the
+    pure-Python one: the source registry is read by every load)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+
+
 def _path(env: str, default: Path) -> Path:
     value = os.environ.get(env)
     return Path(value).expanduser().resolve() if value else default

@@ -59,10 +59,13 @@ WITHHELD = "<withheld: invalid henkilötunnus>"
 def _split_batch(
     batch: pa.RecordBatch, table: Table, key: bytes, result: LoadResult, extracted_at: datetime
 ) -> tuple[pa.Table, list[dict]]:
-    """Pseudonymise identifier columns; return (raw rows, quarantine records)."""
-    problems = batch.column("_problems").to_pylist()
-    row_json = batch.column("_row_json").to_pylist()
+    """Pseudonymise identifier columns; return (raw rows, quarantine records).
+
+    Python touches single rows only for identifier columns and for quarantined rows; the rest
+    stays in Arrow (a million-row batch without identifiers costs no Python loop)."""
     identifiers = {c.name: c for c in table.kept_columns if c.privacy == "person_identifier"}
+    problems = batch.column("_problems")  # null where the reader found nothing wrong
+    merged: list | None = None  # the problems and the identifiers' reasons, when there are any
     columns: dict[str, pa.Array] = {}
     for name in batch.schema.names:
         if name in INTERNAL:
@@ -74,9 +77,10 @@ def _split_batch(
         ids = hetu.pseudonymise(batch.column(name).to_pylist(), key)
         result.pseudonymise_seconds += time.perf_counter() - started
         optional = not identifiers[name].required  # a missing code is allowed, a bad one is not
+        merged = merged if merged is not None else problems.to_pylist()
         for i, reason in enumerate(ids.reasons):
             if reason and not (optional and reason == hetu.MISSING):
-                problems[i] = f"{reason};{problems[i]}" if problems[i] else reason
+                merged[i] = f"{reason};{merged[i]}" if merged[i] else reason
         output = identifiers[name].output_name
         prefix = output.removesuffix("_pseudonym")
         columns[output] = pa.array(ids.pseudonyms, pa.string())
@@ -84,15 +88,18 @@ def _split_batch(
         columns[f"{prefix}_sex"] = pa.array(ids.sexes, pa.int8())
     n = batch.num_rows
     load_date = date.fromisoformat(result.load_date)
-    columns["_load_id"] = pa.array([result.load_id] * n, pa.string())
-    columns["_load_date"] = pa.array([load_date] * n, pa.date32())
-    columns["_source_system"] = pa.array([table.source] * n, pa.string())
-    columns["_extracted_at"] = pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC"))
+    extracted = pa.scalar(extracted_at, pa.timestamp("us", tz="UTC"))
+    columns["_load_id"] = pa.repeat(pa.scalar(result.load_id, pa.string()), n)
+    columns["_load_date"] = pa.repeat(pa.scalar(load_date, pa.date32()), n)
+    columns["_source_system"] = pa.repeat(pa.scalar(table.source, pa.string()), n)
+    columns["_extracted_at"] = pa.repeat(extracted, n)
     # when the rows entered the raw zone (a replayed batch is published again later)
     columns["_published_at"] = columns["_extracted_at"]
     columns["_source_file"] = batch.column("_source_file")
     rows = pa.table(columns)
-    bad = pa.array([p is not None for p in problems], pa.bool_())
+    if merged is not None:
+        problems = pa.array(merged, pa.string())
+    bad = pc.is_valid(problems)
     if not pc.any(bad).as_py():
         return rows, []
     derived = {
@@ -101,12 +108,17 @@ def _split_batch(
         for suffix in ("_pseudonym", "_birth_year", "_sex")
     }
     public = [c for c in rows.column_names if c not in derived and not c.startswith("_")]
-    source_files = batch.column("_source_file").to_pylist()
     quarantine = []
-    bad_index = [i for i, p in enumerate(problems) if p is not None]
-    for i, typed in zip(bad_index, rows.filter(bad).select(public).to_pylist(), strict=True):
-        if row_json[i] is not None:
-            record = json.loads(row_json[i])
+    held = zip(
+        problems.filter(bad).to_pylist(),
+        batch.column("_row_json").filter(bad).to_pylist(),
+        batch.column("_source_file").filter(bad).to_pylist(),
+        rows.filter(bad).select(public).to_pylist(),
+        strict=True,
+    )
+    for problem, row_json, source_file, typed in held:
+        if row_json is not None:
+            record = json.loads(row_json)
         else:
             record = {
                 k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in typed.items()
@@ -119,10 +131,10 @@ def _split_batch(
                 "table_name": table.name,
                 "load_id": result.load_id,
                 "load_date": load_date,
-                "reason": problems[i].split(";")[0].split(":")[0],
-                "reasons": problems[i],
+                "reason": problem.split(";")[0].split(":")[0],
+                "reasons": problem,
                 "row_json": json.dumps(record, ensure_ascii=False, default=str),
-                "_source_file": source_files[i],
+                "_source_file": source_file,
                 "quarantined_at": extracted_at,
             }
         )
@@ -247,7 +259,7 @@ def _extract(
         result.extracted += batch.num_rows
         result.loaded += rows.num_rows
         result.quarantined += len(bad)
-        files.update(f for f in batch.column("_source_file").to_pylist() if f)
+        files.update(f for f in pc.unique(batch.column("_source_file")).to_pylist() if f)
         reasons.update(q["reason"] for q in bad)
         quarantined.extend(bad)
         if raw_writer is None:

@@ -23,7 +23,7 @@ import yaml
 from sotelake import engine
 from sotelake.publish import rendering
 from sotelake.publish.labels import names_by_code
-from sotelake.settings import ConfigurationError, Settings, get_settings
+from sotelake.settings import ConfigurationError, Settings, get_settings, read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class Package:
 def load_packages(path: Path, indicator_ids: set[str]) -> tuple[dict, list[Package]]:
     """The section titles and the packages of ``path``; a mistake names where it is."""
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        config = read_yaml(path) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ConfigurationError(
             f"{path}: cannot read the package configuration: {error}"

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from sotelake.quality.suites import KAHN_CATEGORIES, SEVERITIES, SuiteError
+from sotelake.settings import read_yaml
 from sotelake.sources.registry import Table, all_tables, load_registry
 
 # Short names of the spec -> (GX expectation type, how the spec's keys become kwargs)
@@ -81,7 +80,7 @@ def _from_registry(table: Table) -> list[dict]:
 
 def build_suites(spec_path: Path, registry_path: Path | None = None) -> dict[str, dict]:
     """Suite documents by qualified table name (source.table)."""
-    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
+    spec = read_yaml(spec_path) or {}
     registry = load_registry(registry_path)
     tables = {t.qualified_name: t for t in all_tables(registry)}
     unknown = sorted(set(spec.get("tables", {})) - set(tables))
@@ -113,7 +112,7 @@ def build_suites(spec_path: Path, registry_path: Path | None = None) -> dict[str
 
 def build_mart_suites(spec_path: Path) -> dict[str, dict]:
     """Suite documents of the published marts by ``schema.model``, from the spec's ``marts:``."""
-    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
+    spec = read_yaml(spec_path) or {}
     suites = {}
     for name, items in (spec.get("marts") or {}).items():
         expectations = []

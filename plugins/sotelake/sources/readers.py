@@ -95,11 +95,13 @@ def _from_clause(
     return (f"read_csv([{names}], {', '.join(options)})", "regexp_extract(filename, '[^/]+$')")
 
 
-def _converted(col: Column, source: Source) -> str:
+def _converted(col: Column, source: Source, delivered_type: str) -> str:
     """Expression converting a delivered value to the declared type (NULL if it cannot)."""
     ref = quote(col.name)
     if col.privacy == "person_identifier" or col.type == "varchar":
-        return f"{ref}::VARCHAR"
+        return ref if delivered_type == "VARCHAR" else f"{ref}::VARCHAR"
+    if delivered_type == col.type.upper():  # typed already (a database column)
+        return ref
     if source.kind != "database":  # delivered as text (CSV, FHIR)
         d = source.dialect
         text = f"trim({ref})"
@@ -115,10 +117,12 @@ def _converted(col: Column, source: Source) -> str:
     return f"TRY_CAST({ref} AS {col.type.upper()})"
 
 
-def delivered_columns(con: duckdb.DuckDBPyConnection, from_clause: str) -> list[str]:
-    return [
-        row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {from_clause} LIMIT 0").fetchall()
-    ]
+def delivered_columns(con: duckdb.DuckDBPyConnection, from_clause: str) -> dict[str, str]:
+    """The delivered columns and their types as DuckDB reads them (all VARCHAR from files)."""
+    return {
+        row[0]: row[1]
+        for row in con.execute(f"DESCRIBE SELECT * FROM {from_clause} LIMIT 0").fetchall()
+    }
 
 
 def select_sql(
@@ -133,7 +137,7 @@ def select_sql(
     delivered = delivered_columns(con, from_clause)
     parse_errors = PARSE_ERROR in delivered  # lines a reader could not parse (FHIR)
     if source.kind != "database":
-        delivered = [c for c in delivered if c not in ("filename", PARSE_ERROR)]
+        delivered = {c: t for c, t in delivered.items() if c not in ("filename", PARSE_ERROR)}
     declared = {c.name for c in table.columns}
     where = ", ".join(p.name for p in files or []) or table.name
     required_missing = [c.name for c in table.columns if c.required and c.name not in delivered]
@@ -149,22 +153,26 @@ def select_sql(
         relation = f"(SELECT {', '.join(quote(c) for c in extra)} FROM {from_clause})"
         query.withheld_columns = columns_with_henkilotunnus(con, relation)
         query.new_columns = [c for c in extra if c not in query.withheld_columns]
-    selected, problems, public = [], [], []
+    selected, converted, problems, public = [], [], [], []
     for col in table.kept_columns:
         ref = quote(col.name)
         if col.name in query.missing_columns:
             selected.append(f"NULL::{'VARCHAR' if col.privacy else col.type.upper()} AS {ref}")
             continue
-        value = _converted(col, source)
+        value = _converted(col, source, delivered[col.name])
+        if value != ref:  # converted once, in its own column, for the check and the result
+            converted.append(f"{value} AS {quote(f'__converted_{len(converted)}')}")
+            value = quote(f"__converted_{len(converted) - 1}")
         selected.append(f"{value} AS {ref}")
+        # only text can be blank; a typed database column is either null or a value
+        text = delivered[col.name] == "VARCHAR"
+        blank = f" OR trim({ref}) = ''" if text else ""
         if col.required and col.privacy is None:
+            problems.append(f"CASE WHEN {ref} IS NULL{blank} THEN 'missing:{col.name}' END")
+        if col.privacy is None and col.type != "varchar" and value != ref:
+            present = f" AND trim({ref}) <> ''" if text else ""
             problems.append(
-                f"CASE WHEN {ref} IS NULL OR trim({ref}::VARCHAR) = '' "
-                f"THEN 'missing:{col.name}' END"
-            )
-        if col.privacy is None and col.type != "varchar":
-            problems.append(
-                f"CASE WHEN {ref} IS NOT NULL AND trim({ref}::VARCHAR) <> '' "
+                f"CASE WHEN {ref} IS NOT NULL{present} "
                 f"AND {value} IS NULL THEN 'bad_type:{col.name}' END"
             )
         if col.privacy is None:
@@ -179,11 +187,13 @@ def select_sql(
     problem_expr = f"NULLIF(concat_ws(';', {', '.join(problems)}), '')" if problems else "NULL"
     query.sql = f"""
         WITH delivered AS (
-            SELECT *, {problem_expr} AS _problems, {file_expr} AS _source_file FROM {from_clause}
-        )
+            SELECT *, {", ".join([*converted, f"{file_expr} AS _source_file"])}
+            FROM {from_clause}
+        ),
+        checked AS (SELECT *, {problem_expr} AS _problems FROM delivered)
         SELECT {", ".join(selected)}, _source_file, _problems,
                CASE WHEN _problems IS NOT NULL
                     THEN to_json(struct_pack({", ".join(public)})) END AS _row_json
-        FROM delivered
+        FROM checked
     """
     return query

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from sotelake.settings import ConfigurationError, Settings, get_settings
+from sotelake.settings import ConfigurationError, Settings, get_settings, read_yaml
 from sotelake.sources.errors import SourceSchemaError
 from sotelake.sources.files import ENCODINGS, encodings
 
@@ -111,7 +111,7 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
     """Read and check the registry; errors name the file, source, table and key at fault."""
     path = path or get_settings().config_dir / "sources.yml"
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = read_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise ConfigurationError(f"Cannot read the source registry {path}: {error}") from error
     sources = {}
