@@ -45,6 +45,26 @@ RESULT_SCHEMA = pa.schema(
 )
 EXAMPLES = 3  # failing rows kept per expectation, for stewards
 PARTIAL = 10
+PART_ROWS = 1_000_000  # rows per pandas frame given to GX (about 0.5 GB for a wide table)
+#: Expectations decided row by row, so a batch can be validated in parts and the counts added.
+ROW_BY_ROW = {
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex",
+    "expect_column_value_lengths_to_be_between",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+    "expect_column_pair_values_to_be_equal",
+}
+
+
+def referenced_columns(kwargs: dict) -> list[str]:
+    """The columns an expectation reads."""
+    named = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")]
+    return [c for c in named if c] + list(kwargs.get("column_list") or [])
 
 
 @dataclass
@@ -56,6 +76,46 @@ class Outcome:
 
     def failed(self, severity: str) -> list[dict]:
         return [r for r in self.rows if r["severity"] == severity and not r["success"]]
+
+
+@dataclass
+class _Combined:
+    """One expectation's result over the parts of a batch."""
+
+    config: object
+    kwargs: dict
+    success: bool = True
+    element_count: int = 0
+    unexpected_count: int | None = None
+    missing_count: int = 0
+    unexpected_percent: float | None = None
+    observed: object = None
+    partial: list = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+
+    def add(self, item, offset: int, in_parts: bool) -> None:
+        detail = item.result or {}
+        self.success = self.success and bool(item.success)
+        self.element_count += detail.get("element_count") or 0
+        self.missing_count += detail.get("missing_count") or 0
+        if detail.get("unexpected_count") is not None:
+            self.unexpected_count = (self.unexpected_count or 0) + detail["unexpected_count"]
+        if self.observed is None:
+            self.observed = detail.get("observed_value")
+        self.partial += detail.get("partial_unexpected_list") or []
+        self.positions += [
+            int(i) + offset
+            for i in (detail.get("unexpected_index_list") or [])
+            if isinstance(i, int | float)
+        ]
+        if not in_parts:
+            self.unexpected_percent = detail.get("unexpected_percent")
+            return
+        nonmissing = self.element_count - self.missing_count
+        if self.unexpected_count is not None and nonmissing:
+            self.unexpected_percent = 100 * self.unexpected_count / nonmissing
+            if self.kwargs.get("mostly") is not None:  # decided on all parts together
+                self.success = 1 - self.unexpected_count / nonmissing >= self.kwargs["mostly"]
 
 
 def _columns(kwargs: dict) -> str | None:
@@ -118,9 +178,77 @@ class GreatExpectations:
             )
         )
 
-    def validate(self, frame, document: dict, suite_file: Path, identity: dict) -> Outcome:
-        """Validate ``frame``; ``identity`` (run_id, load_id, source, table_name, load_date)
-        is written into every result row."""
+    def validate(
+        self, table: pa.Table, document: dict, suite_file: Path, identity: dict
+    ) -> Outcome:
+        """Validate an Arrow ``table`` with the suite; ``identity`` (run_id, load_id, source,
+        table_name, load_date) is written into every result row.
+
+        Only the columns the suite reads become pandas, and a batch of more than ``PART_ROWS``
+        rows is validated in parts of that size, so memory stays flat however large the batch
+        (an initial load of two years of visits is millions of rows). Expectations that compare
+        rows with each other (uniqueness) see all rows of their own columns at once; the parts'
+        counts, failing rows and ``mostly`` are combined into one result per expectation.
+        """
+        n = table.num_rows
+        expectations = document["expectations"]
+        if n <= PART_ROWS:
+            plan = [(expectations, [(0, n)])]
+        else:
+            parts = [(offset, min(PART_ROWS, n - offset)) for offset in range(0, n, PART_ROWS)]
+            plan = [
+                ([e for e in expectations if e["type"] not in ROW_BY_ROW], [(0, n)]),
+                ([e for e in expectations if e["type"] in ROW_BY_ROW], parts),
+            ]
+        combined: dict[str, _Combined] = {}
+        for group, parts in plan:
+            if not group:
+                continue
+            read = {c for e in group for c in referenced_columns(e["kwargs"])}
+            columns = [c for c in table.column_names if c in read]
+            for offset, length in parts:
+                frame = table.slice(offset, length).select(columns).to_pandas()
+                for item in self._run(frame, {**document, "expectations": group}, suite_file):
+                    kwargs = {k: v for k, v in item.expectation_config.kwargs.items()}
+                    kwargs.pop("batch_id", None)
+                    key = item.expectation_config.type + json.dumps(kwargs, default=str)
+                    combined.setdefault(key, _Combined(item.expectation_config, kwargs)).add(
+                        item, offset, len(parts) > 1
+                    )
+                del frame
+        validated_at = datetime.now(UTC)
+        visible = [c for c in table.column_names if not c.startswith("_")]
+        outcome = Outcome()
+        for result in combined.values():
+            config, meta = result.config, result.config.meta or {}
+            shown = pa.array(result.positions[:EXAMPLES], pa.int64())
+            examples = table.select(visible).take(shown).to_pylist()
+            row = {
+                **identity,
+                "suite_name": document["name"],
+                "expectation_type": config.type,
+                "column_name": _columns(result.kwargs),
+                "kwargs_json": json.dumps(result.kwargs, default=str, sort_keys=True),
+                "kahn_category": meta.get("kahn_category"),
+                "severity": meta.get("severity"),
+                "success": result.success,
+                "element_count": result.element_count,
+                "unexpected_count": result.unexpected_count,
+                "unexpected_percent": result.unexpected_percent,
+                "observed_value": None
+                if result.observed is None
+                else json.dumps(result.observed, default=str),
+                "partial_unexpected_json": json.dumps(result.partial[:PARTIAL], default=str),
+                "examples_json": json.dumps(examples, default=str, ensure_ascii=False),
+                "validated_at": validated_at,
+            }
+            outcome.rows.append(row)
+            if not result.success:
+                outcome.failing_positions.append((row, result.positions))
+        return outcome
+
+    def _run(self, frame, document: dict, suite_file: Path) -> list:
+        """One GX validation of a pandas frame; its expectation results."""
         suite = self._suite(document, suite_file)
         asset_name = document["name"]
         assets = {a.name: a for a in self.source.assets}
@@ -138,43 +266,7 @@ class GreatExpectations:
             batch_parameters={"dataframe": frame},
             result_format={"result_format": "COMPLETE", "partial_unexpected_count": PARTIAL},
         )
-        validated_at = datetime.now(UTC)
-        outcome = Outcome()
-        visible = [c for c in frame.columns if not str(c).startswith("_")]
-        for item in result.results:
-            config, detail = item.expectation_config, item.result or {}
-            meta = config.meta or {}
-            kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-            positions = [
-                int(i)
-                for i in (detail.get("unexpected_index_list") or [])
-                if isinstance(i, int | float)
-            ]
-            examples = frame.iloc[positions[:EXAMPLES]][visible].to_dict(orient="records")
-            observed = detail.get("observed_value")
-            row = {
-                **identity,
-                "suite_name": document["name"],
-                "expectation_type": config.type,
-                "column_name": _columns(kwargs),
-                "kwargs_json": json.dumps(kwargs, default=str, sort_keys=True),
-                "kahn_category": meta.get("kahn_category"),
-                "severity": meta.get("severity"),
-                "success": bool(item.success),
-                "element_count": detail.get("element_count", len(frame)),
-                "unexpected_count": detail.get("unexpected_count"),
-                "unexpected_percent": detail.get("unexpected_percent"),
-                "observed_value": None if observed is None else json.dumps(observed, default=str),
-                "partial_unexpected_json": json.dumps(
-                    (detail.get("partial_unexpected_list") or [])[:PARTIAL], default=str
-                ),
-                "examples_json": json.dumps(examples, default=str, ensure_ascii=False),
-                "validated_at": validated_at,
-            }
-            outcome.rows.append(row)
-            if not item.success:
-                outcome.failing_positions.append((row, positions))
-        return outcome
+        return list(result.results)
 
     def build_docs(self) -> Path | None:
         """Render Data Docs for every batch validated in this context; returns the index."""

@@ -31,7 +31,7 @@ from sotelake import engine
 from sotelake.lake import zones
 from sotelake.lake.audit import read_audit, write_audit
 from sotelake.lake.load import QUARANTINE_SCHEMA
-from sotelake.quality.gx_runner import RESULT_SCHEMA, GreatExpectations
+from sotelake.quality.gx_runner import RESULT_SCHEMA, GreatExpectations, referenced_columns
 from sotelake.quality.suite_spec import mart_suite_path
 from sotelake.quality.suites import read_suite, suite_path
 from sotelake.settings import Settings, get_settings
@@ -109,10 +109,9 @@ class Validator:
             )
             return summary
         batch = pq.read_table(files)
-        frame = batch.to_pandas()
         summary.rows = batch.num_rows
         summary.load_id = files[0].stem
-        outcome = self._run_suite(frame, document, suite_file, summary, source, table, load_date)
+        outcome = self._run_suite(batch, document, suite_file, summary, source, table, load_date)
         if summary.failed.get("critical"):
             self._reject(source, table, load_date, partition, summary)
         elif summary.failed.get("error"):
@@ -125,7 +124,7 @@ class Validator:
 
     def _run_suite(
         self,
-        frame,
+        batch: pa.Table,
         document: dict,
         suite_file: Path,
         summary: ValidationSummary,
@@ -133,7 +132,7 @@ class Validator:
         table: str,
         load_date: date,
     ):
-        """Validate ``frame`` with the suite, count what failed by severity into ``summary``,
+        """Validate ``batch`` with the suite, count what failed by severity into ``summary``,
         and store the results of the batch (replacing an earlier run's)."""
         identity = {
             "run_id": self.run_id,
@@ -142,7 +141,7 @@ class Validator:
             "table_name": table,
             "load_date": load_date,
         }
-        outcome = self.gx.validate(frame, document, suite_file, identity)
+        outcome = self.gx.validate(batch, document, suite_file, identity)
         summary.evaluated = len(outcome.rows)
         for row in outcome.rows:
             if not row["success"]:
@@ -244,7 +243,9 @@ class Validator:
         summary = ValidationSummary("warehouse", relation, load_date.isoformat())
         suite_file = mart_suite_path(self.settings.expectations, relation)
         document = read_suite(suite_file)
-        columns = sorted({c for e in document["expectations"] for c in _referenced(e["kwargs"])})
+        columns = sorted(
+            {c for e in document["expectations"] for c in referenced_columns(e["kwargs"])}
+        )
         con = engine.connect_warehouse(self.settings.warehouse)
         try:
             exists = con.execute(
@@ -255,14 +256,14 @@ class Validator:
             if not exists:
                 summary.status = "no_data"
                 return summary
-            frame = con.execute(
+            batch = con.execute(
                 f"select {', '.join(engine.quote(c) for c in columns)} "
                 f"from {engine.quote(schema)}.{engine.quote(model)}"
-            ).df()
+            ).to_arrow_table()
         finally:
             con.close()
-        summary.rows, summary.load_id = len(frame), f"build_{self.run_id}"
-        self._run_suite(frame, document, suite_file, summary, "warehouse", relation, load_date)
+        summary.rows, summary.load_id = batch.num_rows, f"build_{self.run_id}"
+        self._run_suite(batch, document, suite_file, summary, "warehouse", relation, load_date)
         summary.status = (
             "failed"
             if summary.failed.get("critical")
@@ -281,11 +282,6 @@ class Validator:
         except Exception as error:  # the docs are a convenience: never fail the run for them
             log.warning("GX Data Docs were not built: %s", error)
             return None
-
-
-def _referenced(kwargs: dict) -> list[str]:
-    named = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")]
-    return [c for c in named if c] + list(kwargs.get("column_list") or [])
 
 
 def _results_file(lake: Path, source: str, table: str, load_date: date) -> Path:

@@ -1,0 +1,97 @@
+"""A large batch is validated in parts (memory stays flat): the results must be those of one
+validation of the whole batch, failing rows, counts and ``mostly`` included."""
+
+import pyarrow as pa
+import pytest
+
+from sotelake.quality import gx_runner
+
+IDENTITY = {"run_id": "r", "load_id": "l", "source": "s", "table_name": "t", "load_date": None}
+SUITE = {
+    "name": "s.t",
+    "expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
+        {
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["person", "day"]},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "status", "value_set": ["ok"]},
+        },
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "code", "mostly": 0.9},
+        },
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "note", "mostly": 0.7},
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def gx():
+    return gx_runner.GreatExpectations()
+
+
+def batch() -> pa.Table:
+    n = 25
+    ids = list(range(n))
+    ids[20] = 1  # a duplicate of row 1, in another part
+    status = ["ok"] * n
+    status[3] = status[17] = "bad"
+    code = [None if i in (2, 12, 22) else "x" for i in range(n)]  # 12 % null: fails 0.9
+    note = [None if i % 4 == 0 else "y" for i in range(n)]  # 28 % null: passes 0.7
+    person = [i % 20 for i in range(n)]
+    day = [0] * n  # (person, day) repeats for rows 0-4 and 20-24, in other parts
+    return pa.table(
+        {
+            "id": ids,
+            "status": status,
+            "code": code,
+            "note": note,
+            "person": person,
+            "day": day,
+            "_internal": ["z"] * n,
+        }
+    )
+
+
+def results(gx, monkeypatch, part_rows: int) -> dict:
+    monkeypatch.setattr(gx_runner, "PART_ROWS", part_rows)
+    outcome = gx.validate(batch(), SUITE, None, IDENTITY)
+    failing = {row["kwargs_json"]: positions for row, positions in outcome.failing_positions}
+    return {
+        (row["expectation_type"], row["column_name"]): (
+            row["success"],
+            row["element_count"],
+            row["unexpected_count"],
+            round(row["unexpected_percent"] or 0, 6),
+            sorted(failing.get(row["kwargs_json"], [])),
+        )
+        for row in outcome.rows
+    }
+
+
+def test_parts_give_the_results_of_the_whole_batch(gx, monkeypatch):
+    whole = results(gx, monkeypatch, 1000)
+    parted = results(gx, monkeypatch, 10)  # three parts: 10, 10, 5 rows
+    assert parted == whole
+    assert whole[("expect_column_values_to_be_unique", "id")][4] == [1, 20]
+    assert whole[("expect_column_values_to_be_in_set", "status")][:3] == (False, 25, 2)
+    assert whole[("expect_column_values_to_be_in_set", "status")][4] == [3, 17]
+    assert whole[("expect_column_values_to_not_be_null", "code")][0] is False  # 3 of 25 > 10 %
+    assert whole[("expect_column_values_to_not_be_null", "note")][0] is True  # 7 of 25 < 30 %
+    assert whole[("expect_compound_columns_to_be_unique", "person, day")][4] == [
+        *range(5),
+        *range(20, 25),
+    ]
+
+
+def test_examples_come_from_the_failing_rows_without_internal_columns(gx, monkeypatch):
+    monkeypatch.setattr(gx_runner, "PART_ROWS", 10)
+    outcome = gx.validate(batch(), SUITE, None, IDENTITY)
+    row = next(r for r in outcome.rows if r["column_name"] == "status")
+    assert '"status": "bad"' in row["examples_json"] and "_internal" not in row["examples_json"]
