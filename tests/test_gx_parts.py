@@ -95,3 +95,29 @@ def test_examples_come_from_the_failing_rows_without_internal_columns(gx, monkey
     outcome = gx.validate(batch(), SUITE, None, IDENTITY)
     row = next(r for r in outcome.rows if r["column_name"] == "status")
     assert '"status": "bad"' in row["examples_json"] and "_internal" not in row["examples_json"]
+
+
+def test_an_empty_load_is_not_validated_and_leaves_no_stale_results(tmp_path, monkeypatch):
+    """A quiet day's empty loads cost no GX (not even its import); a re-run that found no rows
+    removes the results an earlier run of that date wrote."""
+    from datetime import date
+
+    import pyarrow.parquet as pq
+
+    from sotelake.lake import zones
+    from sotelake.quality.validate import Validator, _results_file
+    from sotelake.settings import get_settings
+
+    monkeypatch.setenv("SOTELAKE_DATA_DIR", str(tmp_path))
+    settings = get_settings()
+    day = date(2026, 1, 2)
+    partition = zones.partition(settings.lake, zones.RAW, "unified_record", "visits", day)
+    partition.mkdir(parents=True)
+    pq.write_table(pa.table({"visit_id": pa.array([], pa.int64())}), partition / "load1.parquet")
+    stale = _results_file(settings.lake, "unified_record", "visits", day)
+    stale.write_text("an earlier run's results")
+    validator = Validator("run", settings)
+    summary = validator.validate_load("unified_record", "visits", day)
+    assert (summary.status, summary.rows, summary.load_id) == ("no_data", 0, "load1")
+    assert not stale.exists()
+    assert "gx" not in validator.__dict__ and validator.finish() is None

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
@@ -92,7 +93,12 @@ class Validator:
     def __init__(self, run_id: str, settings: Settings | None = None) -> None:
         self.run_id = run_id
         self.settings = settings or get_settings()
-        self.gx = GreatExpectations(self.settings.reports / "quality" / "gx")
+
+    @cached_property
+    def gx(self) -> GreatExpectations:
+        """GX, imported and set up when the first batch with rows comes (a quiet day's loads
+        are mostly empty)."""
+        return GreatExpectations(self.settings.reports / "quality" / "gx")
 
     def validate_load(self, source: str, table: str, load_date: date) -> ValidationSummary:
         started = time.perf_counter()
@@ -108,9 +114,16 @@ class Validator:
                 "%s.%s: no raw partition for %s: nothing to validate", source, table, load_date
             )
             return summary
+        summary.load_id = files[0].stem
+        if sum(pq.read_metadata(f).num_rows for f in files) == 0:
+            summary.status = "no_data"
+            _results_file(lake, source, table, load_date).unlink(missing_ok=True)
+            log.info(
+                "%s.%s: the load of %s has no rows: nothing to validate", source, table, load_date
+            )
+            return summary
         batch = pq.read_table(files)
         summary.rows = batch.num_rows
-        summary.load_id = files[0].stem
         outcome = self._run_suite(batch, document, suite_file, summary, source, table, load_date)
         if summary.failed.get("critical"):
             self._reject(source, table, load_date, partition, summary)
@@ -277,6 +290,8 @@ class Validator:
 
     def finish(self) -> Path | None:
         """Build the GX Data Docs of everything validated (linked from the steward report)."""
+        if "gx" not in self.__dict__:  # nothing was validated
+            return None
         try:
             return self.gx.build_docs()
         except Exception as error:  # the docs are a convenience: never fail the run for them
