@@ -3,7 +3,8 @@
 -- booked (booked_at is null or after d), starting on d or later. No third free slot within 182
 -- days counts as 182 days (THL's value for a waiting list).
 {% set cap_days = 182 %}
-{% set near_days = 14 %}
+{#- The windows the third free slot is looked for in, one pass each (see below). -#}
+{% set windows = [4, 14, cap_days] %}
 with slots as (
     select * from {{ ref('int_appointment_slots_classified') }}
 ),
@@ -29,12 +30,15 @@ measurement_days as (
         and date_day >= (select min(first_day) from calendars)
 ),
 
--- The free slots of a day, ranked; looked for in two passes because the join of every day
--- with every slot of the next 182 days is large: first within the next {{ near_days }} days
--- (where the third free slot almost always is), then, only for the days and calendars that did
--- not find three there, within the whole {{ cap_days }}. The result is the same as one pass.
-{% for pass_name, window in [('near', near_days), ('far', cap_days)] %}
-{{ pass_name }}_ranked as (
+-- The free slots of a day, ranked, looked for in passes of growing windows, because the join
+-- of every day with every slot of the next {{ cap_days }} days is large: first within the next
+-- {{ windows[0] }} days, then, only for the days and calendars that did not find three there,
+-- within {{ windows[1] }}, then within {{ cap_days }}. Where the third free slot usually is near,
+-- the first pass does nearly all the work; where it is far, the last does. The result is the
+-- same as one pass over {{ cap_days }} days.
+{% for window in windows %}
+{%- set i = loop.index %}
+pass{{ i }}_ranked as (
     select
         measurement_days.measured_on,
         slots.unit_id,
@@ -50,29 +54,35 @@ measurement_days as (
         and slots.slot_date < measurement_days.measured_on + {{ window }}
         and slots.created_at <= measurement_days.measured_on
         and (slots.booked_at is null or slots.booked_at > measurement_days.measured_on)
-    {%- if pass_name == 'far' %}
-    inner join unresolved
+    {%- if i > 1 %}
+    inner join unresolved{{ i - 1 }} as unresolved
         on unresolved.measured_on = measurement_days.measured_on
         and unresolved.unit_id = slots.unit_id
         and unresolved.professional_group_code = slots.professional_group_code
     {%- endif %}
 ),
-{% if pass_name == 'near' %}
-unresolved as (
+{% if not loop.last %}
+unresolved{{ i }} as (
+    {%- if i == 1 %}
     select measurement_days.measured_on, calendars.unit_id, calendars.professional_group_code
     from measurement_days
     inner join calendars on measurement_days.measured_on >= calendars.first_day
+    {%- else %}
+    select * from unresolved{{ i - 1 }}
+    {%- endif %}
     except
-    select measured_on, unit_id, professional_group_code from near_ranked where free_rank = 3
+    select measured_on, unit_id, professional_group_code from pass{{ i }}_ranked where free_rank = 3
 ),
 {% endif %}
-{% endfor %}
+{%- endfor %}
 third_free as (
+    {%- for window in windows %}
     select measured_on, unit_id, professional_group_code, slot_date
-    from near_ranked where free_rank = 3
+    from pass{{ loop.index }}_ranked where free_rank = 3
+    {%- if not loop.last %}
     union all
-    select measured_on, unit_id, professional_group_code, slot_date
-    from far_ranked where free_rank = 3
+    {%- endif %}
+    {%- endfor %}
 )
 
 select
