@@ -4,10 +4,11 @@ extract (one mapped task per table of config/sources.yml: pseudonymise, quaranti
   -> validate (each load with its Great Expectations suite, results to dq.validation_results;
      critical: the batch is rejected, error: its failing rows are quarantined; one task, so GX
      is imported once)
-  -> transform (one `dbt build` of the DuckDB warehouse; the models of sources whose load
-     failed or was rejected are left out and keep their last state)
-  -> publish (reports, packages, dbt docs, the gold Parquet zone and, when configured, the
-     PostgreSQL BI warehouse; also after a failed build)
+  -> transform (one `dbt build` of the DuckDB warehouse, the marts' GX checks and the dbt
+     docs; the models of sources whose load failed or was rejected are left out and keep
+     their last state)
+  -> publish (reports, packages, the gold Parquet zone and, when configured, the PostgreSQL
+     BI warehouse; also after a failed build)
   -> conclude (fails the run, loudly, if any load failed or was rejected)
 
 The work lives in the sotelake package (plugins/sotelake); this file only wires it, and keeps

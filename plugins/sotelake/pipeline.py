@@ -103,7 +103,8 @@ def transform(
     load_date: date | None = None,
     settings: Settings | None = None,
 ) -> dict:
-    """Build the warehouse, then check the published marts with their GX suites.
+    """Build the warehouse, check the published marts with their GX suites, and write the
+    warehouse's documentation (dbt docs: here, where dbt is already loaded).
 
     The models downstream of held-back sources keep their last state. The marts' results go to
     dq.validation_results (refreshed after the check); a failed critical expectation on a mart
@@ -111,7 +112,7 @@ def transform(
     """
     from sotelake.quality.suite_spec import build_mart_suites
     from sotelake.quality.validate import Validator
-    from sotelake.transform.dbt_build import build, run_dbt
+    from sotelake.transform.dbt_build import build, publish_docs, run_dbt
 
     settings = settings or get_settings()
     built = asdict(build(run_id, settings, exclude_sources=held_back))
@@ -127,6 +128,7 @@ def transform(
         settings=settings,
         extra_env={"SOTELAKE_RUN_ID": run_id},
     )
+    built["dbt_docs"] = str(publish_docs(settings))
     failed = [f"{c.table}: {'; '.join(c.failing)}" for c in checks if c.status == "failed"]
     if failed:
         raise MartCheckFailed("Published marts failed critical expectations:\n" + "\n".join(failed))
@@ -143,14 +145,13 @@ def publish(
     connection_lookup: Callable[[str], str | None] | None = None,
 ) -> dict:
     """What the build feeds: the reports for people (indicators, sote information packages,
-    the steward report, the warehouse's documentation), the gold Parquet zone and, when one is
-    configured, the PostgreSQL BI warehouse."""
+    the steward report), the gold Parquet zone and, when one is configured, the PostgreSQL BI
+    warehouse."""
     from sotelake.publish.bi_warehouse import bi_warehouse_url, publish_to_postgres
     from sotelake.publish.gold import export_gold
     from sotelake.publish.indicator_report import render_indicator_report
     from sotelake.publish.packages import render_packages
     from sotelake.quality.steward_report import render_steward_report
-    from sotelake.transform.dbt_build import publish_docs
 
     settings = settings or get_settings()
     packages = render_packages(settings, run_id=run_id)
@@ -158,7 +159,6 @@ def publish(
         "indicator_report": str(render_indicator_report(settings, run_id)),
         "packages": str(packages[-1]) if packages else None,
         "steward_report": str(render_steward_report(settings)),
-        "dbt_docs": str(publish_docs(settings)),
         "gold_manifest": str(export_gold(settings, run_id)),
         "warehouse": str(settings.warehouse),
     }
