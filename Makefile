@@ -17,6 +17,8 @@ SEED ?= 42
 FAULTS ?=  # e.g. FAULTS=default: inject the faults of plugins/sotelake/demo/faults.py
 # Benchmark scales, residents x years (make bench SCALES=20000x1,200000x1)
 SCALES ?= 20000x1,200000x1,650000x1,650000x2
+# Stages to profile with pyinstrument (make bench SCALES=200000x1 PROFILE="extract,dbt build")
+PROFILE ?=
 
 .PHONY: help install system-packages demo test test-slow bench lint format airflow lock clean
 
@@ -61,7 +63,7 @@ test: install system-packages
 
 # Seconds, rows/s and peak memory per stage at each scale, and the ratios to DuckDB's floor.
 bench: install
-	$(BIN)/python bench/pipeline_bench.py --scales $(SCALES)
+	$(BIN)/python bench/pipeline_bench.py --scales $(SCALES) $(if $(PROFILE),--profile "$(PROFILE)")
 
 # Slow tests (the real scheduler): CI runs them after `make test`.
 test-slow: install system-packages

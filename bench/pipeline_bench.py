@@ -231,9 +231,13 @@ STAGES = (
 )
 
 
-def run_stage(name: str, data: Path, residents: int, years: int) -> dict:
+def run_stage(
+    name: str, data: Path, residents: int, years: int, profile: Path | None = None
+) -> dict:
+    """One stage in a fresh process; with ``profile``, under pyinstrument (a text report)."""
+    profiler = [] if profile is None else ["-m", "pyinstrument", "-r", "text", "-o", str(profile)]
     done = subprocess.run(
-        [sys.executable, __file__, "--stage", name, "--data", str(data)]
+        [sys.executable, *profiler, __file__, "--stage", name, "--data", str(data)]
         + ["--residents", str(residents), "--years", str(years)],
         capture_output=True,
         text=True,
@@ -244,7 +248,7 @@ def run_stage(name: str, data: Path, residents: int, years: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench(scales: list[tuple[int, int]], out: Path) -> list[dict]:
+def bench(scales: list[tuple[int, int]], out: Path, profiled: set[str] = frozenset()) -> list[dict]:
     rows = []
     for residents, years in scales:
         data = out / "runs" / f"{residents}x{years}"
@@ -256,7 +260,13 @@ def bench(scales: list[tuple[int, int]], out: Path) -> list[dict]:
         results = {}
         for name in STAGES:
             print(f"{residents} residents x {years} y: {name} ...", file=sys.stderr, flush=True)
-            results[name] = run_stage(name, data, residents, years)
+            profile = None
+            if name in profiled:
+                profile = out / "profiles" / f"{residents}x{years} {name}.txt"
+                profile.parent.mkdir(parents=True, exist_ok=True)
+            results[name] = run_stage(name, data, residents, years, profile)
+            if profile:
+                print(f"  profile: {profile}", file=sys.stderr)
             result = results[name]
             timed = {**result, "seconds": result.get("floor_seconds", result["seconds"])}
             rows.append(row(residents, years, name, result["rows"], timed))
@@ -355,6 +365,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scales", default="20000x1,200000x1,650000x1,650000x2")
     parser.add_argument("--out", default=str(ROOT / "data" / "bench"))
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="stages to run under pyinstrument, e.g. 'extract,dbt build' (reports in "
+        "data/bench/profiles/; profiling slows a stage, so its time is not comparable)",
+    )
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--residents", type=int, help=argparse.SUPPRESS)
@@ -365,7 +381,11 @@ def main() -> int:
         return 0
     scales = [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
     out = Path(args.out)
-    rows = bench(scales, out)
+    profiled = {s.strip() for s in args.profile.split(",") if s.strip()}
+    unknown = profiled - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stage(s) {sorted(unknown)}; the stages are {list(STAGES)}")
+    rows = bench(scales, out, profiled)
     out.mkdir(parents=True, exist_ok=True)
     (out / "pipeline.json").write_text(json.dumps(rows, indent=2))
     with open(out / "pipeline.csv", "w", newline="") as f:
