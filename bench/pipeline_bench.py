@@ -14,7 +14,9 @@ own), validate (Great Expectations), dbt build (with the marts' checks), reports
 - floors in the same machine and data: the extract floor is DuckDB alone copying the same
   source tables and files into Parquet (no types, checks or pseudonyms); the transform floor is
   the dbt models' compiled SQL (``dbt compile --full-refresh``) run in one DuckDB connection,
-  in dependency order, without dbt and without tests.
+  in dependency order, without dbt and without tests;
+- at the scales up to ``--spark-up-to`` residents (200 000), the same dbt build on Spark (local
+  mode, ``sotelake.transform.dbt_build.build_on_spark``), its JVM's memory included.
 
 Prints one table and writes it to ``data/bench/pipeline.csv`` and ``.json``.
 """
@@ -102,6 +104,13 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
         out["stages"] = summary.stage_seconds
     elif name == "extract floor":
         out["rows"] = extract_floor(settings, data / "floor")
+    elif name == "dbt build (Spark)":
+        from sotelake.transform.dbt_build import build_on_spark
+
+        built = build_on_spark("bench", settings)
+        out["rows"] = sum(load["loaded"] for load in state["loads"])
+        out["dbt_seconds"] = built.seconds
+        out["jvm_peak_mb"] = _children_peak_mb()
     elif name == "transform floor":
         out["rows"], out["floor_seconds"], out["slowest_models"] = transform_floor(
             settings, data / "floor"
@@ -110,8 +119,26 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
         raise ValueError(name)
     out["seconds"] = round(time.perf_counter() - started, 2)
     out["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out["peak_mb"] += out.pop("jvm_peak_mb", 0)  # Spark's JVM is a child process
     state_file.write_text(json.dumps(state, default=str))
     return out
+
+
+def _children_peak_mb() -> int:
+    """Peak resident memory (VmHWM) of this process's live descendants, e.g. Spark's JVM."""
+    total, pending = 0, [os.getpid()]
+    while pending:
+        pid = pending.pop()
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            children = (task / "children").read_text().split()
+            pending += [int(c) for c in children]
+            for child in children:
+                try:
+                    status = Path(f"/proc/{child}/status").read_text()
+                except FileNotFoundError:  # it ended meanwhile
+                    continue
+                total += int(status.split("VmHWM:")[1].split()[0]) // 1024
+    return total
 
 
 def state_rows(data: Path, day: date) -> list[int]:
@@ -248,7 +275,15 @@ def run_stage(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench(scales: list[tuple[int, int]], out: Path, profiled: set[str] = frozenset()) -> list[dict]:
+SPARK_STAGE = "dbt build (Spark)"  # the same models on Spark: scales up to --spark-up-to
+
+
+def bench(
+    scales: list[tuple[int, int]],
+    out: Path,
+    profiled: set[str] = frozenset(),
+    spark_up_to: int = 200_000,
+) -> list[dict]:
     rows = []
     for residents, years in scales:
         data = out / "runs" / f"{residents}x{years}"
@@ -258,7 +293,8 @@ def bench(scales: list[tuple[int, int]], out: Path, profiled: set[str] = frozens
             shutil.rmtree(data)
         data.mkdir(parents=True)
         results = {}
-        for name in STAGES:
+        stages = STAGES + ((SPARK_STAGE,) if residents <= spark_up_to else ())
+        for name in stages:
             print(f"{residents} residents x {years} y: {name} ...", file=sys.stderr, flush=True)
             profile = None
             if name in profiled:
@@ -371,6 +407,12 @@ def main() -> int:
         help="stages to run under pyinstrument, e.g. 'extract,dbt build' (reports in "
         "data/bench/profiles/; profiling slows a stage, so its time is not comparable)",
     )
+    parser.add_argument(
+        "--spark-up-to",
+        type=int,
+        default=200_000,
+        help="also build on Spark (local mode) at the scales up to this many residents (0: never)",
+    )
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--residents", type=int, help=argparse.SUPPRESS)
@@ -382,10 +424,10 @@ def main() -> int:
     scales = [tuple(int(x) for x in s.split("x")) for s in args.scales.split(",")]
     out = Path(args.out)
     profiled = {s.strip() for s in args.profile.split(",") if s.strip()}
-    unknown = profiled - set(STAGES)
+    unknown = profiled - {*STAGES, SPARK_STAGE}
     if unknown:
         parser.error(f"unknown stage(s) {sorted(unknown)}; the stages are {list(STAGES)}")
-    rows = bench(scales, out, profiled)
+    rows = bench(scales, out, profiled, args.spark_up_to)
     out.mkdir(parents=True, exist_ok=True)
     (out / "pipeline.json").write_text(json.dumps(rows, indent=2))
     with open(out / "pipeline.csv", "w", newline="") as f:
