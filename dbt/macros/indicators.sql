@@ -168,11 +168,17 @@ select
     period_start,
     'service_class' as breakdown,
     breakdown_code,
-    cast(numerator as {{ sql_type('float8') }}) as numerator,
-    cast(denominator as {{ sql_type('float8') }}) as denominator,
-    case when denominator <> 0 then cast({{ value }} as {{ sql_type('float8') }}) end as value
-from by_grain
-where breakdown_code <> 'unmapped'
+    numerator,
+    denominator,
+    case when denominator <> 0 then {{ value }} end as value
+-- the value from float8 amounts: Spark divides decimals to 6 decimal places only
+from (
+    select period_grain, period_start, breakdown_code,
+           cast(numerator as {{ sql_type('float8') }}) as numerator,
+           cast(denominator as {{ sql_type('float8') }}) as denominator
+    from by_grain
+    where breakdown_code <> 'unmapped'
+) as amounts_in_float8
 {% endmacro %}
 
 
