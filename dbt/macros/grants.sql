@@ -8,6 +8,7 @@
     grant select on all tables in schema marts, dq to bi_reader, dq_steward;
     revoke select on dq.quarantine from bi_reader;
     {%- else -%}
-    select 1  -- the embedded DuckDB file has no roles
+    select 1  -- the embedded DuckDB file has no roles; on Spark, access is the cluster's own (a
+              -- metastore or catalog such as Unity Catalog grants it)
     {%- endif -%}
 {%- endmacro %}

@@ -121,9 +121,9 @@ select
     period_start,
     '{{ breakdown }}' as breakdown,
     breakdown_code,
-    cast(numerator as float8) as numerator,
-    cast(denominator as float8) as denominator,
-    case when denominator > 0 then {{ scale }} * cast(numerator as float8) / denominator end as value
+    cast(numerator as {{ sql_type('float8') }}) as numerator,
+    cast(denominator as {{ sql_type('float8') }}) as denominator,
+    case when denominator > 0 then {{ scale }} * cast(numerator as {{ sql_type('float8') }}) / denominator end as value
 from areas
 {%- if denominator == 'events' %}
 where denominator > 0  -- a share of nothing is no value
@@ -168,11 +168,17 @@ select
     period_start,
     'service_class' as breakdown,
     breakdown_code,
-    cast(numerator as float8) as numerator,
-    cast(denominator as float8) as denominator,
-    case when denominator <> 0 then cast({{ value }} as float8) end as value
-from by_grain
-where breakdown_code <> 'unmapped'
+    numerator,
+    denominator,
+    case when denominator <> 0 then {{ value }} end as value
+-- the value from float8 amounts: Spark divides decimals to 6 decimal places only
+from (
+    select period_grain, period_start, breakdown_code,
+           cast(numerator as {{ sql_type('float8') }}) as numerator,
+           cast(denominator as {{ sql_type('float8') }}) as denominator
+    from by_grain
+    where breakdown_code <> 'unmapped'
+) as amounts_in_float8
 {% endmacro %}
 
 
@@ -213,12 +219,12 @@ select
     make_date(year, 1, 1) as period_start,
     'none' as breakdown,
     'total' as breakdown_code,
-    cast(coalesce(numerator, 0) as float8) as numerator,
-    cast(denominator as float8) as denominator,
+    cast(coalesce(numerator, 0) as {{ sql_type('float8') }}) as numerator,
+    cast(denominator as {{ sql_type('float8') }}) as denominator,
     {% if share -%}
-    100.0 * cast(coalesce(numerator, 0) as float8) / denominator
+    100.0 * cast(coalesce(numerator, 0) as {{ sql_type('float8') }}) / denominator
     {%- else -%}
-    cast(coalesce(numerator, 0) as float8)
+    cast(coalesce(numerator, 0) as {{ sql_type('float8') }})
     {%- endif %} as value
 from areas
 {% endmacro %}

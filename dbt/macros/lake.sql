@@ -10,6 +10,15 @@
 {%- endmacro %}
 
 
+{#- The materialization of the incremental staging models. Spark's plain Parquet tables (the
+    spark target: no Delta Lake or Iceberg) can neither delete rows nor merge them, so there the
+    model is rebuilt whole on each build; that gives the same rows, because latest_versions then
+    picks each key's newest version among all the loads. -#}
+{% macro incremental_or_table() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}
+
+
 {#- mode: incremental, step 1. The raw rows published since this incremental model last ran
     (all of them on the first run or with --full-refresh). Re-runs, backfills and replayed
     batches are published later, so they are processed too. -#}
@@ -43,6 +52,11 @@
         partition by {{ key }}
         order by {% if changed_at %}{{ changed_at }} desc, {% endif %}_extracted_at desc
     ) = 1
+{%- endmacro %}
+
+{#- Spark: never incremental (incremental_or_table), so DuckDB's query without its union -#}
+{% macro spark__latest_versions(changes, key, changed_at) -%}
+    {{ return(sotelake.duckdb__latest_versions(changes, key, changed_at)) }}
 {%- endmacro %}
 
 {#- PostgreSQL: DISTINCT ON keeps the first row per key; the model's own rows have the columns
@@ -79,10 +93,62 @@
 {%- endmacro %}
 
 {#- On a server target the lake's row counts per zone and load were copied with the lake
-    (sotelake.transform.lake_copy): the zone is the pattern's first folder. -#}
+    (sotelake.transform.lake_copy), or on Spark are a view over the lake's files
+    (register_lake): the zone is the pattern's first folder. -#}
 {% macro default__lake_file_counts(pattern, column) -%}
     select load_id, rows from {{ source('lake_dq', 'zone_rows') }}
     where zone = '{{ pattern.split('/')[0] }}'
+{%- endmacro %}
+
+
+{#- Spark reads the lake where it lies, as external tables: before each build (on-run-start),
+    each source table is registered under the schema it names on a server target
+    (lake_<source>.<table>, lake_dq.*), as sotelake.transform.lake_copy does for PostgreSQL. Its
+    folder is the one its meta.external_location reads on DuckDB, without the glob: one place
+    says where a source lies. mergeSchema reads the loads by column name (DuckDB's
+    union_by_name); recursiveFileLookup reads the files under the load_date=... folders without
+    making load_date a partition column (which Spark would need registered per partition).
+    Tables are replaced each build, so new loads and new columns are seen; dropping an external
+    table leaves its files. -#}
+{% macro register_lake() -%}
+    {{ return(adapter.dispatch('register_lake', 'sotelake')()) }}
+{%- endmacro %}
+
+{% macro default__register_lake() -%}
+{%- endmacro %}
+
+{% macro spark__register_lake() -%}
+    {%- if execute -%}
+    {%- set files = "using parquet options (recursiveFileLookup 'true', mergeSchema 'true')" -%}
+    {%- set schemas = [] -%}
+    {%- for node in graph.sources.values() if node.meta.get('external_location') -%}
+        {%- set pattern = node.meta['external_location'].split("'")[1].replace('{name}', node.identifier) -%}
+        {%- set folder = pattern.split('/*')[0] -%}
+        {%- if node.schema not in schemas -%}
+            {%- do run_query('create schema if not exists ' ~ node.schema) -%}
+            {%- do schemas.append(node.schema) -%}
+        {%- endif -%}
+        {%- set table = node.schema ~ '.' ~ node.identifier -%}
+        {%- do run_query('drop table if exists ' ~ table) -%}
+        {%- do run_query('create table ' ~ table ~ ' ' ~ files ~ " location '" ~ folder ~ "'") -%}
+    {%- endfor -%}
+    {#- Rows per zone and load (the reconciliation's lake_file_counts): only the load id is read
+        from each file, and a zone without files yet (rejected) reads as empty. -#}
+    {%- set lake = env_var('SOTELAKE_LAKE', '../data/lake') -%}
+    {%- set zones = ['raw', 'rejected'] -%}
+    {%- do run_query('create schema if not exists lake_dq') -%}
+    {%- for zone in zones -%}
+        {%- do run_query('drop table if exists lake_dq.' ~ zone ~ '_files') -%}
+        {%- do run_query('create table lake_dq.' ~ zone ~ "_files (_load_id string) using parquet "
+                         ~ "options (recursiveFileLookup 'true') location '" ~ lake ~ '/' ~ zone ~ "'") -%}
+    {%- endfor -%}
+    {%- set counts = [] -%}
+    {%- for zone in zones -%}
+        {%- do counts.append("select '" ~ zone ~ "' as zone, _load_id as load_id, count(*) as rows from lake_dq."
+                             ~ zone ~ "_files group by _load_id") -%}
+    {%- endfor -%}
+    {%- do run_query('create or replace view lake_dq.zone_rows as ' ~ counts | join(' union all ')) -%}
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -9,6 +9,6 @@ select
     actual,
     actual - expected as difference,
     abs(actual - expected) <= 0.005 + 1e-9 * abs(expected) as passed,
-    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as varchar) as run_id
+    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as {{ sql_type('varchar') }}) as run_id
 from {{ checks }}
 {%- endmacro %}

@@ -8,6 +8,7 @@ sotelake replay SOURCE.TABLE --load-date D  re-run a rejected or quarantined loa
 sotelake packages [--year YYYY]           render the sote information packages of a year
 sotelake publish-postgres [URL]          copy the public marts to the PostgreSQL BI warehouse
 sotelake build-postgres [URL]            build the whole dbt project on PostgreSQL instead
+sotelake build-spark                      build the whole dbt project on Spark (local mode)
 sotelake scan-privacy [FOLDER]            find henkilötunnus-shaped values in outputs
 sotelake airflow <args>                   the airflow CLI with this project's settings
                                           (`sotelake airflow standalone`: UI and scheduler)
@@ -166,10 +167,22 @@ def cmd_publish_postgres(args) -> int:
 def cmd_build_postgres(args) -> int:
     from sotelake.transform.dbt_build import build_on_postgres
 
-    run_id = f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
-    result = build_on_postgres(_bi_warehouse_url(args), run_id)
+    result = build_on_postgres(_bi_warehouse_url(args), _manual_run_id())
     print(f"dbt build on PostgreSQL in {result.seconds} s: {result.statuses}")
     return 0
+
+
+def cmd_build_spark(args) -> int:
+    from sotelake.transform.dbt_build import build_on_spark, spark_warehouse
+
+    result = build_on_spark(_manual_run_id())
+    print(f"dbt build on Spark in {result.seconds} s: {result.statuses}")
+    print(f"tables and metastore in {spark_warehouse(get_settings())}")
+    return 0
+
+
+def _manual_run_id() -> str:
+    return f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
 
 
 def cmd_scan_privacy(args) -> int:
@@ -325,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     on_postgres.add_argument("url", nargs="?", help="postgresql://user:password@host:port/db")
     on_postgres.set_defaults(func=cmd_build_postgres)
+    commands.add_parser(
+        "build-spark", help="build the dbt project on Spark in this process (local mode)"
+    ).set_defaults(func=cmd_build_spark)
     advance = commands.add_parser("advance")
     advance.add_argument("--days", type=int, default=1)
     advance.set_defaults(func=cmd_advance)

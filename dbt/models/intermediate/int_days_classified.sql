@@ -2,7 +2,7 @@
 -- Friday, not a fixed-date public holiday: 1.1., 6.1., 1.5., 6.12., 24.-26.12.).
 with days as (
     select cast(day as date) as date_day
-    from generate_series(timestamp '2015-01-01', timestamp '2035-12-31', interval '1 day') as days(day)
+    from {{ calendar_days('2015-01-01', '2035-12-31') }}
 )
 
 select
@@ -11,8 +11,8 @@ select
     cast(date_trunc('year', date_day) as date) as year_start,
     cast(extract(year from date_day) as integer) as year,
     cast(extract(month from date_day) as integer) as month,
-    cast(extract(isodow from date_day) as integer) as iso_weekday,
-    extract(isodow from date_day) <= 5
+    cast({{ iso_weekday('date_day') }} as integer) as iso_weekday,
+    {{ iso_weekday('date_day') }} <= 5
         and extract(month from date_day) * 100 + extract(day from date_day)
             not in (101, 106, 501, 1206, 1224, 1225, 1226)
         as is_working_day

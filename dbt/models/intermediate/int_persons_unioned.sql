@@ -8,14 +8,14 @@ with unified as (
 
 legacy as (
     select person_pseudonym, min(birth_year) as birth_year, min(sex_code) as sex_code,
-           max(home_municipality_code) as municipality_code, null::varchar as language_code,
+           max(home_municipality_code) as municipality_code, cast(null as {{ sql_type('varchar') }}) as language_code,
            2 as priority
     from {{ ref('stg_legacy_record__visits') }}
     group by person_pseudonym
 ),
 
 purchased as (
-    select person_pseudonym, birth_year, sex_code, municipality_code, null::varchar as language_code,
+    select person_pseudonym, birth_year, sex_code, municipality_code, cast(null as {{ sql_type('varchar') }}) as language_code,
            3 as priority
     from {{ ref('stg_purchased_services__patients') }}
     where person_pseudonym is not null

@@ -42,7 +42,7 @@ legacy as (
         legacy.visit_date,
         legacy.professional_group_source_code,
         'T11' as service_code,
-        null::varchar as specialty_code,
+        cast(null as {{ sql_type('varchar') }}) as specialty_code,
         legacy.urgency,
         legacy.contact_type_source_code,
         null::timestamp as booked_at
@@ -67,7 +67,7 @@ purchased as (
         cast(encounters.visit_start as date) as visit_date,
         'LK' as professional_group_source_code,  -- the provider's service voucher visits
         encounters.service_code,
-        null::varchar as specialty_code,
+        cast(null as {{ sql_type('varchar') }}) as specialty_code,
         'non_urgent' as urgency,
         encounters.class_code as contact_type_source_code,
         null::timestamp as booked_at

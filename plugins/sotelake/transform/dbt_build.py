@@ -115,6 +115,11 @@ def _release_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
+# the whole project with its tests; unit tests check the formulas' logic on fixed inputs: `make
+# test` runs them, the daily build does not (dbt's advice for production)
+WHOLE_BUILD = ["build", "--exclude-resource-type", "unit_test"]
+
+
 def build(
     run_id: str,
     settings: Settings | None = None,
@@ -126,9 +131,7 @@ def build(
     ``exclude_sources`` leaves out everything downstream of those sources (their last good
     state stays in the warehouse): used when a source's batch was rejected or its load failed.
     """
-    # unit tests check the formulas' logic on fixed inputs: `make test` runs them, the daily
-    # build does not (dbt's advice for production)
-    args = ["build", "--exclude-resource-type", "unit_test"]
+    args = list(WHOLE_BUILD)
     args += ["--select", select] if select else []
     if exclude_sources:
         args += ["--exclude", *(f"source:{name}+" for name in sorted(exclude_sources))]
@@ -179,8 +182,36 @@ def build_on_postgres(url: str, run_id: str, settings: Settings | None = None) -
     settings = settings or get_settings()
     ensure_roles(url)
     copy_lake_to_postgres(url, settings)
+    return build_on_target(postgres_environment(url, settings), run_id, settings)
+
+
+def spark_environment(settings: Settings) -> dict[str, str]:
+    """The environment of the dbt ``spark`` target (profiles.yml): Spark in this process, its
+    tables and metastore under ``<data>/spark-warehouse``."""
+    return {
+        "SOTELAKE_DBT_TARGET": "spark",
+        "SOTELAKE_SPARK_WAREHOUSE": str(spark_warehouse(settings)),
+        "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target-spark"),
+    }
+
+
+def spark_warehouse(settings: Settings) -> Path:
+    return settings.data_dir / "spark-warehouse"
+
+
+def build_on_spark(run_id: str, settings: Settings | None = None) -> DbtResult:
+    """The whole dbt build on Spark (local mode, in this process): the lake's Parquet files
+    become external tables (the project's on-run-start hook), then the same models and tests.
+
+    The Spark session stays up afterwards (pyspark's ``SparkSession.builder.getOrCreate()``
+    returns it), so the caller can read the tables; it ends with the process."""
+    settings = settings or get_settings()
+    spark_warehouse(settings).mkdir(parents=True, exist_ok=True)
+    return build_on_target(spark_environment(settings), run_id, settings)
+
+
+def build_on_target(target_env: dict[str, str], run_id: str, settings: Settings) -> DbtResult:
+    """``dbt build`` of the whole project on the target that ``target_env`` selects."""
     return run_dbt(
-        ["build", "--exclude-resource-type", "unit_test"],
-        settings=settings,
-        extra_env={**postgres_environment(url, settings), "SOTELAKE_RUN_ID": run_id},
+        WHOLE_BUILD, settings=settings, extra_env={**target_env, "SOTELAKE_RUN_ID": run_id}
     )

@@ -16,9 +16,9 @@ checks as (
         coalesce(d.period_start, w.period_start) || ' ' || coalesce(d.cost_centre, w.cost_centre) as scope,
         coalesce(d.amount, 0) as expected,
         coalesce(w.amount, 0) as actual
-    from (select period_start, cost_centre, cast(sum(amount) as float8) as amount from ledger_delivered group by 1, 2) as d
+    from (select period_start, cost_centre, cast(sum(amount) as {{ sql_type('float8') }}) as amount from ledger_delivered group by 1, 2) as d
     full outer join (
-        select period_start, cost_centre, cast(sum(amount) as float8) as amount
+        select period_start, cost_centre, cast(sum(amount) as {{ sql_type('float8') }}) as amount
         from {{ ref('fct_ledger_postings') }} group by 1, 2
     ) as w
         on d.period_start = w.period_start and d.cost_centre = w.cost_centre

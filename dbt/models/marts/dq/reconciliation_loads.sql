@@ -22,8 +22,8 @@ checks as (
     select
         'load_rows' as check_name,
         audit.source || '.' || audit.table_name || ' ' || audit.load_date as scope,
-        cast(audit.extracted as float8) as expected,
-        cast(coalesce(raw_rows.rows, 0) + coalesce(quarantined.rows, 0) + coalesce(rejected.rows, 0) as float8) as actual
+        cast(audit.extracted as {{ sql_type('float8') }}) as expected,
+        cast(coalesce(raw_rows.rows, 0) + coalesce(quarantined.rows, 0) + coalesce(rejected.rows, 0) as {{ sql_type('float8') }}) as actual
     from audit
     left join raw_rows on raw_rows.load_id = audit.load_id
     left join quarantined on quarantined.load_id = audit.load_id

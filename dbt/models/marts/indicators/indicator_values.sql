@@ -21,16 +21,16 @@ flagged as (
 )
 
 select
-    cast(indicator_id as varchar) as indicator_id,
-    cast(area_level as varchar) as area_level,
-    cast(area_code as varchar) as area_code,
-    cast(period_grain as varchar) as period_grain,
+    cast(indicator_id as {{ sql_type('varchar') }}) as indicator_id,
+    cast(area_level as {{ sql_type('varchar') }}) as area_level,
+    cast(area_code as {{ sql_type('varchar') }}) as area_code,
+    cast(period_grain as {{ sql_type('varchar') }}) as period_grain,
     cast(period_start as date) as period_start,
-    cast(breakdown as varchar) as breakdown,
-    cast(breakdown_code as varchar) as breakdown_code,
+    cast(breakdown as {{ sql_type('varchar') }}) as breakdown,
+    cast(breakdown_code as {{ sql_type('varchar') }}) as breakdown_code,
     case when suppressed then null else numerator end as numerator,
     denominator,
     case when suppressed then null else value end as value,
     suppressed,
-    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as varchar) as run_id
+    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as {{ sql_type('varchar') }}) as run_id
 from flagged

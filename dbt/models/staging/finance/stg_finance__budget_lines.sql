@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='budget_line_key', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_or_table(), unique_key='budget_line_key', incremental_strategy='delete+insert') }}
 
 with changes as (
     select

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='posting_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_or_table(), unique_key='posting_id', incremental_strategy='delete+insert') }}
 
 -- Monthly files arrive once; a corrected re-delivery of a file replaces its postings by id.
 with changes as (

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='legacy_visit_key', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_or_table(), unique_key='legacy_visit_key', incremental_strategy='delete+insert') }}
 
 -- The legacy system has no visit id: a visit is a person's contact with a profession at a
 -- unit at a moment.
@@ -10,7 +10,7 @@ with changes as (
         person_sex as sex_code,
         kunta as home_municipality_code,
         toimipiste as legacy_unit_code,
-        cast(kayntipvm as timestamp) + cast(klo || ':00' as interval) as visit_start,
+        {{ timestamp_at('kayntipvm', 'klo') }} as visit_start,
         kayntipvm as visit_date,
         ammatti as professional_group_source_code,
         yhteystapa as contact_type_source_code,

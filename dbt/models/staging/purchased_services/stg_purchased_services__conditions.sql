@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='condition_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_or_table(), unique_key='condition_id', incremental_strategy='delete+insert') }}
 
 with changes as (
     select

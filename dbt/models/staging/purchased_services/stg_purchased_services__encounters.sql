@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', unique_key='encounter_id', incremental_strategy='delete+insert') }}
+{{ config(materialized=incremental_or_table(), unique_key='encounter_id', incremental_strategy='delete+insert') }}
 
 -- FHIR date-times carry their offset; the warehouse keeps Finnish local time.
 with changes as (
@@ -8,8 +8,8 @@ with changes as (
         status,
         class_code,
         service_code,
-        timezone('Europe/Helsinki', cast(period_start as timestamptz)) as visit_start,
-        timezone('Europe/Helsinki', cast(period_end as timestamptz)) as visit_end,
+        {{ local_time('period_start', 'Europe/Helsinki') }} as visit_start,
+        {{ local_time('period_end', 'Europe/Helsinki') }} as visit_end,
         service_provider_ref,
         _load_id,
         _extracted_at,

@@ -33,9 +33,9 @@ select
     make_date(costs.year, 1, 1) as period_start,
     'service_class' as breakdown,
     costs.breakdown_code,
-    cast(costs.net_cost as float8) as numerator,
-    cast(county_residents.residents as float8) as denominator,
-    cast(costs.net_cost as float8) / county_residents.residents as value
+    cast(costs.net_cost as {{ sql_type('float8') }}) as numerator,
+    cast(county_residents.residents as {{ sql_type('float8') }}) as denominator,
+    cast(costs.net_cost as {{ sql_type('float8') }}) / county_residents.residents as value
 from costs
 inner join county_residents on county_residents.year = costs.year
 where county_residents.county_code = '{{ var("county_code") }}'

@@ -48,7 +48,7 @@ select
     period_start,
     'professional_group' as breakdown,
     professional_group_code as breakdown_code,
-    cast(null as float8) as numerator,
-    cast(measurements as float8) as denominator,
-    cast(median_days as float8) as value
+    cast(null as {{ sql_type('float8') }}) as numerator,
+    cast(measurements as {{ sql_type('float8') }}) as denominator,
+    cast(median_days as {{ sql_type('float8') }}) as value
 from areas
