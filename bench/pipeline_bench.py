@@ -137,7 +137,8 @@ def _children_peak_mb() -> int:
                     status = Path(f"/proc/{child}/status").read_text()
                 except FileNotFoundError:  # it ended meanwhile
                     continue
-                total += int(status.split("VmHWM:")[1].split()[0]) // 1024
+                if "VmHWM:" in status:  # not in a zombie's status
+                    total += int(status.split("VmHWM:")[1].split()[0]) // 1024
     return total
 
 
