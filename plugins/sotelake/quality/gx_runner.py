@@ -118,15 +118,6 @@ class _Combined:
                 self.success = 1 - self.unexpected_count / nonmissing >= self.kwargs["mostly"]
 
 
-def _columns(kwargs: dict) -> str | None:
-    """The column(s) an expectation is about: one, a pair, or a list."""
-    if kwargs.get("column"):
-        return kwargs["column"]
-    if kwargs.get("column_A"):
-        return f"{kwargs['column_A']}, {kwargs['column_B']}"
-    return ", ".join(kwargs["column_list"]) if kwargs.get("column_list") else None
-
-
 class GreatExpectations:
     """An ephemeral GX context; ``docs_dir`` (optional) receives the Data Docs site."""
 
@@ -209,7 +200,7 @@ class GreatExpectations:
             for offset, length in parts:
                 frame = table.slice(offset, length).select(columns).to_pandas()
                 for item in self._run(frame, {**document, "expectations": group}, suite_file):
-                    kwargs = {k: v for k, v in item.expectation_config.kwargs.items()}
+                    kwargs = dict(item.expectation_config.kwargs)
                     kwargs.pop("batch_id", None)
                     key = item.expectation_config.type + json.dumps(kwargs, default=str)
                     combined.setdefault(key, _Combined(item.expectation_config, kwargs)).add(
@@ -227,7 +218,7 @@ class GreatExpectations:
                 **identity,
                 "suite_name": document["name"],
                 "expectation_type": config.type,
-                "column_name": _columns(result.kwargs),
+                "column_name": ", ".join(referenced_columns(result.kwargs)) or None,
                 "kwargs_json": json.dumps(result.kwargs, default=str, sort_keys=True),
                 "kahn_category": meta.get("kahn_category"),
                 "severity": meta.get("severity"),
