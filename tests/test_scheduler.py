@@ -3,6 +3,11 @@
 Slow (a few minutes): Airflow's scheduler, DAG processor, API server and triggerer start as
 separate processes, tasks run in LocalExecutor workers, and the DuckDB pool serialises the
 warehouse tasks of runs that overlap. Runs in CI (`make test-slow`), not in `make test`.
+
+Airflow's metadata lives in a throwaway PostgreSQL server, as in server mode: with SQLite, a
+CLI command that writes while the scheduler writes (``backfill create`` here) can fail at once
+with "database is locked" (a WAL reader that turns writer after another commit cannot wait),
+which made this test flaky.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import pytest
 from sotelake import airflow_env
 from sotelake.demo.changes import advance
 from sotelake.demo.generate import DemoSpec, generate
-from sotelake.devtools.postgres import free_port
+from sotelake.devtools.postgres import ThrowawayPostgres, free_port
 
 pytestmark = pytest.mark.slow
 DAG = "sotelake_pipeline"
@@ -49,7 +54,16 @@ def _wait(condition, timeout: float, what: str, process: subprocess.Popen, log: 
 
 
 @pytest.fixture(scope="module")
-def standalone(tmp_path_factory):
+def metadata_db():
+    """Airflow's metadata database: a private PostgreSQL server for the module."""
+    with ThrowawayPostgres(
+        user="airflow", dbname="airflow", settings={"max_connections": "200"}
+    ) as pg:
+        yield pg.url.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory, metadata_db):
     data = tmp_path_factory.mktemp("scheduled")
     generate(DemoSpec(residents=1_000, seed=3), data)
     advance(data, date(2026, 1, 2))
@@ -67,6 +81,7 @@ def standalone(tmp_path_factory):
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
         }
     )
     log = data / "standalone.log"
