@@ -98,7 +98,11 @@ def sotelake_pipeline():
             load_date = pendulum.instance(moment).in_timezone(LOCAL_TIME).date()
         return plan_loads(load_date)
 
+    # multiple_outputs=False on the tasks that return a dict: Airflow would otherwise infer
+    # multiple outputs from the `-> dict` annotation and store every key as its own XCom (20
+    # keys x 21 loads: about 6 s of metadata writes a run), though the next task reads the dict.
     @task(
+        multiple_outputs=False,
         map_index_template="{{ load_name }}",
         outlets=[lake_zone("raw"), lake_zone("quarantine")],
         execution_timeout=pendulum.duration(hours=2),
@@ -114,6 +118,7 @@ def sotelake_pipeline():
 
     # Runs even when some loads failed: it validates what loaded and says what did not.
     @task(
+        multiple_outputs=False,
         trigger_rule="all_done",
         outlets=[lake_zone("dq"), lake_zone("rejected"), lake_zone("quarantine")],
         execution_timeout=pendulum.duration(hours=2),
@@ -126,6 +131,7 @@ def sotelake_pipeline():
     # The embedded warehouse is one DuckDB file with one writer: tasks that open it take the
     # one slot of this pool (created by `sotelake airflow ...`, `make demo` and compose's init).
     @task(
+        multiple_outputs=False,
         outlets=published_marts(),
         pool="duckdb_writer",
         execution_timeout=pendulum.duration(hours=3),
@@ -141,6 +147,7 @@ def sotelake_pipeline():
 
     # Runs even when the build failed: the stewards' report must show what went wrong.
     @task(
+        multiple_outputs=False,
         outlets=[REPORTS, lake_zone("gold"), BI_WAREHOUSE],
         pool="duckdb_writer",
         trigger_rule="all_done",

@@ -61,6 +61,8 @@ def test_conventions_tags_retries_timeouts_and_alerts(dagbag):
             callbacks = task.on_failure_callback
             callbacks = callbacks if isinstance(callbacks, list | tuple) else [callbacks]
             assert on_task_failure in callbacks, task.task_id
+            # a returned dict is one XCom, not one per key (inferred from `-> dict`)
+            assert not task.multiple_outputs, task.task_id
 
 
 def test_assets_name_every_lake_zone_and_published_mart(dagbag):

@@ -120,12 +120,25 @@ def standalone(tmp_path_factory, metadata_db):
         )
         yield client, env, data, process, log
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop airflow standalone and everything it started (its session's process group): the
+    LocalExecutor's workers ignore SIGINT and would outlive it."""
+    for sig, wait in ((signal.SIGINT, 60), (signal.SIGTERM, 30)):
         try:
-            process.wait(timeout=60)
+            os.killpg(process.pid, sig)
+            process.wait(timeout=wait)
+            break
+        except ProcessLookupError:
+            break
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+            continue
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # what is left of the group
+    except ProcessLookupError:
+        pass
 
 
 def test_the_scheduler_runs_the_daily_dag_and_a_backfill_on_its_own(standalone):
