@@ -297,6 +297,9 @@ def generate_record_system(
             when = np.where(np.isnat(ends), when, ends)
         columns["updated_at"] = _updated(when, extraction)
         rows[table] = _insert(con, table, _as_sql(world, columns, next(iter(columns))))
+    # a record system's change tracking: incremental loads ask for the rows changed in a window
+    for table in rows:
+        con.execute(f"create index {table}_updated_at on {table} (updated_at)")
     con.commit()
     con.close()
     return rows, legacy_visits

@@ -66,7 +66,11 @@ class Query:
 
 
 def _from_clause(
-    source: Source, table: Table, window: Window, files: list[Path]
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    table: Table,
+    window: Window,
+    files: list[Path],
 ) -> tuple[str, str]:
     """FROM clause (with the load's window) and the expression of the source file name."""
     if source.kind == "database":
@@ -76,6 +80,8 @@ def _from_clause(
         if table.watermark and window.upper:
             bounds.append(f"{quote(table.watermark)} < {literal(window.upper.isoformat(' '))}")
         where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+        if window.lower and (in_sqlite := _window_in_sqlite(con, table, where)):
+            return in_sqlite, "NULL::VARCHAR"
         return f"(SELECT * FROM src.{quote(table.name)}{where})", "NULL::VARCHAR"
     names = ", ".join(literal(str(p)) for p in files)
     if source.kind == "fhir_bulk":  # the load flattened the resources to Parquet first
@@ -93,6 +99,35 @@ def _from_clause(
         "union_by_name=true",
     ]
     return (f"read_csv([{names}], {', '.join(options)})", "regexp_extract(filename, '[^/]+$')")
+
+
+# Column types that SQLite hands over as text without loss (a REAL would be rounded to 15
+# digits, a BLOB is not text), so that a query run inside SQLite can be typed back exactly.
+_EXACT_AS_TEXT = {"BIGINT", "INTEGER", "VARCHAR"}
+
+
+def _window_in_sqlite(con: duckdb.DuckDBPyConnection, table: Table, where: str) -> str | None:
+    """The window of an incremental load as a query that SQLite itself runs (``sqlite_query``),
+    typed back to the columns' types, or None where DuckDB should scan the table instead.
+
+    DuckDB's SQLite scanner reads every row and filters afterwards, so a day's changes cost a
+    scan of the whole table; inside SQLite the filter uses an index on the watermark column (a
+    record system's change-tracking index; the demo county's tables have one). SQLite returns
+    the values as text here, so this is done only for tables whose columns all convert back
+    exactly; on PostgreSQL DuckDB pushes the filter down by itself.
+    """
+    (kind,) = con.execute(
+        "SELECT type FROM duckdb_databases() WHERE database_name = 'src'"
+    ).fetchone()
+    if kind != "sqlite":
+        return None
+    described = con.execute(f"DESCRIBE src.{quote(table.name)}").fetchall()
+    types = {name: column_type for name, column_type, *_ in described}
+    if not set(types.values()) <= _EXACT_AS_TEXT:
+        return None
+    inner = f"SELECT * FROM {quote(table.name)}{where}"
+    typed = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in types.items())
+    return f"(SELECT {typed} FROM sqlite_query('src', {literal(inner)}))"
 
 
 def _converted(col: Column, source: Source, delivered_type: str) -> str:
@@ -133,7 +168,7 @@ def select_sql(
     files: list[Path] | None = None,
 ) -> Query:
     """The query that reads, types and checks the rows of one load of a registered table."""
-    from_clause, file_expr = _from_clause(source, table, window, files or [])
+    from_clause, file_expr = _from_clause(con, source, table, window, files or [])
     delivered = delivered_columns(con, from_clause)
     parse_errors = PARSE_ERROR in delivered  # lines a reader could not parse (FHIR)
     if source.kind != "database":
