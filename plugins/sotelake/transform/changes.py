@@ -1,0 +1,105 @@
+"""What a run changed, so that the warehouse build does only the work those changes need.
+
+A daily run brings a day of changes to a few tables; the rest of the lake is as it was. The
+build then selects the models downstream of the tables that changed (``source:<src>.<table>+``)
+and of the lake's quality records (``source:lake_dq+``, which every run changes); the other
+models keep what the previous build made from the same inputs.
+
+A table changed in a run when its load brought rows: an incremental load's rows are the changes
+of its window; a full load (the whole table again, every day) counts only when its rows differ
+from the table's previous load. The selection is used only when it is safe (``BuildState``):
+after a previous build that succeeded with the same dbt project and settings; anything else (a
+first build, a failed one, a changed model, seed, macro or cell size) builds everything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from sotelake.lake import zones
+from sotelake.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LINEAGE = ("_load_id", "_load_date", "_extracted_at", "_published_at", "_source_system")
+
+
+def changed_tables(summaries: list[dict], settings: Settings) -> list[str]:
+    """``source.table`` of the validated loads that changed the lake's raw zone (see above)."""
+    from sotelake.sources.registry import load_registry
+
+    registry = load_registry(settings.config_dir / "sources.yml")
+    changed = []
+    for summary in summaries:
+        if summary["status"] in ("no_data", "rejected") or not summary["rows"]:
+            continue
+        source, table, day = summary["source"], summary["table"], summary["load_date"]
+        full = registry[source].tables[table].mode == "full"
+        if full and _same_as_previous_load(
+            settings.lake, source, table, date.fromisoformat(day)
+        ):
+            log.info("%s.%s: the same rows as its previous load", source, table)
+            continue
+        changed.append(f"{source}.{table}")
+    return sorted(changed)
+
+
+def _same_as_previous_load(lake: Path, source: str, table: str, load_date: date) -> bool:
+    """The load's raw rows equal those of the table's latest earlier load (lineage aside)."""
+    folder = zones.partition(lake, zones.RAW, source, table, load_date).parent
+    earlier = sorted(
+        p for p in folder.glob("load_date=*") if p.name < f"load_date={load_date.isoformat()}"
+    )
+    if not earlier:
+        return False
+
+    def rows(partition: Path):
+        data = pq.read_table(sorted(partition.glob("*.parquet")), partitioning=None)
+        return data.drop_columns([c for c in LINEAGE if c in data.column_names])
+
+    return rows(earlier[-1]).equals(rows(folder / f"load_date={load_date.isoformat()}"))
+
+
+def selection(changed: list[str]) -> str:
+    """The dbt selection of the models (and their tests) that the changed tables feed."""
+    return " ".join([*(f"source:{name}+" for name in changed), "source:lake_dq+"])
+
+
+@dataclass
+class BuildState:
+    """What the previous build was made from: ``<data>/dbt/build_state.json``."""
+
+    fingerprint: str  # the dbt project, its settings and the engine (``fingerprint``)
+    succeeded: bool
+
+    @staticmethod
+    def path(settings: Settings) -> Path:
+        return settings.data_dir / "dbt" / "build_state.json"
+
+    @classmethod
+    def read(cls, settings: Settings) -> BuildState | None:
+        try:
+            return cls(**json.loads(cls.path(settings).read_text()))
+        except (FileNotFoundError, TypeError, ValueError):
+            return None
+
+    def write(self, settings: Settings) -> None:
+        path = self.path(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self)))
+        tmp.replace(path)
+
+
+def fingerprint(settings: Settings, target: str) -> str:
+    """What every model depends on besides the lake: the project files (models, macros,
+    seeds), the settings the models read, and the engine that builds them."""
+    from sotelake.transform.dbt_build import project_digest
+
+    return f"{project_digest(settings.dbt_project)}:{target}:cells={settings.min_cell_size}"
