@@ -1,7 +1,8 @@
 """The lake's storage: the one way to list, read, write, delete and replace under the lake root.
 
 The root (``SOTELAKE_LAKE``) is a local folder (the default, ``data/lake``) or an object-store
-URL, ``s3://bucket/prefix`` (AWS S3, MinIO or any S3-compatible store), reached through fsspec
+URL, ``s3://bucket/prefix`` (AWS S3, MinIO or any S3-compatible store; ``s3a://`` is taken as
+a synonym), reached through fsspec
 (s3fs) as a universal-pathlib path, so the code below the root joins, names and lists paths the
 same way for both. A local root stays a plain ``pathlib.Path``, and every function here does on
 it what the pipeline always did (renames, a file lock): the local lake is neither changed nor
@@ -122,13 +123,14 @@ def s3_access(variable: str = "SOTELAKE_LAKE") -> S3Access:
 
 
 def object_store_root(url: str, variable: str = "SOTELAKE_LAKE") -> UPath:
-    """The path of ``s3://bucket/prefix`` on the store (checked: scheme, bucket, credentials)."""
+    """The path of ``s3://bucket/prefix`` on the store (checked: scheme, bucket, credentials).
+
+    ``s3a://`` (Spark's name for S3) means the same, so a cluster's Spark can share the URL."""
     parts = urlsplit(url)
-    if parts.scheme != "s3":
-        hint = " (s3a:// is Spark's name for S3: write s3://)" if parts.scheme == "s3a" else ""
+    if parts.scheme not in ("s3", "s3a"):
         raise ConfigurationError(
             f"{variable}={url!r}: expected a local folder or an s3:// URL (AWS S3, MinIO or "
-            f"another S3-compatible store); {parts.scheme}:// is not supported{hint}"
+            f"another S3-compatible store); {parts.scheme}:// is not supported"
         )
     if not parts.netloc or parts.query or parts.fragment:
         raise ConfigurationError(
