@@ -101,9 +101,8 @@ def s3_access(variable: str = "SOTELAKE_LAKE") -> S3Access:
             "(and AWS_ENDPOINT_URL for a store other than AWS, e.g. http://localhost:9000 for "
             "MinIO): DuckDB, which dbt reads the lake with, takes its credentials from them"
         )
-    endpoint = (
-        os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
-    ).strip()
+    named = "AWS_ENDPOINT_URL_S3" if os.environ.get("AWS_ENDPOINT_URL_S3") else "AWS_ENDPOINT_URL"
+    endpoint = os.environ.get(named, "").strip()
     if endpoint:
         parts = urlsplit(endpoint)
         if (
@@ -112,7 +111,7 @@ def s3_access(variable: str = "SOTELAKE_LAKE") -> S3Access:
             or parts.path not in ("", "/")
         ):
             raise ConfigurationError(
-                f"AWS_ENDPOINT_URL={endpoint!r}: expected the store's address, "
+                f"{named}={endpoint!r}: expected the store's address, "
                 "http(s)://host[:port] without a path (e.g. http://localhost:9000)"
             )
     region = (
