@@ -15,6 +15,7 @@ import duckdb
 
 from sotelake.lake import storage
 from sotelake.privacy.hetu import check
+from sotelake.settings import get_settings
 
 if TYPE_CHECKING:
     from sotelake.lake.storage import LakePath
@@ -44,8 +45,11 @@ def columns_with_henkilotunnus(con: duckdb.DuckDBPyConnection, relation: str) ->
     return hits
 
 
-def scan_tree(root: LakePath) -> tuple[int, list[str]]:
-    """(files scanned, findings as 'path[:table.column]'); inputs under root are skipped."""
+def scan_tree(root: LakePath, lake: LakePath | None = None) -> tuple[int, list[str]]:
+    """(files scanned, findings as 'path[:table.column]'); inputs under root are skipped.
+
+    ``lake`` (default: the configured one) is where a warehouse's views read the lake from, so
+    that they can be scanned when it is on an object store."""
     files, hits = 0, []
     con = duckdb.connect()
     try:
@@ -62,6 +66,7 @@ def scan_tree(root: LakePath) -> tuple[int, list[str]]:
                 hits += [f"{path}:{c}" for c in columns_with_henkilotunnus(con, relation)]
             elif path.suffix == ".duckdb":
                 with duckdb.connect(str(path), read_only=True) as db:
+                    storage.configure_duckdb(db, lake or get_settings().lake)
                     tables = db.execute(
                         "select table_schema, table_name from information_schema.tables"
                     ).fetchall()
