@@ -115,6 +115,7 @@ def test_an_empty_load_is_not_validated_and_leaves_no_stale_results(tmp_path, mo
     partition.mkdir(parents=True)
     pq.write_table(pa.table({"visit_id": pa.array([], pa.int64())}), partition / "load1.parquet")
     stale = _results_file(settings.lake, "unified_record", "visits", day)
+    stale.parent.mkdir(parents=True)
     stale.write_text("an earlier run's results")
     validator = Validator("run", settings)
     summary = validator.validate_load("unified_record", "visits", day)

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import sys
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -58,13 +57,14 @@ def _faults(text: str | None) -> dict:
 
 def cmd_generate(args) -> int:
     from sotelake.demo.generate import generate
+    from sotelake.lake import storage
 
     settings = get_settings()
     # a new demo county: what was derived from the old one's sources goes with them
     for derived in (settings.lake, settings.reports, settings.data_dir / "dbt"):
         if derived.exists():
             log.info("removing %s (derived from the earlier demo sources)", derived)
-            shutil.rmtree(derived)
+            storage.remove(derived)
     for path in settings.warehouse.parent.glob(settings.warehouse.name + "*"):  # and .wal
         path.unlink()
     manifest = generate(_spec(args), settings.data_dir)
@@ -186,10 +186,24 @@ def _manual_run_id() -> str:
 
 
 def cmd_scan_privacy(args) -> int:
+    from sotelake.lake.storage import object_store_root, on_object_store
     from sotelake.privacy.scan import scan_tree
 
-    files, hits = scan_tree(Path(args.folder))
-    print(f"scanned {files} files under {args.folder}")
+    settings = get_settings()
+    if args.folder:
+        folders = [
+            object_store_root(args.folder, "FOLDER") if "://" in args.folder else Path(args.folder)
+        ]
+    else:  # the data folder, and the lake when it lies elsewhere (e.g. on an object store)
+        folders = [settings.data_dir]
+        lake = settings.lake
+        if on_object_store(lake) or not lake.is_relative_to(settings.data_dir):
+            folders.append(lake)
+    hits = []
+    for folder in folders:
+        files, found = scan_tree(folder)
+        hits += found
+        print(f"scanned {files} files under {folder}")
     if hits:
         print("henkilötunnus-shaped values found in:\n  " + "\n  ".join(hits[:20]))
         return 1
@@ -304,7 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--regenerate", action="store_true")
     demo.set_defaults(func=cmd_demo)
     scan = commands.add_parser("scan-privacy")
-    scan.add_argument("folder", nargs="?", default=str(get_settings().data_dir))
+    scan.add_argument(
+        "folder", nargs="?", help="a folder or s3:// URL (default: the data folder and the lake)"
+    )
     scan.set_defaults(func=cmd_scan_privacy)
     backfill = commands.add_parser("backfill", help="run the DAG for each load date of a range")
     backfill.add_argument("--from", dest="first", required=True, help="first load date")

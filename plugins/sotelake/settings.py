@@ -9,8 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sotelake.errors import PermanentError
+
+if TYPE_CHECKING:
+    from sotelake.lake.storage import LakePath
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,10 +37,21 @@ def _path(env: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _lake(default: Path) -> LakePath:
+    """``SOTELAKE_LAKE``: a local folder, or an object-store URL (``s3://bucket/prefix``, see
+    sotelake.lake.storage) checked here, so a mistake is reported before any work starts."""
+    value = os.environ.get("SOTELAKE_LAKE", "").strip()
+    if "://" in value:
+        from sotelake.lake.storage import object_store_root
+
+        return object_store_root(value)
+    return _path("SOTELAKE_LAKE", default)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    lake: Path
+    lake: LakePath  # a local folder, or a folder on an object store (lake.storage)
     warehouse: Path
     reports: Path
     config_dir: Path
@@ -63,7 +78,7 @@ def get_settings() -> Settings:
     data_dir = _path("SOTELAKE_DATA_DIR", REPO_ROOT / "data")
     return Settings(
         data_dir=data_dir,
-        lake=_path("SOTELAKE_LAKE", data_dir / "lake"),
+        lake=_lake(data_dir / "lake"),
         warehouse=_path("SOTELAKE_WAREHOUSE", data_dir / "warehouse.duckdb"),
         reports=_path("SOTELAKE_REPORTS", data_dir / "reports"),
         config_dir=_path("SOTELAKE_CONFIG", REPO_ROOT / "config"),

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from sotelake.lake import zones
+from sotelake.lake import storage, zones
+
+if TYPE_CHECKING:
+    from sotelake.lake.storage import LakePath
 
 
 class LoadInvariantError(RuntimeError):
@@ -94,12 +96,11 @@ AUDIT_SCHEMA = pa.schema(
 )
 
 
-def write_audit(result: LoadResult, lake: Path) -> Path:
+def write_audit(result: LoadResult, lake: LakePath) -> LakePath:
     """The load's audit row (dq.load_audit), replacing the one of an earlier run of the load."""
     path = zones.dq_file(
         lake, "load_audit", result.source, result.table, date.fromisoformat(result.load_date)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = asdict(result)
     row = {
         "load_id": record["load_id"],
@@ -123,17 +124,15 @@ def write_audit(result: LoadResult, lake: Path) -> Path:
         "seconds": record["seconds"],
         "recorded_at": datetime.now(UTC),
     }
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(pa.Table.from_pylist([row], AUDIT_SCHEMA), tmp)
-    tmp.replace(path)
+    storage.write_table(pa.Table.from_pylist([row], AUDIT_SCHEMA), path)
     return path
 
 
-def read_audit(lake: Path, source: str, table: str, load_date: date) -> LoadResult | None:
+def read_audit(lake: LakePath, source: str, table: str, load_date: date) -> LoadResult | None:
     path = zones.dq_file(lake, "load_audit", source, table, load_date)
     if not path.exists():
         return None
-    row = pq.read_table(path).to_pylist()[0]
+    row = storage.read_table(path).to_pylist()[0]
     return LoadResult(
         load_id=row["load_id"],
         source=row["source"],
@@ -156,14 +155,21 @@ def read_audit(lake: Path, source: str, table: str, load_date: date) -> LoadResu
     )
 
 
-def held_back_sources(lake: Path) -> list[str]:
+def held_back_sources(lake: LakePath) -> list[str]:
     """Sources whose latest load of some table failed or was rejected (not in the warehouse).
 
-    A table's latest load is its latest load date's audit row (a replay replaces that row).
+    A table's latest load is its latest load date's audit row (a replay replaces that row);
+    the date is in the file's name, so only the latest file of each table is read.
     """
-    latest: dict[tuple[str, str], tuple[str, str]] = {}
-    for path in (lake / zones.DQ / "load_audit").glob("*.parquet"):
+    latest: dict[tuple[str, str], tuple[str, LakePath]] = {}
+    for path in storage.files(lake / zones.DQ / "load_audit"):
         source, table, day = path.stem.split("__")
         if (source, table) not in latest or latest[source, table][0] < day:
-            latest[source, table] = (day, pq.read_table(path, columns=["status"])[0][0].as_py())
-    return sorted({s for (s, _), (_, status) in latest.items() if status in ("failed", "rejected")})
+            latest[source, table] = (day, path)
+    return sorted(
+        {
+            source
+            for (source, _), (_, path) in latest.items()
+            if storage.read_table(path, columns=["status"])[0][0].as_py() in ("failed", "rejected")
+        }
+    )

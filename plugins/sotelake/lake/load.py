@@ -21,13 +21,14 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sotelake import engine
-from sotelake.lake import state, zones
+from sotelake.lake import state, storage, zones
 from sotelake.lake.audit import LoadResult, write_audit
 from sotelake.privacy import hetu
 from sotelake.settings import Settings, get_settings
@@ -35,6 +36,9 @@ from sotelake.sources import fhir
 from sotelake.sources.files import Intake, take_files
 from sotelake.sources.readers import attach, extensions_for, select_sql
 from sotelake.sources.registry import Source, Table
+
+if TYPE_CHECKING:
+    from sotelake.lake.storage import LakePath
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +162,7 @@ def load_table(
     load_id = f"{extracted_at:%Y%m%dT%H%M%S%fZ}_{source.name}_{table.name}"
     result = LoadResult(load_id, source.name, table.name, load_date.isoformat(), mode=table.mode)
     window = state.Window()
-    scratch = zones.scratch_dir(lake)
+    scratch = storage.scratch_dir(lake)
     con = engine.connect(extensions=extensions_for(source, settings, connection_lookup))
     try:
         files: list[Path] = []
@@ -242,7 +246,7 @@ def _flatten_fhir(folder: Path, table: Table, files: list[Path], scratch: Path) 
 def _extract(
     reader: pa.RecordBatchReader,
     table: Table,
-    lake: Path,
+    lake: LakePath,
     key: bytes,
     result: LoadResult,
     extracted_at: datetime,
@@ -280,14 +284,11 @@ def _extract(
     result.check()
     raw = zones.partition(lake, zones.RAW, table.source, table.name, load_date)
     if raw_writer is not None:
-        zones.replace_dir(raw, raw_dir)
+        storage.replace_dir(raw, raw_dir)
     else:  # nothing changed in the window: an earlier run's rows of this date are gone too
-        shutil.rmtree(raw, ignore_errors=True)
+        storage.remove(raw)
     # a batch of this date rejected earlier is superseded by this load
-    shutil.rmtree(
-        zones.partition(lake, zones.REJECTED, table.source, table.name, load_date),
-        ignore_errors=True,
-    )
-    zones.replace_dir(
+    storage.remove(zones.partition(lake, zones.REJECTED, table.source, table.name, load_date))
+    storage.replace_dir(
         zones.partition(lake, zones.QUARANTINE, table.source, table.name, load_date), quarantine_dir
     )

@@ -8,12 +8,17 @@ takes the same rows again, and a backfill of older dates does not disturb later 
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sotelake.lake import storage
+
+if TYPE_CHECKING:
+    from sotelake.lake.storage import LakePath
 
 
 @dataclass
@@ -32,33 +37,30 @@ class Window:
         }
 
 
-def _path(lake: Path, source: str, table: str) -> Path:
+def _path(lake: LakePath, source: str, table: str) -> LakePath:
     return lake / "_state" / f"{source}__{table}.json"
 
 
-def read_state(lake: Path, source: str, table: str) -> dict[str, dict]:
-    path = _path(lake, source, table)
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+def read_state(lake: LakePath, source: str, table: str) -> dict[str, dict]:
+    return json.loads(storage.read_text(_path(lake, source, table)) or "{}")
 
 
-def record(lake: Path, source: str, table: str, load_date: date, window: Window) -> None:
+def record(lake: LakePath, source: str, table: str, load_date: date, window: Window) -> None:
     """Remember what the load of ``load_date`` took (replacing an earlier run of that date).
 
     Loads of the same table for different dates may run at once (a backfill beside the daily
-    run): the read-modify-write of the state file holds an exclusive lock.
+    run): the read-modify-write of the state file is exclusive (storage.update_text).
     """
-    path = _path(lake, source, table)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        state = read_state(lake, source, table)
+
+    def with_this_load(text: str | None) -> str:
+        state = json.loads(text or "{}")
         state[load_date.isoformat()] = window.to_json()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(dict(sorted(state.items())), indent=1), encoding="utf-8")
-        tmp.replace(path)
+        return json.dumps(dict(sorted(state.items())), indent=1)
+
+    storage.update_text(_path(lake, source, table), with_this_load)
 
 
-def incremental_window(lake: Path, source: str, table: str, load_date: date) -> Window:
+def incremental_window(lake: LakePath, source: str, table: str, load_date: date) -> Window:
     """Rows changed after the previous load date's upper bound, up to the end of ``load_date``.
 
     The first load of a table has no lower bound: it takes everything so far.
@@ -83,7 +85,7 @@ def file_signature(path: Path) -> dict:
 
 
 def new_files(
-    lake: Path, source: str, table: str, load_date: date, candidates: list[Path]
+    lake: LakePath, source: str, table: str, load_date: date, candidates: list[Path]
 ) -> list[Path]:
     """The files a load of ``load_date`` takes: those no other load date has taken already.
 

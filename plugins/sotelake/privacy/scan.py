@@ -3,16 +3,22 @@
 Parquet files and DuckDB databases are scanned column by column through DuckDB; every other file
 as text. A match must pass the checksum, so random digits rarely trigger it. The top-level
 folders holding the source systems' own data (``sources``, ``landing``) are inputs and skipped.
+The folder may be a local one or the lake on an object store (lake.storage).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
+from sotelake.lake import storage
 from sotelake.privacy.hetu import check
+from sotelake.settings import get_settings
+
+if TYPE_CHECKING:
+    from sotelake.lake.storage import LakePath
 
 PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![0-9A-Za-z])")
 SQL_PATTERN = r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]"
@@ -39,22 +45,28 @@ def columns_with_henkilotunnus(con: duckdb.DuckDBPyConnection, relation: str) ->
     return hits
 
 
-def scan_tree(root: Path) -> tuple[int, list[str]]:
-    """(files scanned, findings as 'path[:table.column]'); inputs under root are skipped."""
+def scan_tree(root: LakePath, lake: LakePath | None = None) -> tuple[int, list[str]]:
+    """(files scanned, findings as 'path[:table.column]'); inputs under root are skipped.
+
+    ``lake`` (default: the configured one) is where a warehouse's views read the lake from, so
+    that they can be scanned when it is on an object store."""
     files, hits = 0, []
     con = duckdb.connect()
     try:
-        for path in sorted(root.rglob("*")):
-            if not path.is_file() or path.relative_to(root).parts[0] in INPUT_FOLDERS:
+        storage.configure_duckdb(con, root)
+        for path in storage.all_files(root):
+            if path.relative_to(root).parts[0] in INPUT_FOLDERS:
                 continue
             files += 1
             if path.suffix == ".parquet":
-                hits += [
-                    f"{path}:{c}"
-                    for c in columns_with_henkilotunnus(con, f"read_parquet('{path}')")
-                ]
+                relation = f"read_parquet('{path}')"
+                if storage.on_object_store(path):  # fetched once, not once per column
+                    con.execute(f"create or replace temp table scanned as select * from {relation}")
+                    relation = "scanned"
+                hits += [f"{path}:{c}" for c in columns_with_henkilotunnus(con, relation)]
             elif path.suffix == ".duckdb":
                 with duckdb.connect(str(path), read_only=True) as db:
+                    storage.configure_duckdb(db, lake or get_settings().lake)
                     tables = db.execute(
                         "select table_schema, table_name from information_schema.tables"
                     ).fetchall()

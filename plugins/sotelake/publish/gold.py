@@ -3,33 +3,42 @@
     <lake>/gold/<schema>/<table>.parquet     one file per public relation (publish.public_interface)
     <lake>/gold/manifest.json                run, time, and per table: file, rows, columns, bytes
 
-The zone is written into a scratch folder and swapped in whole (lake.zones.replace_dir), so a
-reader sees the previous run's export or this one's, never a mix; re-running replaces it.
+The zone is written into a local scratch folder and replaces the previous export whole
+(lake.storage.replace_dir): in a local lake by a rename, so a reader sees the previous run's
+export or this one's, never a mix; on an object store file by file (each file is whole, the
+manifest comes last), so a reader going by the manifest finds the files it lists. Re-running
+replaces it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sotelake.engine import connect_warehouse, literal
-from sotelake.lake.zones import GOLD, replace_dir, scratch_dir
+from sotelake.lake import storage
+from sotelake.lake.zones import GOLD
 from sotelake.publish.public_interface import public_relations
 from sotelake.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sotelake.lake.storage import LakePath
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 
 
-def export_gold(settings: Settings | None = None, run_id: str | None = None) -> Path:
+def export_gold(settings: Settings | None = None, run_id: str | None = None) -> LakePath:
     """Export every public relation of the warehouse to the gold zone; returns the manifest."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    new = scratch_dir(settings.lake)
+    new = storage.scratch_dir(settings.lake)
     tables = []
     with connect_warehouse(settings.warehouse) as con:
         for relation in public_relations(con):
@@ -61,7 +70,8 @@ def export_gold(settings: Settings | None = None, run_id: str | None = None) -> 
     }
     (new / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     target = settings.lake / GOLD
-    replace_dir(target, new)
+    storage.replace_dir(target, new, last=MANIFEST)
+    shutil.rmtree(new, ignore_errors=True)  # what is left of it on an object store
     log.info(
         "gold zone: %s (%d tables, %d rows) in %.1f s",
         target,

@@ -16,26 +16,28 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from sotelake import engine
-from sotelake.lake import zones
+from sotelake.lake import storage, zones
 from sotelake.lake.audit import read_audit, write_audit
 from sotelake.lake.load import QUARANTINE_SCHEMA
 from sotelake.quality.gx_runner import RESULT_SCHEMA, GreatExpectations, referenced_columns
 from sotelake.quality.suite_spec import mart_suite_path
 from sotelake.quality.suites import read_suite, suite_path
 from sotelake.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sotelake.lake.storage import LakePath
 
 log = logging.getLogger(__name__)
 SHORT_NAMES = {
@@ -81,10 +83,8 @@ def reason_code(result: dict) -> str:
     return f"dq_{check}:{column}".rstrip(":")
 
 
-def _write(table: pa.Table, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+def _write(table: pa.Table, path: LakePath) -> None:
+    storage.write_table(table, path, compression="zstd")
 
 
 class Validator:
@@ -105,7 +105,7 @@ class Validator:
         lake = self.settings.lake
         summary = ValidationSummary(source, table, load_date.isoformat())
         partition = zones.partition(lake, zones.RAW, source, table, load_date)
-        files = sorted(partition.glob("*.parquet"))
+        files = storage.files(partition)
         suite_file = suite_path(self.settings.expectations, source, table)
         document = read_suite(suite_file)
         if not files:
@@ -115,14 +115,14 @@ class Validator:
             )
             return summary
         summary.load_id = files[0].stem
-        if sum(pq.read_metadata(f).num_rows for f in files) == 0:
+        if storage.parquet_rows(files) == 0:
             summary.status = "no_data"
-            _results_file(lake, source, table, load_date).unlink(missing_ok=True)
+            storage.remove(_results_file(lake, source, table, load_date))
             log.info(
                 "%s.%s: the load of %s has no rows: nothing to validate", source, table, load_date
             )
             return summary
-        batch = pq.read_table(files)
+        batch = storage.read_table(files)
         summary.rows = batch.num_rows
         outcome = self._run_suite(batch, document, suite_file, summary, source, table, load_date)
         if summary.failed.get("critical"):
@@ -169,10 +169,17 @@ class Validator:
         return outcome
 
     def _reject(
-        self, source: str, table: str, load_date: date, partition: Path, summary: ValidationSummary
+        self,
+        source: str,
+        table: str,
+        load_date: date,
+        partition: LakePath,
+        summary: ValidationSummary,
     ) -> None:
         lake = self.settings.lake
-        _relocate(lake, partition, zones.partition(lake, zones.REJECTED, source, table, load_date))
+        storage.move_dir(
+            lake, partition, zones.partition(lake, zones.REJECTED, source, table, load_date)
+        )
         audit = read_audit(lake, source, table, load_date)
         if audit:
             audit.rejected, audit.loaded, audit.status = audit.loaded, 0, "rejected"
@@ -187,7 +194,7 @@ class Validator:
         load_date: date,
         batch: pa.Table,
         outcome,
-        files: list[Path],
+        files: list[LakePath],
         summary: ValidationSummary,
     ) -> None:
         lake = self.settings.lake
@@ -220,19 +227,18 @@ class Validator:
         ]
         _write(batch.filter(pc.invert(bad)), files[0])
         for extra in files[1:]:
-            extra.unlink()
+            storage.remove(extra)
         quarantine = zones.partition(lake, zones.QUARANTINE, source, table, load_date)
-        quarantine.mkdir(parents=True, exist_ok=True)
-        earlier = sorted(quarantine.glob("*.parquet"))
+        earlier = storage.files(quarantine)
         merged = pa.concat_tables(
             [
-                *(pq.read_table(p, schema=QUARANTINE_SCHEMA) for p in earlier),
+                *(storage.read_table(p, schema=QUARANTINE_SCHEMA) for p in earlier),
                 pa.Table.from_pylist(records, QUARANTINE_SCHEMA),
             ]
         )
         _write(merged, earlier[0] if earlier else quarantine / f"{summary.load_id}.parquet")
         for extra in earlier[1:]:
-            extra.unlink()
+            storage.remove(extra)
         audit = read_audit(lake, source, table, load_date)
         if audit:
             audit.loaded -= len(records)
@@ -299,19 +305,8 @@ class Validator:
             return None
 
 
-def _results_file(lake: Path, source: str, table: str, load_date: date) -> Path:
-    path = zones.dq_file(lake, "validation_results", source, table, load_date)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _relocate(lake: Path, partition: Path, target: Path) -> None:
-    """Move a partition to another zone, replacing what is there (by renames)."""
-    scratch = zones.scratch_dir(lake)
-    staged = scratch / partition.name
-    shutil.move(partition, staged)
-    zones.replace_dir(target, staged)
-    shutil.rmtree(scratch, ignore_errors=True)
+def _results_file(lake: LakePath, source: str, table: str, load_date: date) -> LakePath:
+    return zones.dq_file(lake, "validation_results", source, table, load_date)
 
 
 def restore_rejected(
@@ -325,19 +320,19 @@ def restore_rejected(
     settings = settings or get_settings()
     lake = settings.lake
     rejected = zones.partition(lake, zones.REJECTED, source, table, load_date)
-    files = sorted(rejected.glob("*.parquet"))
+    files = storage.files(rejected)
     if not files:
         return False
     now = datetime.now(UTC)
     for path in files:
-        batch = pq.read_table(path)
+        batch = storage.read_table(path)
         if "_published_at" in batch.column_names:
             batch = batch.drop_columns(["_published_at"])
         batch = batch.append_column(
             "_published_at", pa.array([now] * batch.num_rows, pa.timestamp("us", tz="UTC"))
         )
         _write(batch, path)
-    _relocate(lake, rejected, zones.partition(lake, zones.RAW, source, table, load_date))
+    storage.move_dir(lake, rejected, zones.partition(lake, zones.RAW, source, table, load_date))
     audit = read_audit(lake, source, table, load_date)
     if audit:
         audit.loaded, audit.rejected, audit.status = audit.loaded + audit.rejected, 0, "loaded"

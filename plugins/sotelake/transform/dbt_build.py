@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sotelake.settings import Settings, get_settings
+from sotelake.settings import ConfigurationError, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,15 @@ def build_on_spark(run_id: str, settings: Settings | None = None) -> DbtResult:
 
     The Spark session stays up afterwards (pyspark's ``SparkSession.builder.getOrCreate()``
     returns it), so the caller can read the tables; it ends with the process."""
+    from sotelake.lake.storage import on_object_store
+
     settings = settings or get_settings()
+    if on_object_store(settings.lake):
+        raise ConfigurationError(
+            f"SOTELAKE_LAKE={settings.lake}: the spark target reads the lake through Hadoop's "
+            "file systems, and s3a:// needs the hadoop-aws jars (from Maven), which are not "
+            "installed here; build on Spark from a local lake, or on a cluster that has them"
+        )
     spark_warehouse(settings).mkdir(parents=True, exist_ok=True)
     return build_on_target(spark_environment(settings), run_id, settings)
 

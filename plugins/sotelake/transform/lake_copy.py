@@ -14,6 +14,7 @@ import logging
 import time
 
 from sotelake.engine import connect, literal, quote
+from sotelake.lake.storage import configure_duckdb
 from sotelake.lake.zones import DQ, QUARANTINE, RAW, REJECTED
 from sotelake.settings import Settings, get_settings
 from sotelake.sources.registry import all_tables, load_registry
@@ -40,6 +41,7 @@ def copy_lake_to_postgres(url: str, settings: Settings | None = None) -> dict[st
     copied = {}
     con = connect(extensions=("postgres-scanner",))
     try:
+        configure_duckdb(con, lake)
         con.execute(f"ATTACH {literal(url)} AS pg (TYPE postgres)")
         schemas = {name.split(".")[0] for name in tables}
         for schema in sorted(schemas):

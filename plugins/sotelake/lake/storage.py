@@ -1,0 +1,368 @@
+"""The lake's storage: the one way to list, read, write, delete and replace under the lake root.
+
+The root (``SOTELAKE_LAKE``) is a local folder (the default, ``data/lake``) or an object-store
+URL, ``s3://bucket/prefix`` (AWS S3, MinIO or any S3-compatible store; ``s3a://`` is taken as
+a synonym), reached through fsspec
+(s3fs) as a universal-pathlib path, so the code below the root joins, names and lists paths the
+same way for both. A local root stays a plain ``pathlib.Path``, and every function here does on
+it what the pipeline always did (renames, a file lock): the local lake is neither changed nor
+slower.
+
+On an object store, credentials and endpoint come from the standard AWS variables, which boto
+reads too (``s3_access``): ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, optionally
+``AWS_SESSION_TOKEN``, ``AWS_REGION`` (or ``AWS_DEFAULT_REGION``; default ``us-east-1``) and,
+for a store that is not AWS, ``AWS_ENDPOINT_URL`` (``http://host:port`` for one without TLS;
+``AWS_ENDPOINT_URL_S3`` wins when both are set, as in boto). DuckDB (dbt's sources, the lake
+copy, the privacy scan) reaches the same store through its httpfs extension with the same
+credentials (``configure_duckdb``).
+
+What is atomic (``replace_dir``, ``move_dir``, ``write_table``, ``update_text``):
+
+- a local folder: as before, a partition is written into ``<lake>/_tmp/<id>`` and swapped in by
+  two renames, a file by a rename, and the watermark state is updated under a file lock;
+- an object store has no rename: one object is the unit of atomicity (a PUT, or a multipart
+  upload, becomes visible whole when it completes). New objects are therefore written first,
+  under the final keys that readers glob, and only then are the stale ones deleted. A load's
+  partition is one object per zone, named by its load id (a re-run's differs), so a reader sees
+  the previous load, the new one, or, in the instant between the last PUT and the DELETE, both.
+  A crash in that instant leaves both until the load runs again: its task's retry, or any
+  re-run of the date, deletes every object of the partition but its own; until then the run
+  holds the source back (its extraction did not finish), so the warehouse build does not read
+  it. Deleting first would instead risk an empty partition, which a full table's
+  ``latest_load`` would silently pass over for an older date; staging under ``_tmp`` and
+  copying server-side writes everything twice and leaves the same window (a copy is a PUT
+  too). The watermark state is read, changed and written with a conditional PUT (If-Match /
+  If-None-Match), retried when another load wrote in between.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sotelake.settings import ConfigurationError
+
+if TYPE_CHECKING:
+    import duckdb
+    from upath import UPath
+
+    LakePath = Path | UPath  # a local folder's path, or one on an object store
+
+
+def on_object_store(path: LakePath) -> bool:
+    """A path on an object store (a universal-pathlib path), not a local folder's."""
+    return not isinstance(path, Path)
+
+
+# --- the root -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """How to reach an S3-compatible store, from the standard AWS environment variables."""
+
+    key_id: str
+    secret: str
+    session_token: str | None
+    region: str
+    endpoint_url: str | None  # None: AWS itself
+
+    @property
+    def fsspec_options(self) -> dict:
+        return {
+            "key": self.key_id,
+            "secret": self.secret,
+            "token": self.session_token,
+            "client_kwargs": {"region_name": self.region, "endpoint_url": self.endpoint_url},
+            # other processes (Airflow tasks, DuckDB) write too: never answer from a stale listing
+            "use_listings_cache": False,
+        }
+
+
+def s3_access(variable: str = "SOTELAKE_LAKE") -> S3Access:
+    """The store's credentials and endpoint; a ConfigurationError names what is missing."""
+    key_id = os.environ.get("AWS_ACCESS_KEY_ID", "").strip()
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "").strip()
+    if not key_id or not secret:
+        raise ConfigurationError(
+            f"{variable} is an s3:// URL, so set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(and AWS_ENDPOINT_URL for a store other than AWS, e.g. http://localhost:9000 for "
+            "MinIO): DuckDB, which dbt reads the lake with, takes its credentials from them"
+        )
+    named = "AWS_ENDPOINT_URL_S3" if os.environ.get("AWS_ENDPOINT_URL_S3") else "AWS_ENDPOINT_URL"
+    endpoint = os.environ.get(named, "").strip()
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+        ):
+            raise ConfigurationError(
+                f"{named}={endpoint!r}: expected the store's address, "
+                "http(s)://host[:port] without a path (e.g. http://localhost:9000)"
+            )
+    region = (
+        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    ).strip()
+    token = os.environ.get("AWS_SESSION_TOKEN", "").strip() or None
+    return S3Access(key_id, secret, token, region, endpoint.rstrip("/") or None)
+
+
+def object_store_root(url: str, variable: str = "SOTELAKE_LAKE") -> UPath:
+    """The path of ``s3://bucket/prefix`` on the store (checked: scheme, bucket, credentials).
+
+    ``s3a://`` (Spark's name for S3) means the same, so a cluster's Spark can share the URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("s3", "s3a"):
+        raise ConfigurationError(
+            f"{variable}={url!r}: expected a local folder or an s3:// URL (AWS S3, MinIO or "
+            f"another S3-compatible store); {parts.scheme}:// is not supported"
+        )
+    if not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"{variable}={url!r}: expected s3://bucket or s3://bucket/prefix (e.g. s3://sote/lake)"
+        )
+    from upath import UPath
+
+    return UPath(url.rstrip("/"), **s3_access(variable).fsspec_options)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def files(folder: LakePath, pattern: str = "*.parquet") -> list[LakePath]:
+    """The files in ``folder`` matching ``pattern``, sorted by name; none if it is missing."""
+    return sorted(folder.glob(pattern), key=lambda p: p.name)
+
+
+def all_files(folder: LakePath) -> list[LakePath]:
+    """Every file under ``folder``, at any depth, sorted by path."""
+    if not on_object_store(folder):
+        return sorted(p for p in folder.rglob("*") if p.is_file())
+    return [folder / key[len(folder.path) + 1 :] for key in sorted(_keys(folder))]
+
+
+def read_table(paths: LakePath | list, **options) -> pa.Table:
+    """One Parquet file, or several as one table (pyarrow.parquet.read_table's options)."""
+    many = isinstance(paths, list)
+    first = paths[0] if many else paths
+    if not on_object_store(first):
+        return pq.read_table(paths, **options)
+    keys = [p.path for p in paths] if many else paths.path
+    return pq.read_table(keys, filesystem=first.fs, **options)
+
+
+def parquet_rows(paths: list[LakePath]) -> int:
+    """Rows in Parquet files, from their footers."""
+    if not paths or not on_object_store(paths[0]):
+        return sum(pq.read_metadata(p).num_rows for p in paths)
+    total = 0
+    for path in paths:
+        with path.fs.open(path.path, "rb") as f:
+            total += pq.read_metadata(f).num_rows
+    return total
+
+
+def read_text(path: LakePath) -> str | None:
+    """A text file's content, or None if there is none."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def write_table(table: pa.Table, path: LakePath, **options) -> None:
+    """Write a Parquet file whole or not at all, replacing one there (pyarrow's options)."""
+    if not on_object_store(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(table, tmp, **options)
+        tmp.replace(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="sotelake-") as scratch:
+        local = Path(scratch) / path.name
+        pq.write_table(table, local, **options)
+        path.fs.put_file(str(local), path.path)  # visible when the upload completes
+
+
+def write_text(path: LakePath, text: str) -> None:
+    """Write a text file whole or not at all, replacing one there."""
+    if not on_object_store(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        return
+    path.fs.pipe_file(path.path, text.encode("utf-8"))
+
+
+def update_text(path: LakePath, change: Callable[[str | None], str]) -> None:
+    """Replace a text file by ``change(its content or None)``, with no other update between
+    the read and the write (loads of different dates may run at once): under a file lock
+    locally, by a conditional PUT retried on a conflict on an object store."""
+    if not on_object_store(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            write_text(path, change(read_text(path)))
+        return
+    fs, key = path.fs, path.path
+    for attempt in range(30):
+        etag = _etag(fs, key)
+        text = change(None if etag is None else fs.cat_file(key).decode("utf-8"))
+        try:
+            if etag is None:
+                fs.pipe_file(key, text.encode("utf-8"), mode="create")  # If-None-Match: *
+            else:
+                fs.pipe_file(key, text.encode("utf-8"), IfMatch=etag)
+            return
+        except OSError:  # 412 Precondition Failed (FileExistsError for a create), or another
+            if _etag(fs, key) == etag:  # nothing else wrote: a real error
+                raise
+        time.sleep(0.02 * (attempt + 1))
+    raise RuntimeError(f"{path}: other loads kept updating it; gave up after 30 attempts")
+
+
+def _etag(fs, key: str) -> str | None:
+    try:
+        return fs.info(key)["ETag"]
+    except FileNotFoundError:
+        return None
+
+
+def remove(path: LakePath) -> None:
+    """Delete a file, or a folder with everything under it; nothing if it is not there."""
+    if not on_object_store(path):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        return
+    keys = _keys(path)
+    if keys:
+        path.fs.rm(keys)
+
+
+def _keys(path: UPath) -> list[str]:
+    """The keys of the objects at ``path`` or under it as a folder (not a sibling's: the
+    prefix ``load_date=2026-01-1`` does not match ``load_date=2026-01-10``)."""
+    fs, key = path.fs, path.path
+    found = fs.find(key)
+    return [k for k in found if k == key or k.startswith(key + "/")]
+
+
+# --- replacing folders --------------------------------------------------------------------
+
+
+def scratch_dir(lake: LakePath) -> Path:
+    """A fresh local folder to write a partition into before ``replace_dir``.
+
+    For a local lake it lies under ``<lake>/_tmp``, on the lake's own file system (so the swap
+    is a rename) and outside every zone, so a crashed load leaves nothing a reader's glob would
+    find; for a lake on an object store it is a temporary folder of this machine."""
+    if on_object_store(lake):
+        return Path(tempfile.mkdtemp(prefix="sotelake-scratch-"))
+    path = lake / "_tmp" / uuid.uuid4().hex
+    path.mkdir(parents=True)
+    return path
+
+
+def replace_dir(target: LakePath, new: Path, last: str | None = None) -> None:
+    """Make the local folder ``new`` (from ``scratch_dir``) the content of ``target``.
+
+    Locally by renames: readers see the old folder or the new one. On an object store, every
+    file of ``new`` is uploaded under its final key, then the target's other objects are
+    deleted (the module's docstring says what a reader can see meanwhile); ``last`` (a
+    manifest's name) is uploaded after every other file, so whoever finds it finds the files
+    it lists. ``new`` is left in place for the caller's clean-up there."""
+    if not on_object_store(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old = new.parent / f"{new.name}.old"
+        if target.exists():
+            target.rename(old)
+        new.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    names = sorted(p.relative_to(new).as_posix() for p in new.rglob("*") if p.is_file())
+    if last in names:
+        names.remove(last)
+        names.append(last)
+    fs, prefix = target.fs, target.path
+    for name in names:
+        fs.put_file(str(new / name), f"{prefix}/{name}")
+    keep = {f"{prefix}/{name}" for name in names}
+    stale = [k for k in _keys(target) if k not in keep]
+    if stale:
+        fs.rm(stale)
+
+
+def move_dir(lake: LakePath, source: LakePath, target: LakePath) -> None:
+    """Move a folder of the lake (a partition from one zone to another), replacing ``target``.
+
+    Locally by renames; on an object store by server-side copies to ``target``, then the
+    deletion of the target's stale objects and of the source (a crash between leaves the
+    batch in both zones, which the reconciliation counts twice and fails on)."""
+    if not on_object_store(lake):
+        scratch = scratch_dir(lake)
+        staged = scratch / source.name
+        shutil.move(source, staged)
+        replace_dir(target, staged)
+        shutil.rmtree(scratch, ignore_errors=True)
+        return
+    fs = lake.fs
+    moved = _keys(source)
+    copies = [f"{target.path}/{k[len(source.path) + 1 :]}" for k in moved]
+    for key, copy in zip(moved, copies, strict=True):
+        fs.copy(key, copy)
+    stale = [k for k in _keys(target) if k not in set(copies)]
+    if stale:
+        fs.rm(stale)
+    if moved:
+        fs.rm(moved)
+
+
+# --- DuckDB -------------------------------------------------------------------------------
+
+
+def configure_duckdb(con: duckdb.DuckDBPyConnection, lake: LakePath) -> None:
+    """Let a DuckDB connection read (and write) the lake: for an object store, load httpfs
+    (from its PyPI package) and give it the store's credentials as a secret; nothing locally."""
+    if not on_object_store(lake):
+        return
+    from sotelake.engine import extension_file, literal
+
+    access = s3_access()
+    con.execute(f"LOAD {literal(str(extension_file('httpfs')))}")
+    options = {
+        "KEY_ID": access.key_id,
+        "SECRET": access.secret,
+        "REGION": access.region,
+    }
+    if access.session_token:
+        options["SESSION_TOKEN"] = access.session_token
+    if access.endpoint_url:
+        endpoint = urlsplit(access.endpoint_url)
+        options["ENDPOINT"] = endpoint.netloc
+        options["URL_STYLE"] = "path"  # what MinIO and most S3-compatible servers expect
+        options["USE_SSL"] = "true" if endpoint.scheme == "https" else "false"
+    body = ", ".join(
+        f"{name} {value if name == 'USE_SSL' else literal(value)}"
+        for name, value in options.items()
+    )
+    con.execute(f"CREATE OR REPLACE SECRET sotelake_lake (TYPE s3, {body})")
