@@ -19,11 +19,13 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow.parquet as pq
-
-from sotelake.lake import zones
+from sotelake.lake import storage, zones
 from sotelake.settings import Settings
+
+if TYPE_CHECKING:
+    from sotelake.lake.storage import LakePath
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +43,27 @@ def changed_tables(summaries: list[dict], settings: Settings) -> list[str]:
             continue
         source, table, day = summary["source"], summary["table"], summary["load_date"]
         full = registry[source].tables[table].mode == "full"
-        if full and _same_as_previous_load(
-            settings.lake, source, table, date.fromisoformat(day)
-        ):
+        if full and _same_as_previous_load(settings.lake, source, table, date.fromisoformat(day)):
             log.info("%s.%s: the same rows as its previous load", source, table)
             continue
         changed.append(f"{source}.{table}")
     return sorted(changed)
 
 
-def _same_as_previous_load(lake: Path, source: str, table: str, load_date: date) -> bool:
+def _same_as_previous_load(lake: LakePath, source: str, table: str, load_date: date) -> bool:
     """The load's raw rows equal those of the table's latest earlier load (lineage aside)."""
-    folder = zones.partition(lake, zones.RAW, source, table, load_date).parent
-    earlier = sorted(
-        p for p in folder.glob("load_date=*") if p.name < f"load_date={load_date.isoformat()}"
-    )
+    this = zones.partition(lake, zones.RAW, source, table, load_date)
+    earlier = [
+        p for p in storage.files(this.parent, "load_date=*") if p.name < this.name
+    ]  # partitions of earlier load dates (those rejected are elsewhere)
     if not earlier:
         return False
 
-    def rows(partition: Path):
-        data = pq.read_table(sorted(partition.glob("*.parquet")), partitioning=None)
+    def rows(partition: LakePath):
+        data = storage.read_table(storage.files(partition), partitioning=None)
         return data.drop_columns([c for c in LINEAGE if c in data.column_names])
 
-    return rows(earlier[-1]).equals(rows(folder / f"load_date={load_date.isoformat()}"))
+    return rows(earlier[-1]).equals(rows(this))
 
 
 def selection(changed: list[str]) -> str:
