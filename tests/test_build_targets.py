@@ -76,6 +76,30 @@ def test_the_spark_target_is_a_local_session_or_a_thrift_server(monkeypatch):
     assert build_target(get_settings()).env["SOTELAKE_DBT_TARGET"] == "spark"
 
 
+def test_a_failed_build_is_served_and_its_error_raised(monkeypatch):
+    """After a failed Spark or PostgreSQL build, publish shows what did build (as after a
+    failed DuckDB build); if even that copy fails, the build's error is the one raised."""
+    from sotelake.transform import serving
+    from sotelake.transform.dbt_build import DbtBuildError
+    from sotelake.transform.targets import BuildTarget
+
+    monkeypatch.setenv(DBT_TARGET_ENV, "spark")
+    refreshed = []
+
+    def fail(*args, **kwargs):
+        raise DbtBuildError("dbt build failed:\nmodel.sotelake.fct_visits: error: boom")
+
+    def refresh(target, settings, relations=None):
+        refreshed.append(target.name)
+        raise RuntimeError("the Thrift Server is down too")
+
+    monkeypatch.setattr(BuildTarget, "build", fail)
+    monkeypatch.setattr(serving, "refresh", refresh)
+    with pytest.raises(DbtBuildError, match="fct_visits"):
+        pipeline.transform(RUN, [], DAY)
+    assert refreshed == ["spark"]
+
+
 @pytest.fixture(scope="module")
 def on_postgres(tmp_path_factory):
     """A small county through the pipeline's steps with SOTELAKE_DBT_TARGET=postgres."""

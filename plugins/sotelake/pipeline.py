@@ -126,7 +126,10 @@ def transform(
     try:
         built = asdict(target.build(run_id, settings, exclude_sources=held_back))
     except DbtBuildError:
-        serving.refresh(target, settings)
+        try:  # publish shows what did build, as after a failed DuckDB build
+            serving.refresh(target, settings)
+        except Exception as error:  # the build's error is the one to raise
+            log.warning("the serving copy keeps its last state: %s", error)
         raise
     built["target"] = target.name
     built["served"] = serving.refresh(target, settings)
