@@ -128,8 +128,10 @@ def sotelake_pipeline():
 
         return run_validate(planned, loads[:], _run_id())  # [:]: the loads that finished
 
-    # The embedded warehouse is one DuckDB file with one writer: tasks that open it take the
-    # one slot of this pool (created by `sotelake airflow ...`, `make demo` and compose's init).
+    # The warehouse publish reads is one DuckDB file with one writer (the build, or on the
+    # postgres and spark targets the copy of the build's public marts): tasks that open it take
+    # the one slot of this pool (created by `sotelake airflow ...`, `make demo` and compose's
+    # init).
     @task(
         multiple_outputs=False,
         outlets=published_marts(),
@@ -138,11 +140,16 @@ def sotelake_pipeline():
     )
     def transform(checked: dict) -> dict:
         from datetime import date
+        from functools import partial
 
+        from sotelake import airflow_secrets
         from sotelake.pipeline import transform as run_transform
 
         return _no_retry_for_permanent_errors(
-            run_transform, _run_id(), checked["held_back"], date.fromisoformat(checked["load_date"])
+            partial(run_transform, connection_lookup=airflow_secrets.connection_url),
+            _run_id(),
+            checked["held_back"],
+            date.fromisoformat(checked["load_date"]),
         )
 
     # Runs even when the build failed: the stewards' report must show what went wrong.

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,11 @@ AIRFLOW_SERVICES = {
     "airflow-scheduler": "scheduler",
     "airflow-dag-processor": "dag-processor",
     "airflow-triggerer": "triggerer",
+}
+SPARK_SERVICES = {  # profile `spark`: the main class each runs
+    "spark-master": "org.apache.spark.deploy.master.Master",
+    "spark-worker": "org.apache.spark.deploy.worker.Worker",
+    "spark-thrift": "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
 }
 
 
@@ -45,9 +51,11 @@ def test_the_file_is_valid_by_the_compose_specification(compose):
 
 def test_services_of_the_server_mode_with_health_checks(compose):
     services = compose["services"]
+    default = {name for name, service in services.items() if not service.get("profiles")}
     assert set(AIRFLOW_SERVICES) | {"airflow-db", "warehouse-db", "source-db", "sotelake-init"} == (
-        set(services)
+        default
     )
+    assert set(services) - default == set(SPARK_SERVICES)
     for name, service in services.items():
         assert service.get("image"), name
         if name != "sotelake-init":  # a one-off job, waited for by the others
@@ -107,6 +115,92 @@ def test_every_variable_is_in_env_example_and_connections_name_services(compose)
     for key in ("AIRFLOW_CONN_SOTELAKE_UNIFIED_RECORD", "AIRFLOW_CONN_SOTELAKE_BI_WAREHOUSE"):
         host = re.search(r"@([a-z-]+):5432/", environment[key])[1]
         assert host in compose["services"], key
+
+
+def test_the_spark_profile_runs_the_pinned_spark_release(compose):
+    """Master, worker and Thrift Server: the official image of pyspark's release, main classes
+    and scripts that this release ships, and nothing outside the profile waits for them."""
+    import pyspark
+
+    pinned = re.search(r"pyspark==([\d.]+)", (REPO_ROOT / "pyproject.toml").read_text())[1]
+    assert pyspark.__version__ == pinned
+    home = Path(pyspark.__file__).parent  # pyspark's wheel holds the release's jars and bin/
+    classes = set()
+    for jar in home.glob("jars/spark-*.jar"):
+        with zipfile.ZipFile(jar) as archive:
+            classes |= {n[:-6].replace("/", ".") for n in archive.namelist() if "$" not in n}
+    services = compose["services"]
+    entrypoint = compose["x-spark-common"]["entrypoint"]  # a user name for the uid
+    wrapper = REPO_ROOT / entrypoint[1].replace("/opt/sotelake/", "")
+    subprocess.run(["bash", "-n", str(wrapper)], check=True)
+    ran = subprocess.run(["bash", str(wrapper), "echo", "ran"], capture_output=True, text=True)
+    assert ran.stdout == "ran\n"  # it runs the command it is given
+    for name, main_class in SPARK_SERVICES.items():
+        service = services[name]
+        assert service["profiles"] == ["spark"], name
+        assert service["entrypoint"] == entrypoint and entrypoint[0] == "bash", name
+        assert "./deploy/spark:/opt/sotelake/deploy/spark:ro" in service["volumes"], name
+        assert service["image"] == f"apache/spark:{pinned}-scala2.13-java21-python3-ubuntu"
+        script, *args = service["command"]
+        assert script.startswith("/opt/spark/bin/") and (home / "bin" / Path(script).name).exists()
+        assert main_class in args and main_class in classes, name
+        assert service["healthcheck"]["test"], name
+        assert service["user"] == compose["x-airflow-common"]["user"]  # one owner of ./data
+    for name, service in services.items():
+        if name not in SPARK_SERVICES:
+            assert not set(service.get("depends_on") or {}) & set(SPARK_SERVICES), name
+    master = services["spark-master"]["command"]
+    url = f"spark://{master[master.index('--host') + 1]}:{master[master.index('--port') + 1]}"
+    assert url in services["spark-worker"]["command"]
+    assert (
+        services["spark-thrift"]["command"][
+            services["spark-thrift"]["command"].index("--master") + 1
+        ]
+        == url
+    )
+
+
+def test_airflow_builds_through_the_thrift_server_of_the_profile(compose):
+    """With SOTELAKE_DBT_TARGET=spark, Airflow's dbt reaches the profile's Thrift Server through
+    the spark_thrift output, and the executors see the lake where Airflow writes it."""
+    from pyhive import hive  # noqa: F401  (dbt-spark[PyHive], in the Airflow image)
+
+    from sotelake.settings import DBT_TARGETS
+
+    environment = compose["x-airflow-common"]["environment"]
+    thrift = compose["services"][environment["SOTELAKE_SPARK_THRIFT_HOST"]]["command"]
+    assert f"hive.server2.thrift.port={environment['SOTELAKE_SPARK_THRIFT_PORT']}" in thrift
+    assert "hive.server2.thrift.bind.host=0.0.0.0" in thrift
+    # the executors reach the driver by its service name, not the container's own hostname
+    assert f"spark.driver.host={environment['SOTELAKE_SPARK_THRIFT_HOST']}" in thrift
+    profile = yaml.safe_load((REPO_ROOT / "dbt" / "profiles.yml").read_text())["sotelake"]
+    output = profile["outputs"]["spark_thrift"]
+    assert output["method"] == "thrift"
+    assert "SOTELAKE_SPARK_THRIFT_HOST" in output["host"]
+    assert "SOTELAKE_SPARK_THRIFT_PORT" in output["port"]
+    # a Thrift Server applies a session's settings given as set:hiveconf:<key> only
+    session = profile["outputs"]["spark"]["server_side_parameters"]
+    assert {
+        key.removeprefix("set:hiveconf:"): value
+        for key, value in output["server_side_parameters"].items()
+    } == {
+        key: value
+        for key, value in session.items()
+        if key.startswith("spark.sql.") and key != "spark.sql.warehouse.dir"  # the server's own
+    } | {"spark.sql.ansi.enabled": "false"}  # dbt-spark's own, as a plain key
+    data = environment["SOTELAKE_DATA_DIR"]
+    assert f"./data:{data}" in compose["x-airflow-common"]["volumes"]
+    for name in ("spark-worker", "spark-thrift"):
+        assert f"./data:{data}" in compose["services"][name]["volumes"], name
+    for setting in ("spark.sql.warehouse.dir=", "databaseName=", "derby.system.home="):
+        (argument,) = [a for a in thrift if setting in a]
+        assert argument.split(setting, 1)[1].startswith(f"{data}/spark-cluster"), argument
+    example = dict(
+        line.split("=", 1)
+        for line in (REPO_ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert example["SOTELAKE_DBT_TARGET"] in DBT_TARGETS
 
 
 def test_the_warehouse_init_script_gives_bi_tools_a_read_only_login(tmp_path):

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date
 
 from sotelake.errors import PermanentError
-from sotelake.settings import Settings, get_settings
+from sotelake.settings import DBT_TARGET_ENV, Settings, get_settings
 from sotelake.sources.registry import all_tables, load_registry
 
 log = logging.getLogger(__name__)
@@ -102,20 +102,37 @@ def transform(
     held_back: list[str] | None = None,
     load_date: date | None = None,
     settings: Settings | None = None,
+    connection_lookup: Callable[[str], str | None] | None = None,
 ) -> dict:
-    """Build the warehouse, check the published marts with their GX suites, and write the
-    warehouse's documentation (dbt docs: here, where dbt is already loaded).
+    """Build the warehouse on the configured engine (``SOTELAKE_DBT_TARGET``: DuckDB, PostgreSQL
+    or Spark), check the published marts with their GX suites, and write the warehouse's
+    documentation (dbt docs: here, where dbt is already loaded).
 
-    The models downstream of held-back sources keep their last state. The marts' results go to
-    dq.validation_results (refreshed after the check); a failed critical expectation on a mart
-    fails the step after everything is recorded.
+    After a PostgreSQL or Spark build, its public schemas are copied into the DuckDB file that
+    the checks and publish read (transform.serving), also when some models failed: publish
+    shows what was built, as after a failed DuckDB build. The models downstream of held-back
+    sources keep their last state. The marts' results go to dq.validation_results (refreshed
+    after the check); a failed critical expectation on a mart fails the step after everything
+    is recorded.
     """
     from sotelake.quality.suite_spec import build_mart_suites
     from sotelake.quality.validate import Validator
-    from sotelake.transform.dbt_build import build, publish_docs, run_dbt
+    from sotelake.transform import serving
+    from sotelake.transform.dbt_build import DbtBuildError, publish_docs
+    from sotelake.transform.targets import build_target
 
     settings = settings or get_settings()
-    built = asdict(build(run_id, settings, exclude_sources=held_back))
+    target = build_target(settings, connection_lookup)
+    try:
+        built = asdict(target.build(run_id, settings, exclude_sources=held_back))
+    except DbtBuildError:
+        try:  # publish shows what did build, as after a failed DuckDB build
+            serving.refresh(target, settings)
+        except Exception as error:  # the build's error is the one to raise
+            log.warning("the serving copy keeps its last state: %s", error)
+        raise
+    built["target"] = target.name
+    built["served"] = serving.refresh(target, settings)
     validator = Validator(run_id, settings)
     day = load_date or date.today()
     checks = [
@@ -123,12 +140,9 @@ def transform(
         for relation in build_mart_suites(settings.expectations / "specs.yml")
     ]
     validator.finish()
-    run_dbt(
-        ["run", "--select", "validation_results"],
-        settings=settings,
-        extra_env={"SOTELAKE_RUN_ID": run_id},
-    )
-    built["dbt_docs"] = str(publish_docs(settings))
+    target.rebuild_validation_results(run_id, settings)
+    built["served"].update(serving.refresh(target, settings, ["dq.validation_results"]))
+    built["dbt_docs"] = str(publish_docs(settings, target.env))
     failed = [f"{c.table}: {'; '.join(c.failing)}" for c in checks if c.status == "failed"]
     if failed:
         raise MartCheckFailed("Published marts failed critical expectations:\n" + "\n".join(failed))
@@ -146,7 +160,8 @@ def publish(
 ) -> dict:
     """What the build feeds: the reports for people (indicators, sote information packages,
     the steward report), the gold Parquet zone and, when one is configured, the PostgreSQL BI
-    warehouse."""
+    warehouse. All read the DuckDB file, whichever engine built it (transform.serving); on
+    the postgres target the BI warehouse is where the build ran, so there is nothing to copy."""
     from sotelake.publish.bi_warehouse import bi_warehouse_url, publish_to_postgres
     from sotelake.publish.gold import export_gold
     from sotelake.publish.indicator_report import render_indicator_report
@@ -162,7 +177,9 @@ def publish(
         "gold_manifest": str(export_gold(settings, run_id)),
         "warehouse": str(settings.warehouse),
     }
-    if url := bi_warehouse_url(connection_lookup):
+    if settings.dbt_target == "postgres":
+        log.info("BI warehouse: built there by dbt (%s=postgres)", DBT_TARGET_ENV)
+    elif url := bi_warehouse_url(connection_lookup):
         published["bi_warehouse"] = asdict(publish_to_postgres(url, settings, run_id))
     return published
 
@@ -221,17 +238,20 @@ def replay(
         log.warning("%s %s is still rejected: %s", qualified_table, load_date, summary.failing)
         return result
     from sotelake.lake.audit import held_back_sources
-    from sotelake.transform.dbt_build import build
+    from sotelake.transform import serving
+    from sotelake.transform.targets import build_target
 
     # downstream of the source, and the dq tables that tell what the replay changed; models
     # that also read a source still held back keep their last state
+    target = build_target(settings)
     result["built"] = asdict(
-        build(
+        target.build(
             run_id,
             settings,
             select=f"source:{source}+ source:lake_dq+",
             exclude_sources=held_back_sources(settings.lake),
         )
     )
+    serving.refresh(target, settings)
     result["published"] = publish(run_id, settings)
     return result

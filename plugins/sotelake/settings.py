@@ -48,6 +48,23 @@ def _lake(default: Path) -> LakePath:
     return _path("SOTELAKE_LAKE", default)
 
 
+DBT_TARGET_ENV = "SOTELAKE_DBT_TARGET"
+# The engines the same dbt project builds on (dbt/profiles.yml); publish reads every one of them
+# through the DuckDB warehouse file (sotelake.transform.serving)
+DBT_TARGETS = ("duckdb", "postgres", "spark")
+
+
+def _dbt_target() -> str:
+    """The engine the pipeline's ``dbt build`` runs on: ``SOTELAKE_DBT_TARGET``, default duckdb."""
+    value = os.environ.get(DBT_TARGET_ENV, "").strip().lower() or DBT_TARGETS[0]
+    if value not in DBT_TARGETS:
+        raise ConfigurationError(
+            f"{DBT_TARGET_ENV}={os.environ[DBT_TARGET_ENV]!r} is not an engine the warehouse "
+            f"builds on: use one of {', '.join(DBT_TARGETS)} (default {DBT_TARGETS[0]})"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -58,6 +75,7 @@ class Settings:
     dbt_project: Path
     expectations: Path
     min_cell_size: int  # published counts from 1 to min_cell_size - 1 are suppressed
+    dbt_target: str = DBT_TARGETS[0]  # duckdb | postgres | spark: where `dbt build` runs
 
     @property
     def sources_dir(self) -> Path:
@@ -85,6 +103,7 @@ def get_settings() -> Settings:
         dbt_project=_path("SOTELAKE_DBT_PROJECT", REPO_ROOT / "dbt"),
         expectations=_path("SOTELAKE_EXPECTATIONS", REPO_ROOT / "expectations"),
         min_cell_size=int(os.environ.get("SOTELAKE_MIN_CELL_SIZE", "5")),
+        dbt_target=_dbt_target(),
     )
 
 

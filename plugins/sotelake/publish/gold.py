@@ -1,7 +1,8 @@
 """The gold zone: Parquet exports of the public marts, for BI tools that read files.
 
     <lake>/gold/<schema>/<table>.parquet     one file per public relation (publish.public_interface)
-    <lake>/gold/manifest.json                run, time, and per table: file, rows, columns, bytes
+    <lake>/gold/manifest.json                run, time, the engine that built the marts, and per
+                                             table: file, rows, columns, bytes
 
 The zone is written into a local scratch folder and replaces the previous export whole
 (lake.storage.replace_dir): in a local lake by a rename, so a reader sees the previous run's
@@ -66,6 +67,7 @@ def export_gold(settings: Settings | None = None, run_id: str | None = None) -> 
         "run_id": run_id,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "warehouse": str(settings.warehouse),
+        "dbt_target": settings.dbt_target,  # the engine that built the marts
         "tables": tables,
     }
     (new / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")

@@ -125,36 +125,48 @@ def build(
     settings: Settings | None = None,
     select: str | None = None,
     exclude_sources: list[str] | None = None,
+    target_env: dict[str, str] | None = None,
 ) -> DbtResult:
     """``dbt build``: seeds, staging, intermediate and marts, with their tests.
 
     ``exclude_sources`` leaves out everything downstream of those sources (their last good
     state stays in the warehouse): used when a source's batch was rejected or its load failed.
+    ``target_env`` selects another target than DuckDB (``postgres_environment``,
+    ``spark_environment``).
     """
     args = list(WHOLE_BUILD)
     args += ["--select", select] if select else []
     if exclude_sources:
         args += ["--exclude", *(f"source:{name}+" for name in sorted(exclude_sources))]
-    return run_dbt(args, settings=settings, extra_env={"SOTELAKE_RUN_ID": run_id})
+    return run_dbt(
+        args, settings=settings, extra_env={**(target_env or {}), "SOTELAKE_RUN_ID": run_id}
+    )
 
 
-def publish_docs(settings: Settings | None = None) -> Path:
+def publish_docs(
+    settings: Settings | None = None, target_env: dict[str, str] | None = None
+) -> Path:
     """``dbt docs generate --static`` into ``<reports>/dbt-docs/index.html``: one file with the
     models, their columns, contracts and tests, and the lineage graph, readable without a
-    server. Runs after the build, whose compiled manifest it reuses (``--no-compile``).
+    server. Runs after the build on the same target, whose compiled manifest it reuses
+    (``--no-compile``).
 
     The documentation describes the project, not the data: when no file of the dbt project has
-    changed since the docs were written (``project_digest``), they are kept as they are, which
-    saves a dbt invocation (about 2 s) on every daily run."""
+    changed since the docs were written (``project_digest``) from the same dbt output (the
+    catalog's column types are the engine's), they are kept as they are, which saves a dbt
+    invocation (about 2 s) on every daily run."""
     settings = settings or get_settings()
+    env = {**dbt_environment(settings), **(target_env or {})}
+    chosen = {**os.environ, **env}
+    output = chosen.get("SOTELAKE_DBT_OUTPUT") or chosen.get("SOTELAKE_DBT_TARGET", "duckdb")
     path = settings.reports / "dbt-docs" / "index.html"
     stamp = path.with_name(".project-digest")
-    digest = project_digest(settings.dbt_project)
+    digest = f"{project_digest(settings.dbt_project)} {output}"
     if path.exists() and stamp.exists() and stamp.read_text() == digest:
         log.info("dbt docs: %s (the dbt project has not changed)", path)
         return path
-    run_dbt(["docs", "generate", "--static", "--no-compile"], settings=settings)
-    target = Path(dbt_environment(settings)["DBT_TARGET_PATH"])
+    run_dbt(["docs", "generate", "--static", "--no-compile"], settings=settings, extra_env=env)
+    target = Path(env["DBT_TARGET_PATH"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     shutil.copyfile(target / "static_index.html", tmp)
@@ -199,37 +211,58 @@ def postgres_environment(url: str, settings: Settings) -> dict[str, str]:
     }
 
 
-def build_on_postgres(url: str, run_id: str, settings: Settings | None = None) -> DbtResult:
-    """The whole dbt build on a PostgreSQL warehouse: copy the lake in, then ``dbt build``
-    with the ``postgres`` target (the same models; grants give bi_reader the public marts)."""
+def build_on_postgres(
+    url: str,
+    run_id: str,
+    settings: Settings | None = None,
+    select: str | None = None,
+    exclude_sources: list[str] | None = None,
+) -> DbtResult:
+    """The dbt build on a PostgreSQL warehouse: copy the lake in, then ``dbt build`` with the
+    ``postgres`` target (the same models; grants give bi_reader the public marts)."""
     from sotelake.publish.bi_warehouse import ensure_roles
     from sotelake.transform.lake_copy import copy_lake_to_postgres
 
     settings = settings or get_settings()
     ensure_roles(url)
     copy_lake_to_postgres(url, settings)
-    return build_on_target(postgres_environment(url, settings), run_id, settings)
+    return build(run_id, settings, select, exclude_sources, postgres_environment(url, settings))
+
+
+# Spark through a Spark Thrift Server (a cluster) instead of a session in this process
+SPARK_THRIFT_HOST_ENV = "SOTELAKE_SPARK_THRIFT_HOST"
 
 
 def spark_environment(settings: Settings) -> dict[str, str]:
     """The environment of the dbt ``spark`` target (profiles.yml): Spark in this process, its
-    tables and metastore under ``<data>/spark-warehouse``."""
-    return {
+    tables and metastore under ``<data>/spark-warehouse``; or, when ``SOTELAKE_SPARK_THRIFT_HOST``
+    names a Spark Thrift Server, the ``spark_thrift`` output (the server's own warehouse and
+    metastore)."""
+    env = {
         "SOTELAKE_DBT_TARGET": "spark",
         "SOTELAKE_SPARK_WAREHOUSE": str(spark_warehouse(settings)),
         "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target-spark"),
     }
+    if os.environ.get(SPARK_THRIFT_HOST_ENV):
+        env["SOTELAKE_DBT_OUTPUT"] = "spark_thrift"
+    return env
 
 
 def spark_warehouse(settings: Settings) -> Path:
     return settings.data_dir / "spark-warehouse"
 
 
-def build_on_spark(run_id: str, settings: Settings | None = None) -> DbtResult:
-    """The whole dbt build on Spark (local mode, in this process): the lake's Parquet files
-    become external tables (the project's on-run-start hook), then the same models and tests.
+def build_on_spark(
+    run_id: str,
+    settings: Settings | None = None,
+    select: str | None = None,
+    exclude_sources: list[str] | None = None,
+) -> DbtResult:
+    """The dbt build on Spark (local mode in this process, or a Thrift Server): the lake's
+    Parquet files become external tables (the project's on-run-start hook), then the same
+    models and tests.
 
-    The Spark session stays up afterwards (pyspark's ``SparkSession.builder.getOrCreate()``
+    A local Spark session stays up afterwards (pyspark's ``SparkSession.builder.getOrCreate()``
     returns it), so the caller can read the tables; it ends with the process."""
     from sotelake.lake.storage import on_object_store
 
@@ -241,11 +274,4 @@ def build_on_spark(run_id: str, settings: Settings | None = None) -> DbtResult:
             "installed here; build on Spark from a local lake, or on a cluster that has them"
         )
     spark_warehouse(settings).mkdir(parents=True, exist_ok=True)
-    return build_on_target(spark_environment(settings), run_id, settings)
-
-
-def build_on_target(target_env: dict[str, str], run_id: str, settings: Settings) -> DbtResult:
-    """``dbt build`` of the whole project on the target that ``target_env`` selects."""
-    return run_dbt(
-        WHOLE_BUILD, settings=settings, extra_env={**target_env, "SOTELAKE_RUN_ID": run_id}
-    )
+    return build(run_id, settings, select, exclude_sources, spark_environment(settings))

@@ -24,8 +24,14 @@ log = logging.getLogger(__name__)
 LAKE_DQ_SCHEMA = "lake_dq"
 
 
-def copy_lake_to_postgres(url: str, settings: Settings | None = None) -> dict[str, int]:
-    """Copy every raw table and the lake's quality records into PostgreSQL; rows per table."""
+ZONE_ROWS = f"{LAKE_DQ_SCHEMA}.zone_rows"
+
+
+def copy_lake_to_postgres(
+    url: str, settings: Settings | None = None, only: set[str] | None = None
+) -> dict[str, int]:
+    """Copy every raw table and the lake's quality records into PostgreSQL (or only the tables
+    ``only`` names, e.g. ``lake_dq.validation_results`` after new checks); rows per table."""
     settings = settings or get_settings()
     started = time.perf_counter()
     lake = settings.lake
@@ -38,6 +44,8 @@ def copy_lake_to_postgres(url: str, settings: Settings | None = None) -> dict[st
         f"{LAKE_DQ_SCHEMA}.validation_results": lake / DQ / "validation_results" / "*.parquet",
         f"{LAKE_DQ_SCHEMA}.quarantine": lake / QUARANTINE / "*" / "*" / "*" / "*.parquet",
     }
+    if only is not None:
+        tables = {name: pattern for name, pattern in tables.items() if name in only}
     copied = {}
     con = connect(extensions=("postgres-scanner",))
     try:
@@ -61,19 +69,8 @@ def copy_lake_to_postgres(url: str, settings: Settings | None = None) -> dict[st
             )
             con.execute(f"CREATE TABLE {target} AS SELECT {columns} FROM {files}")
             copied[name] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-        zone_rows = (
-            " UNION ALL ".join(
-                f"SELECT '{zone}' AS zone, _load_id AS load_id, count(*) AS rows "
-                f"FROM read_parquet({literal(lake / zone / '*' / '*' / '*' / '*.parquet')}, "
-                "union_by_name = true) GROUP BY 2"
-                for zone in (RAW, REJECTED)
-                if _has_files(con, lake / zone / "*" / "*" / "*" / "*.parquet")
-            )
-            or "SELECT NULL::varchar AS zone, NULL::varchar AS load_id, 0::bigint AS rows "
-            "WHERE false"
-        )
-        con.execute(f"DROP TABLE IF EXISTS pg.{LAKE_DQ_SCHEMA}.zone_rows")
-        con.execute(f"CREATE TABLE pg.{LAKE_DQ_SCHEMA}.zone_rows AS {zone_rows}")
+        if only is None or ZONE_ROWS in only:
+            _copy_zone_rows(con, lake)
     finally:
         con.close()
     log.info(
@@ -83,6 +80,22 @@ def copy_lake_to_postgres(url: str, settings: Settings | None = None) -> dict[st
         time.perf_counter() - started,
     )
     return copied
+
+
+def _copy_zone_rows(con, lake) -> None:
+    """Rows per zone and load, for the reconciliation (``dq.reconciliation_loads``)."""
+    zone_rows = (
+        " UNION ALL ".join(
+            f"SELECT '{zone}' AS zone, _load_id AS load_id, count(*) AS rows "
+            f"FROM read_parquet({literal(lake / zone / '*' / '*' / '*' / '*.parquet')}, "
+            "union_by_name = true) GROUP BY 2"
+            for zone in (RAW, REJECTED)
+            if _has_files(con, lake / zone / "*" / "*" / "*" / "*.parquet")
+        )
+        or "SELECT NULL::varchar AS zone, NULL::varchar AS load_id, 0::bigint AS rows WHERE false"
+    )
+    con.execute(f"DROP TABLE IF EXISTS pg.{ZONE_ROWS}")
+    con.execute(f"CREATE TABLE pg.{ZONE_ROWS} AS {zone_rows}")
 
 
 def _has_files(con, pattern) -> bool:
