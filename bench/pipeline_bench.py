@@ -78,7 +78,10 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
         state["checked"] = checked
         out["rows"] = sum(load["loaded"] for load in state["loads"])
     elif name == "dbt build":
-        built = pipeline.transform("bench", state["checked"]["held_back"], load_date, settings)
+        checked = state["checked"]
+        built = pipeline.transform(
+            "bench", checked["held_back"], load_date, settings, changed=checked["changed"]
+        )
         out["rows"] = sum(load["loaded"] for load in state["loads"])
         out["dbt_seconds"] = built["seconds"]
     elif name == "reports":

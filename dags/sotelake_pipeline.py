@@ -145,8 +145,13 @@ def sotelake_pipeline():
         from sotelake import airflow_secrets
         from sotelake.pipeline import transform as run_transform
 
+        # builds what the run's changed tables feed (the whole project when that is not safe)
         return _no_retry_for_permanent_errors(
-            partial(run_transform, connection_lookup=airflow_secrets.connection_url),
+            partial(
+                run_transform,
+                connection_lookup=airflow_secrets.connection_url,
+                changed=checked.get("changed"),
+            ),
             _run_id(),
             checked["held_back"],
             date.fromisoformat(checked["load_date"]),

@@ -76,3 +76,85 @@ def test_an_incremental_table_changes_when_its_window_brought_rows(demo):
     assert changes.selection(["unified_record.visits"]) == (
         "source:unified_record.visits+ source:lake_dq+"
     )
+
+
+def _warehouse_tables(settings) -> dict[str, list]:
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        names = [
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where (table_schema = 'marts' or table_name like 'reconciliation%') "
+                "and table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
+        # the marts and the reconciliation (the dq tables of loads name each run's own load
+        # ids); run ids and timings differ between builds, everything else must not
+        volatile = {"run_id", "recorded_at", "seconds", "validated_at", "exported_at"}
+        out = {}
+        for name in sorted(names):
+            columns = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema || '.' || table_name = ?",
+                    [name],
+                ).fetchall()
+                if c not in volatile
+            ]
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            out[name] = con.execute(f"select {quoted} from {name} order by all").fetchall()
+    return out
+
+
+def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo):
+    """After a day of changes, the build selects the models the changed tables feed (the
+    ledger's marts are left as they were) and the warehouse is the one a whole build makes."""
+    from sotelake import pipeline
+
+    data, _ = demo
+    settings = get_settings()
+
+    def daily_run(day: date, changed_only: bool = True) -> dict:
+        planned = pipeline.plan_loads(day, settings)
+        loads = [pipeline.extract(load, KEY, settings=settings) for load in planned]
+        checked = pipeline.validate(planned, loads, f"run-{day}", settings)
+        changed = checked["changed"] if changed_only else None
+        return pipeline.transform(
+            f"run-{day}", checked["held_back"], day, settings, changed=changed
+        )
+
+    first = daily_run(DAY)
+    assert first["selected"] is None, "the first build builds everything"
+    advance(data, NEXT)
+    second = daily_run(NEXT)
+    assert second["selected"] and "source:unified_record.visits+" in second["selected"]
+    assert "source:finance" not in second["selected"], "the ledger did not change that day"
+    assert "marts.fct_visits" in second["built"]
+    assert "marts.fct_ledger_postings" not in second["built"]
+    checked = {c["table"] for c in second["mart_checks"]}
+    assert "marts.fct_visits" in checked and "marts.fct_ledger_postings" not in checked
+    selective = _warehouse_tables(settings)
+
+    changes.BuildState.forget(settings)
+    whole = daily_run(NEXT)  # the same day again, everything built
+    assert whole["selected"] is None and "marts.fct_ledger_postings" in whole["built"]
+    assert _warehouse_tables(settings) == selective
+
+
+def test_a_build_that_did_not_finish_makes_the_next_one_build_everything(demo):
+    settings = get_settings()
+    state = changes.BuildState.starting(settings, "duckdb")
+    state.write(settings)  # as a build leaves it when it stops half-way
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    settings.warehouse.touch()
+    assert not changes.BuildState.read(settings).allows_selection(state, settings)
+    state.succeeded = True
+    state.write(settings)
+    assert changes.BuildState.read(settings).allows_selection(state, settings)
+    other = changes.BuildState(state.fingerprint.replace(":duckdb:", ":spark:"), "spark", False)
+    assert not changes.BuildState.read(settings).allows_selection(other, settings)
+    settings.warehouse.unlink()
+    assert not changes.BuildState.read(settings).allows_selection(state, settings)

@@ -65,10 +65,13 @@ def validate(
     ``planned`` are the loads the run meant to do, ``loaded`` those whose extraction finished;
     the difference failed (its error is in its own task's log). Returns the summaries, the
     sources whose batches were rejected or failed to load (their models are left out of the
-    warehouse build), and a one-line verdict per problem.
+    warehouse build), a one-line verdict per problem, and the tables whose loads changed the
+    raw zone (the build does what they feed: transform.changes).
     """
     from sotelake.quality.validate import Validator
+    from sotelake.transform.changes import changed_tables
 
+    settings = settings or get_settings()
     validator = Validator(run_id, settings)
     done = {(load["source"], load["table"]) for load in loaded}
     summaries, problems, held_back = [], [], set()
@@ -93,6 +96,7 @@ def validate(
         "summaries": summaries,
         "problems": problems,
         "held_back": sorted(held_back),
+        "changed": changed_tables(summaries, settings),
         "load_date": planned[0]["load_date"] if planned else date.today().isoformat(),
     }
 
@@ -103,10 +107,16 @@ def transform(
     load_date: date | None = None,
     settings: Settings | None = None,
     connection_lookup: Callable[[str], str | None] | None = None,
+    changed: list[str] | None = None,
 ) -> dict:
     """Build the warehouse on the configured engine (``SOTELAKE_DBT_TARGET``: DuckDB, PostgreSQL
     or Spark), check the published marts with their GX suites, and write the warehouse's
     documentation (dbt docs: here, where dbt is already loaded).
+
+    With ``changed`` (the tables whose loads changed the raw zone, from ``validate``), only the
+    models those tables feed are built, and only the marts rebuilt are checked again, when the
+    previous build succeeded on the same project and settings (transform.changes); otherwise,
+    and without ``changed``, everything is.
 
     After a PostgreSQL or Spark build, its public schemas are copied into the DuckDB file that
     the checks and publish read (transform.serving), also when some models failed: publish
@@ -117,27 +127,38 @@ def transform(
     """
     from sotelake.quality.suite_spec import build_mart_suites
     from sotelake.quality.validate import Validator
-    from sotelake.transform import serving
+    from sotelake.transform import changes, serving
     from sotelake.transform.dbt_build import DbtBuildError, publish_docs
     from sotelake.transform.targets import build_target
 
     settings = settings or get_settings()
     target = build_target(settings, connection_lookup)
+    previous, state = (
+        changes.BuildState.read(settings),
+        changes.BuildState.starting(settings, target.name),
+    )
+    select = None
+    if changed is not None and previous and previous.allows_selection(state, settings):
+        select = changes.selection(changed)
+        log.info("building what the changed tables feed: %s", select)
+    state.write(settings)  # not succeeded yet: should this build stop, the next builds all
     try:
-        built = asdict(target.build(run_id, settings, exclude_sources=held_back))
+        result = target.build(run_id, settings, select=select, exclude_sources=held_back)
+        built = asdict(result)
     except DbtBuildError:
         try:  # publish shows what did build, as after a failed DuckDB build
             serving.refresh(target, settings)
         except Exception as error:  # the build's error is the one to raise
             log.warning("the serving copy keeps its last state: %s", error)
         raise
-    built["target"] = target.name
+    built["target"], built["selected"] = target.name, select
     built["served"] = serving.refresh(target, settings)
     validator = Validator(run_id, settings)
     day = load_date or date.today()
     checks = [
         validator.validate_relation(relation, day)
         for relation in build_mart_suites(settings.expectations / "specs.yml")
+        if select is None or relation in result.built  # the others are as last checked
     ]
     validator.finish()
     target.rebuild_validation_results(run_id, settings)
@@ -146,6 +167,8 @@ def transform(
     failed = [f"{c.table}: {'; '.join(c.failing)}" for c in checks if c.status == "failed"]
     if failed:
         raise MartCheckFailed("Published marts failed critical expectations:\n" + "\n".join(failed))
+    state.succeeded = True  # the next build may select what its changes feed
+    state.write(settings)
     return {**built, "mart_checks": [asdict(c) for c in checks]}
 
 
@@ -239,11 +262,13 @@ def replay(
         return result
     from sotelake.lake.audit import held_back_sources
     from sotelake.transform import serving
+    from sotelake.transform.changes import BuildState
     from sotelake.transform.targets import build_target
 
     # downstream of the source, and the dq tables that tell what the replay changed; models
     # that also read a source still held back keep their last state
     target = build_target(settings)
+    BuildState.forget(settings)  # the next daily run builds everything after this partial build
     result["built"] = asdict(
         target.build(
             run_id,

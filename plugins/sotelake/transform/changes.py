@@ -76,11 +76,32 @@ class BuildState:
     """What the previous build was made from: ``<data>/dbt/build_state.json``."""
 
     fingerprint: str  # the dbt project, its settings and the engine (``fingerprint``)
+    target: str  # the engine: duckdb | postgres | spark
     succeeded: bool
 
     @staticmethod
     def path(settings: Settings) -> Path:
         return settings.data_dir / "dbt" / "build_state.json"
+
+    @classmethod
+    def starting(cls, settings: Settings, target: str) -> BuildState:
+        """The state of a build about to run on ``target`` (not succeeded until it has)."""
+        return cls(fingerprint(settings, target), target, succeeded=False)
+
+    def allows_selection(self, next_build: BuildState, settings: Settings) -> bool:
+        """Whether ``next_build`` may build only what its changes feed, this being the state
+        the previous build left: it succeeded, from the same project, settings and engine, and
+        its warehouse is still there."""
+        return (
+            self.succeeded
+            and self.fingerprint == next_build.fingerprint
+            and (self.target != "duckdb" or settings.warehouse.exists())
+        )
+
+    @classmethod
+    def forget(cls, settings: Settings) -> None:
+        """The next build builds everything (a build outside the daily run changed models)."""
+        cls.path(settings).unlink(missing_ok=True)
 
     @classmethod
     def read(cls, settings: Settings) -> BuildState | None:

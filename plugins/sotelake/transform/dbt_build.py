@@ -30,6 +30,7 @@ class DbtResult:
     seconds: float
     statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    built: list[str] = field(default_factory=list)  # schema.model of the models it (re)built
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -92,6 +93,8 @@ def run_dbt(
         result.statuses[status] = result.statuses.get(status, 0) + 1
         if status in ("error", "fail"):
             result.failures.append(f"{node.node.unique_id}: {status}: {node.message}")
+        elif status == "success" and node.node.resource_type == "model":
+            result.built.append(f"{node.node.schema}.{node.node.alias}")
     log.info("dbt finished in %.1f s: %s", result.seconds, result.statuses)
     if not outcome.success:
         detail = "\n".join(result.failures) or str(outcome.exception)

@@ -23,7 +23,7 @@ import shutil
 import time
 
 from sotelake.engine import connect, literal, quote
-from sotelake.lake.zones import scratch_dir
+from sotelake.lake.storage import scratch_dir
 from sotelake.publish.public_interface import PUBLIC_SCHEMAS, public_relations, steward_relations
 from sotelake.settings import Settings
 from sotelake.transform.targets import BuildTarget
