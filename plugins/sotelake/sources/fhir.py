@@ -65,6 +65,9 @@ def _text(value: Any) -> str | None:
 
 def _name(name: str) -> Step:
     def step(values: list[Any]) -> list[Any]:
+        if len(values) == 1 and type(values[0]) is dict:  # the usual case: one object
+            found = values[0].get(name)
+            return [] if found is None else [found]
         found = [v.get(name) for v in _elements(values) if isinstance(v, dict)]
         return [v for v in found if v is not None]
 
@@ -100,8 +103,22 @@ class FhirPath:
             pos = m.end()
         if not self.steps:
             raise ValueError("FHIR path is empty")
+        # a path of names only (most are) is read without the steps, while it meets objects
+        names = re.findall(r"[A-Za-z_]\w*", path)
+        self.names = tuple(names) if path == ".".join(names) else None
 
     def __call__(self, resource: dict[str, Any]) -> str | None:
+        if self.names:  # objects within objects, as far as they go; a list takes the steps
+            value: Any = resource
+            for name in self.names:
+                if type(value) is not dict:
+                    break
+                value = value.get(name)
+                if value is None:
+                    return None
+            else:
+                if type(value) is not list:
+                    return _text(value)
         values: list[Any] = [resource]
         for step in self.steps:
             values = step(values)
