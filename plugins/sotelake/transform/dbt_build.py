@@ -88,13 +88,16 @@ def run_dbt(
         finally:
             _release_duckdb()
     result = DbtResult(command, round(time.perf_counter() - started, 2))
-    for node in getattr(outcome.result, "results", None) or []:
-        status = str(node.status)
+    for node_result in getattr(outcome.result, "results", None) or []:
+        status = str(node_result.status)
         result.statuses[status] = result.statuses.get(status, 0) + 1
+        # a run-operation's results name no node
+        node = getattr(node_result, "node", None)
         if status in ("error", "fail"):
-            result.failures.append(f"{node.node.unique_id}: {status}: {node.message}")
-        elif status == "success" and node.node.resource_type == "model":
-            result.built.append(f"{node.node.schema}.{node.node.alias}")
+            where = node.unique_id if node else args[0]
+            result.failures.append(f"{where}: {status}: {node_result.message}")
+        elif status == "success" and node is not None and node.resource_type == "model":
+            result.built.append(f"{node.schema}.{node.alias}")
     log.info("dbt finished in %.1f s: %s", result.seconds, result.statuses)
     if not outcome.success:
         detail = "\n".join(result.failures) or str(outcome.exception)
