@@ -162,3 +162,84 @@ def test_publish_reads_the_served_marts_and_leaves_the_bi_warehouse_to_dbt(on_po
     assert RUN in report and "T3" in report
     assert (settings.reports / "quality" / "index.html").exists()
     assert published["packages"] and (settings.reports / "packages" / "index.html").exists()
+
+
+def test_a_daily_build_on_postgresql_merges_the_days_visits(on_postgres):
+    """The next day on the postgres target: fct_visits merges the day's changes in PostgreSQL
+    (its pre-hook's delete, the visits it lacks added) and equals a whole rebuild. (Runs after
+    the tests above: it moves the warehouse on by a day.)"""
+    from datetime import timedelta
+
+    from record_edits import edit_the_record_system
+
+    from sotelake.demo.changes import advance
+    from sotelake.transform.changes import BuildState
+
+    pg, settings, _, _ = on_postgres
+    day = DAY + timedelta(days=1)
+    advance(settings.data_dir, day)
+    edits = edit_the_record_system(settings.data_dir, day)
+
+    def daily_run() -> dict:
+        loads = pipeline.plan_loads(day)
+        extracted = [pipeline.extract(load, b"k" * 40) for load in loads]
+        checked = pipeline.validate(loads, extracted, f"pg-{day}")
+        return pipeline.transform(
+            f"pg-{day}", checked["held_back"], day, changed=checked["changed"]
+        )
+
+    columns = ", ".join(
+        name
+        for (name,) in pg.query(
+            "select column_name from information_schema.columns where table_schema = 'marts' "
+            "and table_name = 'fct_visits' and column_name <> '_published_at' "
+            "order by ordinal_position"
+        )
+    )
+    visits = f"select {columns} from marts.fct_visits order by visit_key"
+    merged = daily_run()
+    assert merged["selected"] and "marts.fct_visits" in merged["built"]
+    after_merge = pg.query(visits)
+    moved = pg.query(
+        "select distinct home_municipality_code from marts.fct_visits where source_visit_id in ("
+        + ", ".join(str(v) for v in edits["moved_visits"])
+        + ")"
+    )
+    assert [tuple(row) for row in moved] == [(edits["moved_to"],)]
+    deleted = f"select count(*) from marts.fct_visits where visit_key = 'U{edits['deleted_visit']}'"
+    assert int(pg.query(deleted)[0][0]) == 0
+
+    BuildState.forget(settings)
+    whole = daily_run()
+    assert whole["selected"] is None
+    assert pg.query(visits) == after_merge
+
+
+def test_the_lake_copy_keeps_its_tables_and_replaces_one_whose_columns_changed(
+    tmp_path, monkeypatch
+):
+    """A second copy replaces the rows and keeps the table (dbt's staging views read it); a
+    table whose columns changed is made again with its rows, the views that read it dropped."""
+    from sotelake.transform.lake_copy import copy_lake_to_postgres
+
+    monkeypatch.setenv("SOTELAKE_DATA_DIR", str(tmp_path))
+    settings = get_settings()
+    folder = settings.lake / "raw" / "finance" / "cost_centres" / "load_date=2026-01-01"
+    folder.mkdir(parents=True)
+    part = folder / "load1.parquet"
+    duckdb.sql(f"copy (select range as cost_centre, 'l1' as _load_id from range(3)) to '{part}'")
+    with ThrowawayPostgres() as pg:
+        assert copy_lake_to_postgres(pg.url, settings) == {"lake_finance.cost_centres": 3}
+        pg.execute("create view public.reader as select * from lake_finance.cost_centres")
+        duckdb.sql(
+            f"copy (select range as cost_centre, 'l1' as _load_id from range(4)) to '{part}'"
+        )
+        assert copy_lake_to_postgres(pg.url, settings) == {"lake_finance.cost_centres": 4}
+        assert int(pg.query("select count(*) from public.reader")[0][0]) == 4  # the view stays
+        duckdb.sql(
+            "copy (select range as cost_centre, 'l1' as _load_id, 'x' as name from range(5)) "
+            f"to '{part}'"
+        )
+        assert copy_lake_to_postgres(pg.url, settings) == {"lake_finance.cost_centres": 5}
+        assert int(pg.query("select count(*) from lake_finance.cost_centres")[0][0]) == 5
+        assert not pg.query("select 1 from pg_views where viewname = 'reader'")

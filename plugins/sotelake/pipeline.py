@@ -143,7 +143,9 @@ def transform(
         log.info("building what the changed tables feed: %s", select)
     state.write(settings)  # not succeeded yet: should this build stop, the next builds all
     try:
-        result = target.build(run_id, settings, select=select, exclude_sources=held_back)
+        result = target.build(
+            run_id, settings, select=select, exclude_sources=held_back, merge_changes=bool(select)
+        )
         built = asdict(result)
     except DbtBuildError:
         try:  # publish shows what did build, as after a failed DuckDB build

@@ -42,7 +42,14 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(settings.logs / "dbt"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SOTELAKE_MIN_CELL_SIZE": str(settings.min_cell_size),
+        MERGE_CHANGES_ENV: "0",  # build() says "1" when the marts may merge the changes
     }
+
+
+# The marts that can merge a day's changes instead of being rebuilt (fct_visits) do so when the
+# build says so (the daily build of what the day changed, transform.changes); any other build
+# rebuilds them whole, so a changed model or a failed build never leaves stale rows.
+MERGE_CHANGES_ENV = "SOTELAKE_MERGE_CHANGES"
 
 
 @contextmanager
@@ -132,21 +139,24 @@ def build(
     select: str | None = None,
     exclude_sources: list[str] | None = None,
     target_env: dict[str, str] | None = None,
+    merge_changes: bool = False,
 ) -> DbtResult:
     """``dbt build``: seeds, staging, intermediate and marts, with their tests.
 
     ``exclude_sources`` leaves out everything downstream of those sources (their last good
     state stays in the warehouse): used when a source's batch was rejected or its load failed.
     ``target_env`` selects another target than DuckDB (``postgres_environment``,
-    ``spark_environment``).
+    ``spark_environment``). With ``merge_changes``, the marts that can merge the rows changed
+    since their last build do (``MERGE_CHANGES_ENV``): only when that build was of the same
+    project and succeeded (the caller knows: transform.changes.BuildState).
     """
     args = list(WHOLE_BUILD)
     args += ["--select", select] if select else []
     if exclude_sources:
         args += ["--exclude", *(f"source:{name}+" for name in sorted(exclude_sources))]
-    return run_dbt(
-        args, settings=settings, extra_env={**(target_env or {}), "SOTELAKE_RUN_ID": run_id}
-    )
+    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id}
+    env[MERGE_CHANGES_ENV] = "1" if merge_changes else "0"
+    return run_dbt(args, settings=settings, extra_env=env)
 
 
 def publish_docs(
@@ -223,6 +233,7 @@ def build_on_postgres(
     settings: Settings | None = None,
     select: str | None = None,
     exclude_sources: list[str] | None = None,
+    merge_changes: bool = False,
 ) -> DbtResult:
     """The dbt build on a PostgreSQL warehouse: copy the lake in, then ``dbt build`` with the
     ``postgres`` target (the same models; grants give bi_reader the public marts)."""
@@ -232,7 +243,8 @@ def build_on_postgres(
     settings = settings or get_settings()
     ensure_roles(url)
     copy_lake_to_postgres(url, settings)
-    return build(run_id, settings, select, exclude_sources, postgres_environment(url, settings))
+    environment = postgres_environment(url, settings)
+    return build(run_id, settings, select, exclude_sources, environment, merge_changes)
 
 
 # Spark through a Spark Thrift Server (a cluster) instead of a session in this process
@@ -263,6 +275,7 @@ def build_on_spark(
     settings: Settings | None = None,
     select: str | None = None,
     exclude_sources: list[str] | None = None,
+    merge_changes: bool = False,
 ) -> DbtResult:
     """The dbt build on Spark (local mode in this process, or a Thrift Server): the lake's
     Parquet files become external tables (the project's on-run-start hook), then the same
@@ -280,4 +293,6 @@ def build_on_spark(
             "installed here; build on Spark from a local lake, or on a cluster that has them"
         )
     spark_warehouse(settings).mkdir(parents=True, exist_ok=True)
-    return build(run_id, settings, select, exclude_sources, spark_environment(settings))
+    return build(
+        run_id, settings, select, exclude_sources, spark_environment(settings), merge_changes
+    )

@@ -4,7 +4,7 @@ DuckDB reads the lake's Parquet files where they lie; PostgreSQL cannot, so befo
 PostgreSQL the lake is copied into it, one schema per source (``lake_<source>.<table>``, the
 ``schema`` of each dbt source) plus ``lake_dq`` (load audit, quarantine, validation results and
 the rows per zone and load that the reconciliation needs). DuckDB's postgres extension does the
-copying (binary COPY). Each table is replaced whole, so a re-run copies the same; the
+copying (binary COPY). Each table's rows are replaced whole, so a re-run copies the same; the
 incremental staging models still process only what was published since their last run.
 """
 
@@ -59,16 +59,11 @@ def copy_lake_to_postgres(
                 log.info("lake copy: %s has no files yet", name)
                 continue
             schema, table = name.split(".")
-            target = f"pg.{quote(schema)}.{quote(table)}"
-            con.execute(f"DROP TABLE IF EXISTS {target}")
             files = f"read_parquet({literal(pattern)}, union_by_name = true)"
             # PostgreSQL folds unquoted names to lower case: a column KAYNTIPVM becomes kayntipvm
-            columns = ", ".join(
-                f"{quote(name)} AS {quote(name.lower())}"
-                for name, *_ in con.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()
-            )
-            con.execute(f"CREATE TABLE {target} AS SELECT {columns} FROM {files}")
-            copied[name] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+            described = con.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()
+            columns = ", ".join(f"{quote(c)} AS {quote(c.lower())}" for c, *_ in described)
+            copied[name] = _replace_rows(con, schema, table, f"SELECT {columns} FROM {files}")
         if only is None or ZONE_ROWS in only:
             _copy_zone_rows(con, lake)
     finally:
@@ -80,6 +75,46 @@ def copy_lake_to_postgres(
         time.perf_counter() - started,
     )
     return copied
+
+
+def _replace_rows(con, schema: str, table: str, query: str) -> int:
+    """The rows of ``query`` in ``pg.<schema>.<table>``, in one transaction. The table is kept
+    when its columns are the query's: the staging views that read it (the models of full loads)
+    stay as dbt made them, for a build that selects only some models. A table whose columns
+    changed is dropped with those views (a whole build makes them again)."""
+    target = f"pg.{quote(schema)}.{quote(table)}"
+    # the names: PostgreSQL's types read back are not DuckDB's (UINTEGER is stored as bigint)
+    wanted = [c for c, *_ in con.execute(f"DESCRIBE {query}").fetchall()]
+    existing = [
+        c
+        for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = 'pg' "
+            "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+            [schema, table],
+        ).fetchall()
+    ]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if existing and existing == wanted:
+            con.execute(f"DELETE FROM {target}")
+            con.execute(f"INSERT INTO {target} {query}")
+        else:
+            if existing:
+                log.warning("lake copy: %s.%s has new columns; replaced whole", schema, table)
+                con.execute("COMMIT")
+                con.execute(
+                    "CALL postgres_execute('pg', "
+                    + literal(f"DROP TABLE {quote(schema)}.{quote(table)} CASCADE")
+                    + ")"
+                )
+                con.execute("CALL pg_clear_cache()")  # DuckDB's catalog of pg: without it
+                con.execute("BEGIN TRANSACTION")
+            con.execute(f"CREATE TABLE {target} AS {query}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
 
 
 def _copy_zone_rows(con, lake) -> None:
@@ -94,8 +129,8 @@ def _copy_zone_rows(con, lake) -> None:
         )
         or "SELECT NULL::varchar AS zone, NULL::varchar AS load_id, 0::bigint AS rows WHERE false"
     )
-    con.execute(f"DROP TABLE IF EXISTS pg.{ZONE_ROWS}")
-    con.execute(f"CREATE TABLE pg.{ZONE_ROWS} AS {zone_rows}")
+    schema, table = ZONE_ROWS.split(".")
+    _replace_rows(con, schema, table, zone_rows)
 
 
 def _has_files(con, pattern) -> bool:

@@ -41,13 +41,17 @@ class BuildTarget:
         settings: Settings,
         select: str | None = None,
         exclude_sources: list[str] | None = None,
+        merge_changes: bool = False,
     ) -> DbtResult:
-        """``dbt build`` of the project (or of ``select``) on this engine."""
+        """``dbt build`` of the project (or of ``select``) on this engine; ``merge_changes``:
+        see ``dbt_build.build``."""
         if self.name == "postgres":
-            return build_on_postgres(self.warehouse_url, run_id, settings, select, exclude_sources)
+            return build_on_postgres(
+                self.warehouse_url, run_id, settings, select, exclude_sources, merge_changes
+            )
         if self.name == "spark":
-            return build_on_spark(run_id, settings, select, exclude_sources)
-        return build(run_id, settings, select, exclude_sources)
+            return build_on_spark(run_id, settings, select, exclude_sources, merge_changes)
+        return build(run_id, settings, select, exclude_sources, merge_changes=merge_changes)
 
     def rebuild_validation_results(self, run_id: str, settings: Settings) -> DbtResult:
         """``dq.validation_results`` again, with the results the marts' checks just added to the

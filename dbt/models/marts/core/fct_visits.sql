@@ -1,1 +1,140 @@
-select * from {{ ref('int_visits_unioned') }}
+{#- A daily build merges the visits that changed since the last build (SOTELAKE_MERGE_CHANGES,
+    set by the pipeline's build of what the day changed): the pre-hook deletes them
+    (merge_visits.sql), and the model adds every visit the table lacks. Any other build, and the
+    spark target, rebuild the table whole: a changed project is a whole build, so no increment
+    meets new columns. (dbt asks an incremental model with a contract for on_schema_change:
+    'fail' would fail on PostgreSQL, where dbt's temporary table has text for the contract's
+    varchar.) -#}
+{{ config(
+    materialized=('incremental' if env_var('SOTELAKE_MERGE_CHANGES', '0') == '1'
+                  and target.type != 'spark' else 'table'),
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ forget_changed_visits() if is_incremental() else '' }}",
+) }}
+
+-- Visits and contacts of every source in one conformed shape, the source kept: the unified
+-- record system (soft-deleted rows left out), the legacy system of the municipalities before
+-- their cut-over, and the purchased services' FHIR encounters. Codes are mapped to conformed ones (seeds professional_groups,
+-- contact_types, legacy_units). A person known to both systems has one pseudonym.
+-- Unified visits of a quarantined patient (invalid henkilötunnus) cannot be attributed to a
+-- person and are left out; the relationships test on stg_unified_record__visits counts them.
+with unified as (
+    select
+        'unified_record' as source_system,
+        'U' || visits.visit_id as visit_key,
+        visits.visit_id as source_visit_id,
+        patients.person_pseudonym,
+        patients.home_municipality_code,
+        visits.unit_id,
+        visits.appointment_id,
+        visits.visit_start,
+        visits.visit_date,
+        visits.professional_group_source_code,
+        visits.service_code,
+        visits.specialty_code,
+        visits.urgency,
+        visits.contact_type as contact_type_source_code,
+        appointments.booked_at,
+        greatest(
+            visits._published_at,
+            patients._published_at,
+            coalesce(appointments._published_at, visits._published_at)
+        ) as _published_at
+    from {{ ref('stg_unified_record__visits') }} as visits
+    inner join {{ ref('int_patients_attributed') }} as patients
+        on visits.patient_id = patients.patient_id
+    left join {{ ref('stg_unified_record__appointments') }} as appointments
+        on visits.appointment_id = appointments.appointment_id
+    where not visits.is_deleted
+    {%- if is_incremental() %}
+        -- the visits the pre-hook deleted, and any the table never had
+        and visits.visit_id not in (
+            select source_visit_id from {{ this }} where source_visit_id is not null)
+    {%- endif %}
+),
+
+legacy as (
+    select
+        'legacy_record' as source_system,
+        'L' || legacy.legacy_visit_key as visit_key,
+        null::bigint as source_visit_id,
+        legacy.person_pseudonym,
+        legacy.home_municipality_code,
+        units.unit_id,
+        null::bigint as appointment_id,
+        legacy.visit_start,
+        legacy.visit_date,
+        legacy.professional_group_source_code,
+        'T11' as service_code,
+        cast(null as {{ sql_type('varchar') }}) as specialty_code,
+        legacy.urgency,
+        legacy.contact_type_source_code,
+        null::timestamp as booked_at,
+        legacy._published_at
+    from {{ ref('stg_legacy_record__visits') }} as legacy
+    left join {{ ref('legacy_units') }} as legacy_units
+        on legacy.legacy_unit_code = legacy_units.legacy_unit_code
+    left join {{ ref('stg_unified_record__units') }} as units
+        on legacy_units.unit_code = units.unit_code
+),
+
+-- Visits bought from a private provider with service vouchers (FHIR Encounters).
+purchased as (
+    select
+        'purchased_services' as source_system,
+        'P' || encounters.encounter_id as visit_key,
+        null::bigint as source_visit_id,
+        patients.person_pseudonym,
+        patients.municipality_code as home_municipality_code,
+        null::bigint as unit_id,
+        null::bigint as appointment_id,
+        encounters.visit_start,
+        cast(encounters.visit_start as date) as visit_date,
+        'LK' as professional_group_source_code,  -- the provider's service voucher visits
+        encounters.service_code,
+        cast(null as {{ sql_type('varchar') }}) as specialty_code,
+        'non_urgent' as urgency,
+        encounters.class_code as contact_type_source_code,
+        null::timestamp as booked_at,
+        greatest(encounters._published_at, patients._published_at) as _published_at
+    from {{ ref('stg_purchased_services__encounters') }} as encounters
+    inner join {{ ref('stg_purchased_services__patients') }} as patients
+        on encounters.patient_ref = patients.patient_ref
+    where encounters.status = 'finished' and patients.person_pseudonym is not null
+),
+
+unioned as (
+    select * from unified
+    union all
+    select * from legacy
+    union all
+    select * from purchased
+)
+
+select
+    unioned.source_system,
+    unioned.visit_key,
+    unioned.source_visit_id,
+    unioned.person_pseudonym,
+    unioned.home_municipality_code,
+    unioned.unit_id,
+    unioned.appointment_id,
+    unioned.visit_start,
+    unioned.visit_date,
+    unioned.service_code,
+    unioned.specialty_code,
+    unioned.urgency,
+    unioned.booked_at,
+    groups.professional_group_code,
+    contact_types.contact_type_code,
+    contact_types.is_remote,
+    contact_types.is_digital,
+    unioned._published_at
+from unioned
+left join {{ ref('professional_groups') }} as groups
+    on groups.source_system = unioned.source_system
+    and groups.source_code = unioned.professional_group_source_code
+left join {{ ref('contact_types') }} as contact_types
+    on contact_types.source_system = unioned.source_system
+    and contact_types.source_code = unioned.contact_type_source_code
