@@ -33,6 +33,12 @@ class DbtResult:
     built: list[str] = field(default_factory=list)  # schema.model of the models it (re)built
 
 
+# The marts that can merge a day's changes instead of being rebuilt (fct_visits) do so when the
+# build says so (the daily build of what the day changed, transform.changes); any other build
+# rebuilds them whole, so a changed model or a failed build never leaves stale rows.
+MERGE_CHANGES_ENV = "SOTELAKE_MERGE_CHANGES"
+
+
 def dbt_environment(settings: Settings) -> dict[str, str]:
     """Environment variables the dbt project reads (profiles.yml, sources)."""
     return {
@@ -44,12 +50,6 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "SOTELAKE_MIN_CELL_SIZE": str(settings.min_cell_size),
         MERGE_CHANGES_ENV: "0",  # build() says "1" when the marts may merge the changes
     }
-
-
-# The marts that can merge a day's changes instead of being rebuilt (fct_visits) do so when the
-# build says so (the daily build of what the day changed, transform.changes); any other build
-# rebuilds them whole, so a changed model or a failed build never leaves stale rows.
-MERGE_CHANGES_ENV = "SOTELAKE_MERGE_CHANGES"
 
 
 @contextmanager
@@ -155,7 +155,8 @@ def build(
     if exclude_sources:
         args += ["--exclude", *(f"source:{name}+" for name in sorted(exclude_sources))]
     env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id}
-    env[MERGE_CHANGES_ENV] = "1" if merge_changes else "0"
+    if merge_changes:
+        env[MERGE_CHANGES_ENV] = "1"  # "0" otherwise (dbt_environment)
     return run_dbt(args, settings=settings, extra_env=env)
 
 

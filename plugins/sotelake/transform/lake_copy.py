@@ -61,9 +61,11 @@ def copy_lake_to_postgres(
             schema, table = name.split(".")
             files = f"read_parquet({literal(pattern)}, union_by_name = true)"
             # PostgreSQL folds unquoted names to lower case: a column KAYNTIPVM becomes kayntipvm
-            described = con.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()
-            columns = ", ".join(f"{quote(c)} AS {quote(c.lower())}" for c, *_ in described)
-            copied[name] = _replace_rows(con, schema, table, f"SELECT {columns} FROM {files}")
+            described = [c for c, *_ in con.execute(f"DESCRIBE SELECT * FROM {files}").fetchall()]
+            renamed = ", ".join(f"{quote(c)} AS {quote(c.lower())}" for c in described)
+            copied[name] = _replace_rows(
+                con, schema, table, f"SELECT {renamed} FROM {files}", [c.lower() for c in described]
+            )
         if only is None or ZONE_ROWS in only:
             _copy_zone_rows(con, lake)
     finally:
@@ -77,14 +79,14 @@ def copy_lake_to_postgres(
     return copied
 
 
-def _replace_rows(con, schema: str, table: str, query: str) -> int:
-    """The rows of ``query`` in ``pg.<schema>.<table>``, in one transaction. The table is kept
-    when its columns are the query's: the staging views that read it (the models of full loads)
-    stay as dbt made them, for a build that selects only some models. A table whose columns
-    changed is dropped with those views (a whole build makes them again)."""
+def _replace_rows(con, schema: str, table: str, query: str, columns: list[str]) -> int:
+    """The rows of ``query`` (whose column names are ``columns``) in ``pg.<schema>.<table>``, in
+    one transaction. The table is kept when its columns are the query's: the staging views that
+    read it (the models of full loads) stay as dbt made them, for a build that selects only some
+    models. A table whose columns changed is dropped with those views (a whole build makes them
+    again). Names only are compared: PostgreSQL's types read back are not DuckDB's (UINTEGER is
+    stored as bigint)."""
     target = f"pg.{quote(schema)}.{quote(table)}"
-    # the names: PostgreSQL's types read back are not DuckDB's (UINTEGER is stored as bigint)
-    wanted = [c for c, *_ in con.execute(f"DESCRIBE {query}").fetchall()]
     existing = [
         c
         for (c,) in con.execute(
@@ -93,22 +95,18 @@ def _replace_rows(con, schema: str, table: str, query: str) -> int:
             [schema, table],
         ).fetchall()
     ]
+    if existing and existing != columns:
+        log.warning("lake copy: %s.%s has new columns; replaced whole", schema, table)
+        drop = f"DROP TABLE {quote(schema)}.{quote(table)} CASCADE"
+        con.execute(f"CALL postgres_execute('pg', {literal(drop)})")
+        con.execute("CALL pg_clear_cache()")  # DuckDB's catalog of pg would still list it
+        existing = []
     con.execute("BEGIN TRANSACTION")
     try:
-        if existing and existing == wanted:
+        if existing:
             con.execute(f"DELETE FROM {target}")
             con.execute(f"INSERT INTO {target} {query}")
         else:
-            if existing:
-                log.warning("lake copy: %s.%s has new columns; replaced whole", schema, table)
-                con.execute("COMMIT")
-                con.execute(
-                    "CALL postgres_execute('pg', "
-                    + literal(f"DROP TABLE {quote(schema)}.{quote(table)} CASCADE")
-                    + ")"
-                )
-                con.execute("CALL pg_clear_cache()")  # DuckDB's catalog of pg: without it
-                con.execute("BEGIN TRANSACTION")
             con.execute(f"CREATE TABLE {target} AS {query}")
         con.execute("COMMIT")
     except Exception:
@@ -130,7 +128,7 @@ def _copy_zone_rows(con, lake) -> None:
         or "SELECT NULL::varchar AS zone, NULL::varchar AS load_id, 0::bigint AS rows WHERE false"
     )
     schema, table = ZONE_ROWS.split(".")
-    _replace_rows(con, schema, table, zone_rows)
+    _replace_rows(con, schema, table, zone_rows, ["zone", "load_id", "rows"])
 
 
 def _has_files(con, pattern) -> bool:
