@@ -5,9 +5,10 @@ from datetime import date
 
 
 def edit_the_record_system(data, day: date) -> dict:
-    """Changes of the day in the unified record system that reach fct_visits through another
-    table than the visit: a patient moves, an appointment's booking changes; and a visit is
-    soft-deleted and another corrected."""
+    """Changes of the day in the unified record system that reach the merged marts through
+    another table than their own: a patient with visits and one with home-care visits move, an
+    appointment's booking changes; and a visit, a home-care visit and a free slot are
+    soft-deleted, and a visit corrected."""
     stamp = f"{day.isoformat()} 12:00:00"
     con = sqlite3.connect(data / "sources" / "unified_record.sqlite")
     try:
@@ -56,6 +57,33 @@ def edit_the_record_system(data, day: date) -> dict:
             "update appointments set booked_at = ?, updated_at = ? where appointment_id = ?",
             [booked_at, stamp, appointment],
         )
+        home_care_client, deleted_home_care_visit = con.execute(
+            "select patient_id, max(visit_id) from home_care_visits where not is_deleted "
+            "and patient_id <> ? group by 1 having count(*) >= 2 order by 1 limit 1",
+            [patient],
+        ).fetchone()
+        con.execute(
+            "update patients set municipality_code = ?, updated_at = ? where patient_id = ?",
+            [moved_to, stamp, home_care_client],
+        )
+        con.execute(
+            "update home_care_visits set is_deleted = 1, updated_at = ? where visit_id = ?",
+            [stamp, deleted_home_care_visit],
+        )
+        client_visits = {
+            v
+            for (v,) in con.execute(
+                "select visit_id from home_care_visits where patient_id = ? and not is_deleted",
+                [home_care_client],
+            )
+        }
+        (deleted_slot,) = con.execute(
+            "select min(appointment_id) from appointments where status = 'free' and not is_deleted"
+        ).fetchone()
+        con.execute(
+            "update appointments set is_deleted = 1, updated_at = ? where appointment_id = ?",
+            [stamp, deleted_slot],
+        )
         con.commit()
     finally:
         con.close()
@@ -67,4 +95,7 @@ def edit_the_record_system(data, day: date) -> dict:
         "corrected_start": corrected_start,
         "rebooked_visit": rebooked,
         "booked_at": booked_at,
+        "home_care_client_visits": client_visits,
+        "deleted_home_care_visit": deleted_home_care_visit,
+        "deleted_slot": deleted_slot,
     }

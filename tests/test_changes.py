@@ -1,7 +1,7 @@
 """A daily run builds what its changes feed: which tables changed, and when a selection is safe."""
 
 import shutil
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from record_edits import edit_the_record_system
@@ -141,7 +141,7 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     assert "marts.fct_visits" in checked and "marts.fct_ledger_postings" not in checked
     # fct_visits merged the day's changes: moves, deletions, corrections, bookings
     assert _materialization(settings, "fct_visits") == "incremental"
-    visits = _fct_visits(settings)
+    visits = _rows_of(settings, "fct_visits", "visit_key", "source_system = 'unified_record'")
     moved = [row for row in visits.values() if row["source_visit_id"] in edits["moved_visits"]]
     assert len(moved) == len(edits["moved_visits"]) >= 2
     assert {row["home_municipality_code"] for row in moved} == {edits["moved_to"]}
@@ -150,24 +150,54 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     assert str(corrected["visit_start"]) == edits["corrected_start"]
     rebooked = visits[f"U{edits['rebooked_visit']}"]
     assert str(rebooked["booked_at"]) == edits["booked_at"]
+    # so did the home-care visits (a client moved, a visit soft-deleted) and the slots
+    for mart in ("fct_home_care_visits", "fct_appointment_slots"):
+        assert _materialization(settings, mart) == "incremental", mart
+    home_care = _rows_of(settings, "fct_home_care_visits", "home_care_visit_id")
+    assert edits["deleted_home_care_visit"] not in home_care
+    client = [home_care[v] for v in edits["home_care_client_visits"]]
+    assert client and {r["home_municipality_code"] for r in client} == {edits["moved_to"]}
+    slots = _rows_of(settings, "fct_appointment_slots", "appointment_id")
+    assert edits["deleted_slot"] not in slots
+    # its checks read the rows the merge added: those published after the table's newest before
+    check = _mart_check(second, "marts.fct_visits")
+    after = datetime.fromisoformat(check["published_after"])
+    published = _rows(settings, "where _published_at > ?", [after])
+    assert 0 < check["rows"] == published < _rows(settings)
+    assert _mart_check(second, "marts.dim_person")["published_after"] is None  # rebuilt whole
     selective = _warehouse_tables(settings)
 
     changes.BuildState.forget(settings)
     whole = daily_run(NEXT)  # the same day again, everything built
     assert whole["selected"] is None and "marts.fct_ledger_postings" in whole["built"]
     assert _materialization(settings, "fct_visits") == "table"
+    check = _mart_check(whole, "marts.fct_visits")
+    assert check["published_after"] is None and check["rows"] == _rows(settings)
     assert _warehouse_tables(settings) == selective
 
 
-def _fct_visits(settings) -> dict[str, dict]:
+def _mart_check(transformed: dict, relation: str) -> dict:
+    (check,) = [c for c in transformed["mart_checks"] if c["table"] == relation]
+    return check
+
+
+def _rows(settings, where: str = "", parameters: list | None = None) -> int:
     import duckdb
 
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        cursor = con.execute(
-            "select * from marts.fct_visits where source_system = 'unified_record'"
-        )
+        query = f"select count(*) from marts.fct_visits {where}"
+        return con.execute(query, parameters or []).fetchone()[0]
+
+
+def _rows_of(settings, mart: str, key: str, where: str = "true") -> dict[object, dict]:
+    """The rows of ``marts.<mart>`` that match ``where``, by ``key``."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        cursor = con.execute(f"select * from marts.{mart} where {where}")
         names = [d[0] for d in cursor.description]
-        return {row[1]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return {row[key]: row for row in rows}
 
 
 def _materialization(settings, model: str) -> str:

@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 from datetime import date, datetime
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from stdnum.fi import hetu as stdnum_hetu
@@ -358,3 +359,26 @@ def test_an_incremental_window_runs_inside_sqlite_with_the_same_rows_as_a_scan(d
     # the first load (no lower bound) scans: the whole table is wanted
     first = readers.select_sql(con, source, source.tables["visits"], Window(upper=window.lower))
     assert "sqlite_query" not in first.sql
+
+
+def test_loads_share_one_database_and_leave_nothing_attached_even_when_one_fails(demo):
+    """The loads of a process share an in-memory DuckDB (an extension is loaded once): what a
+    load attaches is detached when it is done, so a load that failed does not break the next."""
+    from sotelake import engine
+
+    data, _, registry = demo
+    load(registry, "unified_record.units")
+    database = sqlite3.connect(data / "sources" / "unified_record.sqlite")
+    database.execute("alter table units rename to units_gone")  # fails after the attach
+    database.commit()
+    with pytest.raises(duckdb.Error, match="units"):
+        load(registry, "unified_record.units")
+    database.execute("alter table units_gone rename to units")
+    database.commit()
+    database.close()
+    assert load(registry, "unified_record.units").extracted > 0
+    with engine.load_connection() as con:
+        attached = con.execute(
+            "select database_name from duckdb_databases() where not internal"
+        ).fetchall()
+    assert attached == [("memory",)]

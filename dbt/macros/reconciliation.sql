@@ -9,6 +9,13 @@ select
     actual,
     actual - expected as difference,
     abs(actual - expected) <= 0.005 + 1e-9 * abs(expected) as passed,
-    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as {{ sql_type('varchar') }}) as run_id
+    cast('{{ pipeline_run_id() }}' as {{ sql_type('varchar') }}) as run_id
 from {{ checks }}
+{%- endmacro %}
+
+{#- The pipeline run that builds the model (SOTELAKE_RUN_ID, Airflow's run id), read when the
+    model runs, not when dbt parses it: dbt parses again a file whose parse read an environment
+    variable that has changed since, and the run id changes every run. -#}
+{% macro pipeline_run_id() -%}
+    {{ return(env_var('SOTELAKE_RUN_ID', 'manual') if execute else 'manual') }}
 {%- endmacro %}

@@ -16,6 +16,7 @@ select
     cast(slots.slot_start as date) as slot_date,
     slots.created_at,
     slots.booked_at,
-    slots.status
+    slots.status,
+    slots._published_at
 from slots
 left join groups on slots.professional_group_source_code = groups.source_code

@@ -163,66 +163,66 @@ def load_table(
     result = LoadResult(load_id, source.name, table.name, load_date.isoformat(), mode=table.mode)
     window = state.Window()
     scratch = storage.scratch_dir(lake)
-    con = engine.connect(extensions=extensions_for(source, settings, connection_lookup))
-    try:
-        files: list[Path] = []
-        intake = Intake()
-        if source.kind == "database":
-            attach(con, source, settings, connection_lookup)
-            if table.mode == "incremental":
-                window = state.incremental_window(lake, source.name, table.name, load_date)
-                result.window = {k: v for k, v in window.to_json().items() if k != "files"}
-        else:
-            folder = source.path(settings)
-            if source.kind == "fhir_bulk":
-                delivered = fhir.export_files(folder, table.resource) if folder.is_dir() else []
+    extensions = extensions_for(source, settings, connection_lookup)
+    with engine.load_connection(extensions) as con:
+        try:
+            files: list[Path] = []
+            intake = Intake()
+            if source.kind == "database":
+                attach(con, source, settings, connection_lookup)
+                if table.mode == "incremental":
+                    window = state.incremental_window(lake, source.name, table.name, load_date)
+                    result.window = {k: v for k, v in window.to_json().items() if k != "files"}
             else:
-                delivered = sorted(p for p in folder.glob(table.files) if p.is_file())
-            if table.mode == "incremental":
-                delivered = state.new_files(lake, source.name, table.name, load_date, delivered)
-            window.files = {p.name: state.file_signature(p) for p in delivered}
-            if source.kind == "fhir_bulk":
-                files = _flatten_fhir(folder, table, delivered, scratch) if delivered else []
-            else:
-                intake = take_files(
-                    delivered,
-                    source.dialect,
-                    [c.name for c in table.columns],
-                    [c.name for c in table.columns if c.required],
+                folder = source.path(settings)
+                if source.kind == "fhir_bulk":
+                    delivered = fhir.export_files(folder, table.resource) if folder.is_dir() else []
+                else:
+                    delivered = sorted(p for p in folder.glob(table.files) if p.is_file())
+                if table.mode == "incremental":
+                    delivered = state.new_files(lake, source.name, table.name, load_date, delivered)
+                window.files = {p.name: state.file_signature(p) for p in delivered}
+                if source.kind == "fhir_bulk":
+                    files = _flatten_fhir(folder, table, delivered, scratch) if delivered else []
+                else:
+                    intake = take_files(
+                        delivered,
+                        source.dialect,
+                        [c.name for c in table.columns],
+                        [c.name for c in table.columns if c.required],
+                        scratch,
+                        con,
+                    )
+                    result.rejected_files = intake.rejected
+                    for name in intake.rejected:
+                        window.files.pop(name, None)
+                    files = intake.ready
+                if not files:
+                    log.info("%s: no new files to load in %s", table.qualified_name, folder)
+                    result.status = "no_data"
+            if result.status != "no_data":
+                query = select_sql(con, source, table, window, files)
+                result.new_columns = query.new_columns
+                result.withheld_columns = query.withheld_columns
+                result.missing_columns = sorted(set(query.missing_columns) | intake.missing)
+                _extract(
+                    con.execute(query.sql).to_arrow_reader(BATCH_ROWS),
+                    table,
+                    lake,
+                    key,
+                    result,
+                    extracted_at,
                     scratch,
-                    con,
                 )
-                result.rejected_files = intake.rejected
-                for name in intake.rejected:
-                    window.files.pop(name, None)
-                files = intake.ready
-            if not files:
-                log.info("%s: no new files to load in %s", table.qualified_name, folder)
-                result.status = "no_data"
-        if result.status != "no_data":
-            query = select_sql(con, source, table, window, files)
-            result.new_columns = query.new_columns
-            result.withheld_columns = query.withheld_columns
-            result.missing_columns = sorted(set(query.missing_columns) | intake.missing)
-            _extract(
-                con.execute(query.sql).to_arrow_reader(BATCH_ROWS),
-                table,
-                lake,
-                key,
-                result,
-                extracted_at,
-                scratch,
-            )
-        state.record(lake, source.name, table.name, load_date, window)
-    except Exception as error:  # the audit says the load failed, and why; the task fails
-        result.status, result.error = "failed", f"{type(error).__name__}: {error}"[:1000]
-        result.extracted = result.loaded = result.quarantined = 0  # nothing was published
-        result.seconds = round(time.perf_counter() - started, 3)
-        write_audit(result, lake)
-        raise
-    finally:
-        con.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+            state.record(lake, source.name, table.name, load_date, window)
+        except Exception as error:  # the audit says the load failed, and why; the task fails
+            result.status, result.error = "failed", f"{type(error).__name__}: {error}"[:1000]
+            result.extracted = result.loaded = result.quarantined = 0  # nothing was published
+            result.seconds = round(time.perf_counter() - started, 3)
+            write_audit(result, lake)
+            raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = round(time.perf_counter() - started, 3)
     result.pseudonymise_seconds = round(result.pseudonymise_seconds, 3)
     write_audit(result, lake)

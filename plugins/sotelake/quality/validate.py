@@ -62,11 +62,14 @@ class ValidationSummary:
     status: str = "passed"  # passed | warnings | rows_quarantined | rejected | no_data
     failing: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    published_after: str | None = None  # a merged mart: only its rows published after this
 
     def summary(self) -> str:
         return (
             f"{self.source}.{self.table} ({self.load_date}): {self.status}; "
-            f"{self.evaluated} expectations on {self.rows} rows, failed {self.failed or 'none'}"
+            f"{self.evaluated} expectations on {self.rows} rows"
+            + (f" published after {self.published_after}" if self.published_after else "")
+            + f", failed {self.failed or 'none'}"
             + (f", {self.quarantined_rows} rows quarantined" if self.quarantined_rows else "")
             + f" in {self.seconds:.1f} s"
         )
@@ -250,12 +253,36 @@ class Validator:
         summary.quarantined_rows = len(records)
         summary.status = "rows_quarantined"
 
-    def validate_relation(self, relation: str, load_date: date) -> ValidationSummary:
+    def newest_published(self, relations: list[str]) -> dict[str, datetime]:
+        """The newest ``_published_at`` of each of the marts that has the column: read before a
+        build that merges a day into them, so that their checks read only the rows it adds."""
+        con = engine.connect_warehouse(self.settings.warehouse)
+        try:
+            having = con.execute(
+                "select table_schema, table_name from information_schema.columns "
+                "where column_name = '_published_at'"
+            ).fetchall()
+            newest = {
+                f"{schema}.{model}": con.execute(
+                    f"select max(_published_at) from {engine.quote(schema)}.{engine.quote(model)}"
+                ).fetchone()[0]
+                for schema, model in having
+                if f"{schema}.{model}" in relations
+            }
+        finally:
+            con.close()
+        return {relation: value for relation, value in newest.items() if value is not None}
+
+    def validate_relation(
+        self, relation: str, load_date: date, published_after: datetime | None = None
+    ) -> ValidationSummary:
         """Validate a published mart (``schema.model``) of the warehouse with its suite.
 
-        Only the columns the suite looks at are read. A mart a held-back source kept from being
-        built is skipped (no_data). Critical failures are for the caller to act on: a mart
-        cannot be held back, the run fails instead.
+        Only the columns the suite looks at are read; with ``published_after``, only the rows
+        published after it: those a merge added (the rows it kept were checked when they were
+        added; the table's keys are also dbt's tests, on every build). A mart a held-back
+        source kept from being built is skipped (no_data). Critical failures are for the caller
+        to act on: a mart cannot be held back, the run fails instead.
         """
         started = time.perf_counter()
         schema, model = relation.split(".", 1)
@@ -275,13 +302,17 @@ class Validator:
             if not exists:
                 summary.status = "no_data"
                 return summary
+            where = "" if published_after is None else " where _published_at > ?"
             batch = con.execute(
                 f"select {', '.join(engine.quote(c) for c in columns)} "
-                f"from {engine.quote(schema)}.{engine.quote(model)}"
+                f"from {engine.quote(schema)}.{engine.quote(model)}{where}",
+                [] if published_after is None else [published_after],
             ).to_arrow_table()
         finally:
             con.close()
         summary.rows, summary.load_id = batch.num_rows, f"build_{self.run_id}"
+        if published_after is not None:
+            summary.published_after = published_after.isoformat()
         self._run_suite(batch, document, suite_file, summary, "warehouse", relation, load_date)
         summary.status = (
             "failed"

@@ -31,6 +31,7 @@ class DbtResult:
     statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     built: list[str] = field(default_factory=list)  # schema.model of the models it (re)built
+    merged: list[str] = field(default_factory=list)  # those of them it merged into (incremental)
 
 
 # The marts that can merge a day's changes instead of being rebuilt (fct_visits) do so when the
@@ -105,6 +106,8 @@ def run_dbt(
             result.failures.append(f"{where}: {status}: {node_result.message}")
         elif status == "success" and node is not None and node.resource_type == "model":
             result.built.append(f"{node.schema}.{node.alias}")
+            if node.config.materialized == "incremental":
+                result.merged.append(result.built[-1])
     log.info("dbt finished in %.1f s: %s", result.seconds, result.statuses)
     if not outcome.success:
         detail = "\n".join(result.failures) or str(outcome.exception)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from sotelake.settings import DBT_TARGET_ENV, ConfigurationError, Settings
 from sotelake.transform.dbt_build import (
+    MERGE_CHANGES_ENV,
     DbtResult,
     build,
     build_on_postgres,
@@ -53,20 +54,31 @@ class BuildTarget:
             return build_on_spark(run_id, settings, select, exclude_sources, merge_changes)
         return build(run_id, settings, select, exclude_sources, merge_changes=merge_changes)
 
-    def rebuild_validation_results(self, run_id: str, settings: Settings) -> DbtResult:
+    def rebuild_validation_results(
+        self, run_id: str, settings: Settings, merge_changes: bool = False
+    ) -> DbtResult:
         """``dq.validation_results`` again, with the results the marts' checks just added to the
-        lake (PostgreSQL reads the lake's copy: its validation results are copied again)."""
+        lake (PostgreSQL reads the lake's copy: its validation results are copied again).
+        ``merge_changes`` as in the build before it: the same environment spares dbt parsing
+        the marts that read it again, here and in the next daily build."""
         if self.name == "postgres":
             from sotelake.transform.lake_copy import LAKE_DQ_SCHEMA, copy_lake_to_postgres
 
             copy_lake_to_postgres(
                 self.warehouse_url, settings, only={f"{LAKE_DQ_SCHEMA}.validation_results"}
             )
-        return self.run(["run", "--select", "validation_results"], settings, run_id)
+        merge = {MERGE_CHANGES_ENV: "1"} if merge_changes else {}
+        return self.run(["run", "--select", "validation_results"], settings, run_id, merge)
 
-    def run(self, args: list[str], settings: Settings, run_id: str | None = None) -> DbtResult:
+    def run(
+        self,
+        args: list[str],
+        settings: Settings,
+        run_id: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> DbtResult:
         """Any other dbt command on this engine (``run --select ...``, ``run-operation ...``)."""
-        env = {**self.env, **({"SOTELAKE_RUN_ID": run_id} if run_id else {})}
+        env = {**self.env, **({"SOTELAKE_RUN_ID": run_id} if run_id else {}), **(extra_env or {})}
         return run_dbt(args, settings=settings, extra_env=env)
 
 

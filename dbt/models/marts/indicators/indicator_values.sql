@@ -32,5 +32,5 @@ select
     denominator,
     case when suppressed then null else value end as value,
     suppressed,
-    cast('{{ env_var("SOTELAKE_RUN_ID", "manual") }}' as {{ sql_type('varchar') }}) as run_id
+    cast('{{ pipeline_run_id() }}' as {{ sql_type('varchar') }}) as run_id
 from flagged
