@@ -197,6 +197,8 @@ def extract_floor(settings, folder: Path) -> int:
         if source.kind == "database":
             con.execute("detach src")
     con.close()
+    for copy in folder.glob("*.parquet"):  # raw copies, henkilötunnus included: timed, gone
+        copy.unlink()
     return rows
 
 

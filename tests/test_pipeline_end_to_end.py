@@ -211,8 +211,14 @@ def test_the_scan_finds_a_planted_henkilotunnus(tmp_path):
     (tmp_path / "lake" / "notes.log").write_text("patient 131052-308T visited\n")
     (tmp_path / "sources").mkdir()
     (tmp_path / "sources" / "input.csv").write_text("131052-308T\n")  # inputs are skipped
+    run = tmp_path / "bench" / "runs" / "20000x1"  # a benchmark run's: its inputs too
+    (run / "landing").mkdir(parents=True)
+    (run / "landing" / "visits.csv").write_text("131052-308T\n")
+    (run / "lake").mkdir()
+    (run / "lake" / "out.log").write_text("131052-308T\n")
     files, hits = scan_tree(tmp_path)
-    assert files == 1 and hits == [str(tmp_path / "lake" / "notes.log")]
+    assert files == 2
+    assert sorted(hits) == [str(run / "lake" / "out.log"), str(tmp_path / "lake" / "notes.log")]
     json.dumps(hits)
 
 

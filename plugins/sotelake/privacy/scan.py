@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![0-9A-Za-z])")
 SQL_PATTERN = r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]"
-INPUT_FOLDERS = {"sources", "landing"}
+INPUT_FOLDERS = {"sources", "landing"}  # the source systems and their deliveries: inputs
 MAX_TEXT_BYTES = 200_000_000
 
 
@@ -55,7 +55,7 @@ def scan_tree(root: LakePath, lake: LakePath | None = None) -> tuple[int, list[s
     try:
         storage.configure_duckdb(con, root)
         for path in storage.all_files(root):
-            if path.relative_to(root).parts[0] in INPUT_FOLDERS:
+            if INPUT_FOLDERS & set(path.relative_to(root).parts[:-1]):  # also a bench run's
                 continue
             files += 1
             if path.suffix == ".parquet":
