@@ -8,8 +8,8 @@
     without visits) is only looked at again. -#}
 
 {% macro merged_or_rebuilt() -%}
-    {{ return('incremental' if env_var('SOTELAKE_MERGE_CHANGES', '0') == '1'
-              and target.type != 'spark' else 'table') }}
+    {{ return(incremental_or_table() if env_var('SOTELAKE_MERGE_CHANGES', '0') == '1'
+              else 'table') }}
 {%- endmacro %}
 
 {#- The mart's newest _published_at (of the rows that match ``where``): rows published after it

@@ -34,10 +34,16 @@ class DbtResult:
     merged: list[str] = field(default_factory=list)  # those of them it merged into (incremental)
 
 
-# The marts that can merge a day's changes instead of being rebuilt (fct_visits) do so when the
-# build says so (the daily build of what the day changed, transform.changes); any other build
-# rebuilds them whole, so a changed model or a failed build never leaves stale rows.
+# The marts that can merge a day's changes instead of being rebuilt (dbt/macros/merge_changes.sql)
+# do so when the build says so (the daily build of what the day changed, transform.changes); any
+# other build rebuilds them whole, so a changed model or a failed build never leaves stale rows.
 MERGE_CHANGES_ENV = "SOTELAKE_MERGE_CHANGES"
+
+
+def merge_environment(merge_changes: bool) -> dict[str, str]:
+    """The environment of a dbt invocation that may merge the changes ("0" otherwise, from
+    dbt_environment)."""
+    return {MERGE_CHANGES_ENV: "1"} if merge_changes else {}
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -157,9 +163,7 @@ def build(
     args += ["--select", select] if select else []
     if exclude_sources:
         args += ["--exclude", *(f"source:{name}+" for name in sorted(exclude_sources))]
-    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id}
-    if merge_changes:
-        env[MERGE_CHANGES_ENV] = "1"  # "0" otherwise (dbt_environment)
+    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id, **merge_environment(merge_changes)}
     return run_dbt(args, settings=settings, extra_env=env)
 
 

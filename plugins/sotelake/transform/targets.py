@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 from sotelake.settings import DBT_TARGET_ENV, ConfigurationError, Settings
 from sotelake.transform.dbt_build import (
-    MERGE_CHANGES_ENV,
     DbtResult,
     build,
     build_on_postgres,
     build_on_spark,
+    merge_environment,
     postgres_environment,
     run_dbt,
     spark_environment,
@@ -67,7 +67,7 @@ class BuildTarget:
             copy_lake_to_postgres(
                 self.warehouse_url, settings, only={f"{LAKE_DQ_SCHEMA}.validation_results"}
             )
-        merge = {MERGE_CHANGES_ENV: "1"} if merge_changes else {}
+        merge = merge_environment(merge_changes)
         return self.run(["run", "--select", "validation_results"], settings, run_id, merge)
 
     def run(
