@@ -159,26 +159,6 @@
 {%- endmacro %}
 
 
-{#- Sorted distinct values of a text column, joined with ', ' (an aggregate). DuckDB's ordered
-    aggregates are slow with many groups (9 s for 200 000 persons); its list functions are not. -#}
-{% macro sorted_distinct_list(expression) -%}
-    {{ return(adapter.dispatch('sorted_distinct_list', 'sotelake')(expression)) }}
-{%- endmacro %}
-
-{% macro default__sorted_distinct_list(expression) -%}
-    string_agg(distinct {{ expression }}, ', ' order by {{ expression }})
-{%- endmacro %}
-
-{% macro duckdb__sorted_distinct_list(expression) -%}
-    array_to_string(list_sort(list_distinct(list({{ expression }}))), ', ')
-{%- endmacro %}
-
-{#- Spark's string_agg takes no order: sort the set of values, then join them -#}
-{% macro spark__sorted_distinct_list(expression) -%}
-    array_join(array_sort(collect_set({{ expression }})), ', ')
-{%- endmacro %}
-
-
 {#- The value of a column on the first row in an order, null or not (an aggregate). -#}
 {% macro first_by(expression, order) -%}
     {{ return(adapter.dispatch('first_by', 'sotelake')(expression, order)) }}
