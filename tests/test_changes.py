@@ -137,6 +137,10 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     assert "source:finance" not in second["selected"], "the ledger did not change that day"
     assert "marts.fct_visits" in second["built"]
     assert "marts.fct_ledger_postings" not in second["built"]
+    # the views kept their SQL (the indicators read the day's marts through them: below, the
+    # warehouse equals a whole build's)
+    assert "marts.indicator_values" in second["built"]
+    assert not [m for m in second["built"] if m.startswith(("intermediate.", "indicators.ind_"))]
     checked = {c["table"] for c in second["mart_checks"]}
     assert "marts.fct_visits" in checked and "marts.fct_ledger_postings" not in checked
     # fct_visits merged the day's changes: moves, deletions, corrections, bookings
@@ -170,6 +174,7 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     changes.BuildState.forget(settings)
     whole = daily_run(NEXT)  # the same day again, everything built
     assert whole["selected"] is None and "marts.fct_ledger_postings" in whole["built"]
+    assert "indicators.ind_pc_physician_visits_per_1000" in whole["built"]
     assert _materialization(settings, "fct_visits") == "table"
     check = _mart_check(whole, "marts.fct_visits")
     assert check["published_after"] is None and check["rows"] == _rows(settings)

@@ -52,7 +52,14 @@ class BuildTarget:
             )
         if self.name == "spark":
             return build_on_spark(run_id, settings, select, exclude_sources, merge_changes)
-        return build(run_id, settings, select, exclude_sources, merge_changes=merge_changes)
+        return build(
+            run_id,
+            settings,
+            select,
+            exclude_sources,
+            merge_changes=merge_changes,
+            keep_views=select is not None,
+        )
 
     def rebuild_validation_results(
         self, run_id: str, settings: Settings, merge_changes: bool = False
