@@ -228,3 +228,30 @@ def test_a_build_that_did_not_finish_makes_the_next_one_build_everything(demo):
     assert not changes.BuildState.read(settings).allows_selection(other, settings)
     settings.warehouse.unlink()
     assert not changes.BuildState.read(settings).allows_selection(state, settings)
+
+
+def test_views_are_kept_only_while_every_view_is_of_the_project():
+    """A daily build keeps the views after a whole build that left no source out, and after
+    daily builds since; after a whole build that held a source back (its downstream views were
+    not created), the daily builds create the views again until a whole build leaves none out."""
+
+    def build(previous, selected: bool, held_back: list[str]) -> tuple[bool, changes.BuildState]:
+        state = changes.BuildState("project", "duckdb", succeeded=False)
+        return changes.views_kept(previous, state, selected, held_back), state
+
+    kept, clean = build(None, selected=False, held_back=[])
+    assert not kept and clean.views_current
+    kept, daily = build(clean, selected=True, held_back=[])
+    assert kept and daily.views_current
+    kept, daily_held = build(daily, selected=True, held_back=["finance"])
+    assert kept and daily_held.views_current  # the kept views are of the project still
+    kept, whole_held = build(daily_held, selected=False, held_back=["finance"])
+    assert not kept and not whole_held.views_current
+    for _ in range(2):
+        kept, after = build(whole_held, selected=True, held_back=[])
+        assert not kept and not after.views_current
+        whole_held = after
+    kept, whole = build(after, selected=False, held_back=[])
+    assert not kept and whole.views_current
+    # a state file written before views were tracked keeps nothing
+    assert not changes.BuildState("project", "duckdb", succeeded=True).views_current

@@ -141,6 +141,7 @@ def transform(
     if changed is not None and previous and previous.allows_selection(state, settings):
         select = changes.selection(changed)
         log.info("building what the changed tables feed: %s", select)
+    keep_views = changes.views_kept(previous, state, select is not None, held_back or [])
     state.write(settings)  # not succeeded yet: should this build stop, the next builds all
     validator = Validator(run_id, settings)
     suites = build_mart_suites(settings.expectations / "specs.yml")
@@ -148,7 +149,12 @@ def transform(
     newest = validator.newest_published(list(suites)) if select else {}
     try:
         result = target.build(
-            run_id, settings, select=select, exclude_sources=held_back, merge_changes=bool(select)
+            run_id,
+            settings,
+            select=select,
+            exclude_sources=held_back,
+            merge_changes=bool(select),
+            keep_views=keep_views,
         )
         built = asdict(result)
     except DbtBuildError:

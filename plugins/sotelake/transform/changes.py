@@ -78,6 +78,9 @@ class BuildState:
     fingerprint: str  # the dbt project, its settings and the engine (``fingerprint``)
     target: str  # the engine: duckdb | postgres | spark
     succeeded: bool
+    # every view in the warehouse was created from this project: by a whole build that left
+    # no source out, or kept since by builds of the same project (``views_kept``)
+    views_current: bool = False
 
     @staticmethod
     def path(settings: Settings) -> Path:
@@ -116,6 +119,20 @@ class BuildState:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self)))
         tmp.replace(path)
+
+
+def views_kept(
+    previous: BuildState | None, state: BuildState, selected: bool, held_back: list[str]
+) -> bool:
+    """Whether a build may leave the warehouse's views as they are (dbt_build.build
+    ``keep_views``): when it selects what its changes feed and every view is of this project
+    (the previous build's ``views_current``). A whole build that leaves out the models of a
+    held-back source does not create or update the views downstream of it, so after one the
+    daily builds create the views they select again, until a whole build leaves nothing out.
+    Records in ``state`` whether the build leaves every view of this project."""
+    keep = selected and previous is not None and previous.views_current
+    state.views_current = keep or (not selected and not held_back)
+    return keep
 
 
 def fingerprint(settings: Settings, target: str) -> str:

@@ -43,9 +43,10 @@ class BuildTarget:
         select: str | None = None,
         exclude_sources: list[str] | None = None,
         merge_changes: bool = False,
+        keep_views: bool = False,
     ) -> DbtResult:
-        """``dbt build`` of the project (or of ``select``) on this engine; ``merge_changes``:
-        see ``dbt_build.build``."""
+        """``dbt build`` of the project (or of ``select``) on this engine; ``merge_changes``
+        and, on DuckDB, ``keep_views``: see ``dbt_build.build``."""
         if self.name == "postgres":
             return build_on_postgres(
                 self.warehouse_url, run_id, settings, select, exclude_sources, merge_changes
@@ -58,7 +59,7 @@ class BuildTarget:
             select,
             exclude_sources,
             merge_changes=merge_changes,
-            keep_views=select is not None,
+            keep_views=keep_views,
         )
 
     def rebuild_validation_results(
