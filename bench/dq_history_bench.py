@@ -1,18 +1,20 @@
 """What the daily build's quality sources cost as the days of daily runs add up.
 
-    .venv/bin/python bench/dq_history_bench.py [--days 1,30,365,730] [--loads 21]
+    .venv/bin/python bench/dq_history_bench.py [--days 1,30,365,730]
 
 Every daily run adds one load-audit file per load (21) and one validation-results file per
 validated batch to the lake's dq zone, and the dbt sources ``lake_dq.load_audit`` and
 ``lake_dq.validation_results`` (dbt/models/staging/lake_dq/_lake_dq__sources.yml) read every
-file on every build. This measures that read, the sources' own SQL, on synthetic audit and
-result files of the pipeline's shape: ``loads`` files a day for ``days`` days (the validation
-results at a third of that). It prints a table: days, files, seconds, files per second.
+file on every build. This measures that read, the sources' own SQL, on the audit files of
+``days`` days of loads of every registered table (written by the loads' own audit writer) and
+a results file for every third table and day. It prints a table: days, files, seconds, files
+per second.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import shutil
 import sys
@@ -25,6 +27,9 @@ import duckdb
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+from sotelake.lake import zones  # noqa: E402
+
 SOURCES = ROOT / "dbt" / "models" / "staging" / "lake_dq" / "_lake_dq__sources.yml"
 LAKE_ENV = re.compile(r"\{\{\s*env_var\('SOTELAKE_LAKE'[^}]*\}\}")
 
@@ -39,40 +44,50 @@ def source_reads(lake: Path) -> dict[str, str]:
     }
 
 
-def write_days(lake: Path, days: int, loads: int) -> dict[str, int]:
-    """``days`` days of audit and result files (one row each, the columns that matter)."""
+def write_days(lake: Path, days: int) -> dict[str, int]:
+    """``days`` days of quality records: the load audit as the loads write it (one file per
+    table of the source registry), and a results file of 10 expectations for every third."""
+    from sotelake.lake.audit import LoadResult, write_audit
+    from sotelake.sources.registry import all_tables, load_registry
+
+    tables = all_tables(load_registry(ROOT / "config" / "sources.yml"))
     con = duckdb.connect()
     counts = {"load_audit": 0, "validation_results": 0}
-    first = date(2025, 1, 1)
-    for name in counts:
-        (lake / "dq" / name).mkdir(parents=True, exist_ok=True)
+    (lake / "dq" / "validation_results").mkdir(parents=True)
     for d in range(days):
-        day = (first + timedelta(days=d)).isoformat()
-        for n in range(loads):
-            for name, every in (("load_audit", 1), ("validation_results", 3)):
-                if n % every:
-                    continue
-                path = lake / "dq" / name / f"source{n}__table{n}__{day}.parquet"
-                con.execute(
-                    f"copy (select 'load-{day}-{n}' as load_id, 'source{n}' as source, "
-                    f"'table{n}' as table_name, date '{day}' as load_date, 100 as extracted, "
-                    f"100 as loaded, 0 as quarantined, 'passed' as status, now() as recorded_at) "
-                    f"to '{path}' (format parquet)"
-                )
-                counts[name] += 1
+        day = date(2025, 1, 1) + timedelta(days=d)
+        for n, table in enumerate(tables):
+            load_id = f"{day:%Y%m%d}T000000Z_{table.source}_{table.name}"
+            loaded = LoadResult(load_id, table.source, table.name, day.isoformat(), loaded=100)
+            write_audit(dataclasses.replace(loaded, extracted=100), lake)
+            counts["load_audit"] += 1
+            if n % 3:
+                continue
+            path = zones.dq_file(lake, "validation_results", table.source, table.name, day)
+            con.execute(
+                f"copy (select 'run' as run_id, '{load_id}' as load_id, '{table.source}' as "
+                f"source, '{table.name}' as table_name, date '{day}' as load_date, "
+                "'suite' as suite_name, 'expect_column_values_to_not_be_null' as "
+                "expectation_type, 'column_' || i as column_name, '{}' as kwargs_json, "
+                "'completeness' as kahn_category, 'error' as severity, true as success, "
+                "100 as element_count, 0 as unexpected_count, 0.0 as unexpected_percent, "
+                "null::varchar as observed_value, '[]' as partial_unexpected_json, "
+                "'[]' as examples_json, now() as validated_at from range(10) t(i)) "
+                f"to '{path}' (format parquet, compression zstd)"
+            )
+            counts["validation_results"] += 1
     return counts
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", default="1,30,365,730")
-    parser.add_argument("--loads", type=int, default=21)
     args = parser.parse_args()
     print(f"{'days':>6} {'source':<20} {'files':>7} {'seconds':>8} {'files/s':>8}")
     for days in (int(d) for d in args.days.split(",")):
         lake = Path(tempfile.mkdtemp(prefix="dq-history-"))
         try:
-            counts = write_days(lake, days, args.loads)
+            counts = write_days(lake, days)
             for name, read in source_reads(lake).items():
                 con = duckdb.connect()
                 started = time.perf_counter()
