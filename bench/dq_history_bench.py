@@ -14,7 +14,6 @@ per second.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 import shutil
 import sys
@@ -58,8 +57,10 @@ def write_days(lake: Path, days: int) -> dict[str, int]:
         day = date(2025, 1, 1) + timedelta(days=d)
         for n, table in enumerate(tables):
             load_id = f"{day:%Y%m%d}T000000Z_{table.source}_{table.name}"
-            loaded = LoadResult(load_id, table.source, table.name, day.isoformat(), loaded=100)
-            write_audit(dataclasses.replace(loaded, extracted=100), lake)
+            load = LoadResult(
+                load_id, table.source, table.name, day.isoformat(), extracted=100, loaded=100
+            )
+            write_audit(load, lake)
             counts["load_audit"] += 1
             if n % 3:
                 continue
@@ -76,6 +77,7 @@ def write_days(lake: Path, days: int) -> dict[str, int]:
                 f"to '{path}' (format parquet, compression zstd)"
             )
             counts["validation_results"] += 1
+    con.close()
     return counts
 
 
