@@ -1,25 +1,28 @@
-"""What the daily build's quality sources cost as the days of daily runs add up.
+"""What the builds' quality sources cost as the days of daily runs add up.
 
     .venv/bin/python bench/dq_history_bench.py [--days 1,30,365,730]
 
 Every daily run adds one load-audit file per load (21) and one validation-results file per
-validated batch to the lake's dq zone, and the dbt sources ``lake_dq.load_audit`` and
-``lake_dq.validation_results`` (dbt/models/staging/lake_dq/_lake_dq__sources.yml) read every
-file on every build. This measures that read, the sources' own SQL, on the audit files of
-``days`` days of loads of every registered table (written by the loads' own audit writer) and
-a results file for every third table and day. It prints a table: days, files, seconds, files
-per second.
+validated batch to the lake's dq zone. A whole build reads every file through the dbt sources
+``lake_dq.load_audit`` and ``lake_dq.validation_results``
+(dbt/models/staging/lake_dq/_lake_dq__sources.yml); a daily build reads the files written since
+the previous build began (dbt/macros/dq_changes.sql, listed by
+``sotelake.transform.changes.dq_changes``). This measures both reads, on the audit files of
+``days`` days of loads of every registered table (written by the loads' own audit writer, a day
+apart) and a results file for every third table and day. It prints a table: days, source,
+build, files read, seconds, files per second.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -55,12 +58,14 @@ def write_days(lake: Path, days: int) -> dict[str, int]:
     (lake / "dq" / "validation_results").mkdir(parents=True)
     for d in range(days):
         day = date(2025, 1, 1) + timedelta(days=d)
+        written = written_on(day).timestamp()
         for n, table in enumerate(tables):
             load_id = f"{day:%Y%m%d}T000000Z_{table.source}_{table.name}"
             load = LoadResult(
                 load_id, table.source, table.name, day.isoformat(), extracted=100, loaded=100
             )
-            write_audit(load, lake)
+            path = write_audit(load, lake)
+            os.utime(path, (written, written))
             counts["load_audit"] += 1
             if n % 3:
                 continue
@@ -76,28 +81,52 @@ def write_days(lake: Path, days: int) -> dict[str, int]:
                 "'[]' as examples_json, now() as validated_at from range(10) t(i)) "
                 f"to '{path}' (format parquet, compression zstd)"
             )
+            os.utime(path, (written, written))
             counts["validation_results"] += 1
     con.close()
     return counts
+
+
+def written_on(day: date) -> datetime:
+    """When the daily run of ``day`` wrote its quality files: at 03:00 the next morning."""
+    return datetime(day.year, day.month, day.day, 3, tzinfo=UTC) + timedelta(days=1)
+
+
+def daily_reads(lake: Path, days: int) -> dict[str, tuple[int, str]]:
+    """What the day's build reads of each source, the last day's run having begun after the
+    previous build: (files, the models' read) as dbt/macros/dq_changes.sql makes it."""
+    from sotelake.transform.changes import dq_changes
+
+    last = date(2025, 1, 1) + timedelta(days=days - 1)
+    changed = dq_changes(lake, written_on(last) - timedelta(minutes=1))
+    return {
+        name: (len(files), f"read_parquet({files!r}, union_by_name = true)")
+        for name, files in changed.items()
+        if name in ("load_audit", "validation_results")
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", default="1,30,365,730")
     args = parser.parse_args()
-    print(f"{'days':>6} {'source':<20} {'files':>7} {'seconds':>8} {'files/s':>8}")
+    print(f"{'days':>6} {'source':<20} {'build':<6} {'files':>7} {'seconds':>8} {'files/s':>8}")
     for days in (int(d) for d in args.days.split(",")):
         lake = Path(tempfile.mkdtemp(prefix="dq-history-"))
         try:
             counts = write_days(lake, days)
-            for name, read in source_reads(lake).items():
-                con = duckdb.connect()
+            whole = {name: (counts[name], read) for name, read in source_reads(lake).items()}
+            for build, reads in (("whole", whole), ("daily", None)):
                 started = time.perf_counter()
-                con.execute(f"create table copied as select * from {read}")
-                seconds = time.perf_counter() - started
-                files = counts[name]
-                print(f"{days:>6} {name:<20} {files:>7} {seconds:>8.2f} {files / seconds:>8.0f}")
-                con.close()
+                reads = reads or daily_reads(lake, days)  # the daily build lists them first
+                for name, (files, read) in reads.items():
+                    con = duckdb.connect()
+                    con.execute(f"create table copied as select * from {read}")
+                    seconds = time.perf_counter() - started
+                    rate = f"{files / seconds:>8.0f}"
+                    print(f"{days:>6} {name:<20} {build:<6} {files:>7} {seconds:>8.2f} {rate}")
+                    con.close()
+                    started = time.perf_counter()
         finally:
             shutil.rmtree(lake, ignore_errors=True)
     return 0

@@ -1,5 +1,7 @@
 """A daily run builds what its changes feed: which tables changed, and when a selection is safe."""
 
+import json
+import re
 import shutil
 from datetime import date, datetime
 
@@ -12,6 +14,7 @@ from sotelake.lake.load import load_table
 from sotelake.settings import get_settings
 from sotelake.sources.registry import load_registry
 from sotelake.transform import changes
+from sotelake.transform.targets import build_target
 
 KEY = b"c" * 32
 DAY, NEXT = date(2026, 1, 1), date(2026, 1, 2)
@@ -79,7 +82,16 @@ def test_an_incremental_table_changes_when_its_window_brought_rows(demo):
     )
 
 
-def _warehouse_tables(settings) -> dict[str, list]:
+# the marts and the reconciliation (the dq tables of loads name each run's own load ids)
+MARTS = "table_schema = 'marts' or table_name like 'reconciliation%'"
+QUALITY_RECORDS = "table_schema = 'dq' and table_name in ({})".format(
+    ", ".join(
+        f"'{m}'" for m in ("load_audit", "quarantine", "validation_results", "reconciliation_loads")
+    )
+)
+
+
+def _warehouse_tables(settings, tables: str = MARTS) -> dict[str, list]:
     import duckdb
 
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
@@ -87,12 +99,10 @@ def _warehouse_tables(settings) -> dict[str, list]:
             f"{s}.{t}"
             for s, t in con.execute(
                 "select table_schema, table_name from information_schema.tables "
-                "where (table_schema = 'marts' or table_name like 'reconciliation%') "
-                "and table_type = 'BASE TABLE'"
+                f"where ({tables}) and table_type = 'BASE TABLE'"
             ).fetchall()
         ]
-        # the marts and the reconciliation (the dq tables of loads name each run's own load
-        # ids); run ids and timings differ between builds, everything else must not
+        # run ids and timings differ between builds, everything else must not
         volatile = {"run_id", "recorded_at", "seconds", "validated_at", "exported_at"}
         volatile.add("_published_at")  # when a row reached the raw zone: a re-run's is later
         out = {}
@@ -132,6 +142,7 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     assert first["selected"] is None, "the first build builds everything"
     advance(data, NEXT)
     edits = edit_the_record_system(data, NEXT)
+    spoilt, valid = _set_henkilotunnus(data, NEXT)  # the patient's row is quarantined
     second = daily_run(NEXT)
     assert second["selected"] and "source:unified_record.visits+" in second["selected"]
     assert "source:finance" not in second["selected"], "the ledger did not change that day"
@@ -169,7 +180,23 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     published = _rows(settings, "where _published_at > ?", [after])
     assert 0 < check["rows"] == published < _rows(settings)
     assert _mart_check(second, "marts.dim_person")["published_after"] is None  # rebuilt whole
+
+    # the quality records took the day's files only (macros/dq_changes.sql)
+    for model in ("load_audit", "quarantine", "validation_results", "reconciliation_loads"):
+        assert _materialization(settings, model) == "incremental", model
+    assert spoilt in _quarantined(settings, NEXT)
+    # the source is fixed and the day runs again: its loads replace their records, and the row
+    # quarantined by the day's first run is gone with that load
+    _set_henkilotunnus(data, NEXT, valid)
+    again = daily_run(NEXT)
+    assert again["selected"] and spoilt not in _quarantined(settings, NEXT)
+    assert _quarantined(settings, DAY), "the first day's quarantined rows are kept"
     selective = _warehouse_tables(settings)
+    # the quality records are what a whole build reads from the same lake
+    merged = _warehouse_tables(settings, QUALITY_RECORDS)
+    build_target(settings).build("whole", settings)
+    assert _materialization(settings, "load_audit") == "table"
+    assert _warehouse_tables(settings, QUALITY_RECORDS) == merged
 
     changes.BuildState.forget(settings)
     whole = daily_run(NEXT)  # the same day again, everything built
@@ -179,6 +206,40 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     check = _mart_check(whole, "marts.fct_visits")
     assert check["published_after"] is None and check["rows"] == _rows(settings)
     assert _warehouse_tables(settings) == selective
+
+
+def _set_henkilotunnus(data, day: date, hetu: str | None = None) -> tuple[int, str]:
+    """Spoil the check character of the last patient's henkilötunnus on ``day``, or set it to
+    ``hetu``; the patient's id and the henkilötunnus it had."""
+    import sqlite3
+
+    con = sqlite3.connect(data / "sources" / "unified_record.sqlite")
+    try:
+        patient, was = con.execute(
+            "select patient_id, hetu from patients where hetu is not null order by 1 desc limit 1"
+        ).fetchone()
+        new = hetu or was[:-1] + ("Y" if was[-1] != "Y" else "X")  # another check character
+        con.execute(
+            "update patients set hetu = ?, updated_at = ? where patient_id = ?",
+            [new, f"{day} {'13' if hetu else '12'}:30:00", patient],
+        )
+        con.commit()
+    finally:
+        con.close()
+    return patient, was
+
+
+def _quarantined(settings, day: date) -> set[int]:
+    """The patient ids of the unified record's quarantined patient rows of ``day``."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select row_json from dq.quarantine where source = 'unified_record' "
+            "and table_name = 'patients' and load_date = ?",
+            [day],
+        ).fetchall()
+    return {json.loads(row)["patient_id"] for (row,) in rows}
 
 
 def _mart_check(transformed: dict, relation: str) -> dict:
@@ -210,7 +271,7 @@ def _materialization(settings, model: str) -> str:
     target = settings.data_dir / "dbt" / "target" / "run"
     (statement,) = target.glob(f"**/marts/**/{model}.sql")
     # a table is created as <model>__dbt_tmp and renamed; an increment is inserted into the model
-    merged = f'insert into "warehouse"."marts"."{model}" ' in statement.read_text()
+    merged = re.search(rf'insert into "warehouse"\."\w+"\."{model}" ', statement.read_text())
     return "incremental" if merged else "table"
 
 
@@ -255,3 +316,51 @@ def test_views_are_kept_only_while_every_view_is_of_the_project():
     assert not kept and whole.views_current
     # a state file written before views were tracked keeps nothing
     assert not changes.BuildState("project", "duckdb", succeeded=True).views_current
+
+
+def test_a_daily_build_reads_the_quality_files_written_since_the_previous_build(tmp_path):
+    """dq_changes lists the audit and results files written since the previous build began
+    (an hour's margin for clocks), and the zones' files of the loads those audits are of."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from sotelake.lake import zones
+
+    began = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+    written = {  # file -> when it was written
+        zones.dq_file(tmp_path, "load_audit", "finance", "ledger_postings", DAY): began
+        - timedelta(days=1),
+        zones.dq_file(tmp_path, "load_audit", "unified_record", "visits", NEXT): began
+        + timedelta(hours=20),
+        zones.dq_file(tmp_path, "load_audit", "hr", "staff_months", NEXT): began
+        - timedelta(minutes=30),
+        zones.dq_file(tmp_path, "validation_results", "unified_record", "visits", NEXT): began
+        + timedelta(hours=21),
+        zones.dq_file(tmp_path, "validation_results", "finance", "ledger_postings", DAY): began
+        - timedelta(days=1),
+    }
+    for zone, source, table, day in [
+        (zones.RAW, "unified_record", "visits", NEXT),
+        (zones.QUARANTINE, "unified_record", "visits", NEXT),
+        (zones.RAW, "unified_record", "visits", DAY),  # an earlier load of the table
+        (zones.RAW, "finance", "ledger_postings", DAY),
+    ]:
+        written[zones.partition(tmp_path, zone, source, table, day) / "load.parquet"] = began
+    for path, when in written.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        os.utime(path, (when.timestamp(), when.timestamp()))
+    listed = changes.dq_changes(tmp_path, began)
+    names = {
+        kind: [p.removeprefix(str(tmp_path) + "/") for p in files] for kind, files in listed.items()
+    }
+    assert names == {
+        "load_audit": [
+            "dq/load_audit/hr__staff_months__2026-01-02.parquet",
+            "dq/load_audit/unified_record__visits__2026-01-02.parquet",
+        ],
+        "validation_results": ["dq/validation_results/unified_record__visits__2026-01-02.parquet"],
+        "quarantine": ["quarantine/unified_record/visits/load_date=2026-01-02/load.parquet"],
+        "raw": ["raw/unified_record/visits/load_date=2026-01-02/load.parquet"],
+        "rejected": [],
+    }

@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.request
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import boto3
 import duckdb
@@ -362,8 +362,11 @@ def test_rerunning_the_load_date_replaces_its_partitions(s3_run, s3_endpoint):
     assert len(reloaded) == len(RELOADED)
     with environment(s3_run["env"]) as settings:
         rows_before = rows(settings, before)
+        since = datetime.now(UTC) - timedelta(seconds=1)  # S3 keeps whole seconds
         again = extract(settings, RELOADED)
         validate_without_docs(settings, again)
+        # what a daily build would read of the audit: the files the re-run wrote (by S3's clock)
+        rewritten = storage.modified_since(settings.lake / "dq" / "load_audit", since)
         after = partitions()
         rows_after = rows(settings, after)
         con = duckdb.connect()
@@ -390,6 +393,9 @@ def test_rerunning_the_load_date_replaces_its_partitions(s3_run, s3_endpoint):
             assert before[folder] == [f"{earlier['load_id']}.parquet"]
             assert after[folder] == [f"{load['load_id']}.parquet"]  # the old object is gone
         assert states[load["name"]] == [DAY.isoformat()]
+    assert [p.name for p in rewritten] == sorted(
+        f"{load['source']}__{load['table']}__{DAY}.parquet" for load in reloaded
+    )
 
 
 def test_a_rejected_batch_moves_to_the_rejected_zone_and_back_for_replay(s3_run, s3_endpoint):

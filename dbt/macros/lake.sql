@@ -75,18 +75,24 @@
 
 {#- Row counts by a column over lake files that may not exist yet (an empty zone): DuckDB's
     read_parquet fails on a glob without files, so the query is chosen when the model runs. -#}
-{% macro lake_file_counts(pattern, column) -%}
-    {{ return(adapter.dispatch('lake_file_counts', 'sotelake')(pattern, column)) }}
+{% macro lake_file_counts(pattern, column, kind=none) -%}
+    {{ return(adapter.dispatch('lake_file_counts', 'sotelake')(pattern, column, kind)) }}
 {%- endmacro %}
 
-{% macro duckdb__lake_file_counts(pattern, column) -%}
+{#- ``kind``: in a daily build, only the files of the zone (raw, rejected) that are of the loads
+    whose audit changed (macros/dq_changes.sql). -#}
+{% macro duckdb__lake_file_counts(pattern, column, kind) -%}
+    {%- set changed = dq_changed_files(kind) if kind else none -%}
     {%- set path = env_var('SOTELAKE_LAKE', '../data/lake') ~ '/' ~ pattern -%}
     {%- set found = 0 -%}
-    {%- if execute -%}
+    {%- if changed is not none -%}
+        {%- set found = changed | length -%}
+    {%- elif execute -%}
         {%- set found = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
     {%- endif -%}
     {%- if found > 0 -%}
-    select {{ column }} as load_id, count(*) as rows from read_parquet('{{ path }}', union_by_name = true) group by 1
+    select {{ column }} as load_id, count(*) as rows
+    from read_parquet({{ dq_file_list(changed) if changed is not none else "'" ~ path ~ "'" }}, union_by_name = true) group by 1
     {%- else -%}
     select null::varchar as load_id, 0::bigint as rows where false
     {%- endif -%}
@@ -95,7 +101,7 @@
 {#- On a server target the lake's row counts per zone and load were copied with the lake
     (sotelake.transform.lake_copy), or on Spark are a view over the lake's files
     (register_lake): the zone is the pattern's first folder. -#}
-{% macro default__lake_file_counts(pattern, column) -%}
+{% macro default__lake_file_counts(pattern, column, kind) -%}
     select load_id, rows from {{ source('lake_dq', 'zone_rows') }}
     where zone = '{{ pattern.split('/')[0] }}'
 {%- endmacro %}

@@ -142,6 +142,7 @@ def transform(
         select = changes.selection(changed)
         log.info("building what the changed tables feed: %s", select)
     keep_views = changes.views_kept(previous, state, select is not None, held_back or [])
+    dq_since = previous.started if select else None  # the quality files it has not read
     state.write(settings)  # not succeeded yet: should this build stop, the next builds all
     validator = Validator(run_id, settings)
     suites = build_mart_suites(settings.expectations / "specs.yml")
@@ -155,6 +156,7 @@ def transform(
             exclude_sources=held_back,
             merge_changes=bool(select),
             keep_views=keep_views,
+            dq_since=dq_since,
         )
         built = asdict(result)
     except DbtBuildError:
@@ -174,7 +176,7 @@ def transform(
         if select is None or relation in result.built  # the others are as last checked
     ]
     validator.finish()
-    target.rebuild_validation_results(run_id, settings, merge_changes=bool(select))
+    target.rebuild_validation_results(run_id, settings, bool(select), dq_since)
     built["served"].update(serving.refresh(target, settings, ["dq.validation_results"]))
     built["dbt_docs"] = str(publish_docs(settings, target.env))
     failed = [f"{c.table}: {'; '.join(c.failing)}" for c in checks if c.status == "failed"]

@@ -45,6 +45,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -146,6 +147,24 @@ def object_store_root(url: str, variable: str = "SOTELAKE_LAKE") -> UPath:
 def files(folder: LakePath, pattern: str = "*.parquet") -> list[LakePath]:
     """The files in ``folder`` matching ``pattern``, sorted by name; none if it is missing."""
     return sorted(folder.glob(pattern), key=lambda p: p.name)
+
+
+def modified_since(folder: LakePath, since: datetime, pattern: str = "*.parquet") -> list[LakePath]:
+    """The files in ``folder`` matching ``pattern`` last modified at ``since`` or later, sorted
+    by name (on an object store, by the store's clock; a file it gives no time for is kept)."""
+    if not on_object_store(folder):
+        stamp = since.timestamp()
+        found = [p for p in folder.glob(pattern) if p.stat().st_mtime >= stamp]
+        return sorted(found, key=lambda p: p.name)
+    listed = folder.fs.glob(f"{folder.path}/{pattern}", detail=True)
+    found = []
+    for key, info in listed.items():
+        modified = info.get("LastModified") or info.get("mtime")
+        if isinstance(modified, (int, float)):
+            modified = datetime.fromtimestamp(modified, UTC)
+        if modified is None or modified >= since:
+            found.append(folder / key.rsplit("/", 1)[-1])
+    return sorted(found, key=lambda p: p.name)
 
 
 def all_files(folder: LakePath) -> list[LakePath]:

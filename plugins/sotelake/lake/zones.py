@@ -33,3 +33,10 @@ def partition(lake: LakePath, zone: str, source: str, table: str, load_date: dat
 
 def dq_file(lake: LakePath, kind: str, source: str, table: str, load_date: date) -> LakePath:
     return lake / DQ / kind / f"{source}__{table}__{load_date.isoformat()}.parquet"
+
+
+def dq_file_load(path: LakePath) -> tuple[str, str, date]:
+    """The load (source, table, load date) a quality file of ``dq_file`` is of."""
+    source, rest = path.name.removesuffix(".parquet").split("__", 1)
+    table, day = rest.rsplit("__", 1)
+    return source, table, date.fromisoformat(day)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +66,35 @@ def _same_as_previous_load(lake: LakePath, source: str, table: str, load_date: d
     return rows(earlier[-1]).equals(rows(this))
 
 
+# A file is read again when written up to this long before the previous build began: the lake's
+# writers and an object store may keep different clocks. Reading a load again changes nothing.
+CLOCK_MARGIN = timedelta(hours=1)
+
+
+def dq_changes(lake: LakePath, since: datetime) -> dict[str, list[str]]:
+    """What a daily build reads of the lake's quality records (dbt/macros/dq_changes.sql): the
+    audit and validation-results files written since ``since`` (the previous build's start,
+    less ``CLOCK_MARGIN``), and the quarantine, raw and rejected files of the loads those audit
+    files are of. Every load writes its audit last, also when it runs again."""
+    after = since - CLOCK_MARGIN
+    audit = storage.modified_since(lake / zones.DQ / "load_audit", after)
+    changed = {
+        "load_audit": audit,
+        "validation_results": storage.modified_since(lake / zones.DQ / "validation_results", after),
+    }
+    loads = [zones.dq_file_load(path) for path in audit]
+    for zone in (zones.QUARANTINE, zones.RAW, zones.REJECTED):
+        changed[zone] = [
+            file for load in loads for file in storage.files(zones.partition(lake, zone, *load))
+        ]
+    log.info(
+        "quality records written since %s: %s",
+        after.isoformat(timespec="seconds"),
+        ", ".join(f"{len(files)} {kind}" for kind, files in changed.items()),
+    )
+    return {kind: [str(file) for file in files] for kind, files in changed.items()}
+
+
 def selection(changed: list[str]) -> str:
     """The dbt selection of the models (and their tests) that the changed tables feed."""
     return " ".join([*(f"source:{name}+" for name in changed), "source:lake_dq+"])
@@ -81,6 +110,7 @@ class BuildState:
     # every view in the warehouse was created from this project: by a whole build that left
     # no source out, or kept since by builds of the same project (``views_kept``)
     views_current: bool = False
+    started_at: str | None = None  # when the build began (UTC, ISO 8601): see ``dq_changes``
 
     @staticmethod
     def path(settings: Settings) -> Path:
@@ -89,7 +119,8 @@ class BuildState:
     @classmethod
     def starting(cls, settings: Settings, target: str) -> BuildState:
         """The state of a build about to run on ``target`` (not succeeded until it has)."""
-        return cls(fingerprint(settings, target), target, succeeded=False)
+        started = datetime.now(UTC).isoformat()
+        return cls(fingerprint(settings, target), target, succeeded=False, started_at=started)
 
     def allows_selection(self, next_build: BuildState, settings: Settings) -> bool:
         """Whether ``next_build`` may build only what its changes feed, this being the state
@@ -100,6 +131,10 @@ class BuildState:
             and self.fingerprint == next_build.fingerprint
             and (self.target != "duckdb" or settings.warehouse.exists())
         )
+
+    @property
+    def started(self) -> datetime | None:
+        return datetime.fromisoformat(self.started_at) if self.started_at else None
 
     @classmethod
     def forget(cls, settings: Settings) -> None:

@@ -7,12 +7,14 @@ that uses DuckDB's threads inside it (DESIGN.md). In-process invocation saves th
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sotelake.settings import ConfigurationError, Settings, get_settings
@@ -40,10 +42,24 @@ class DbtResult:
 MERGE_CHANGES_ENV = "SOTELAKE_MERGE_CHANGES"
 
 
-def merge_environment(merge_changes: bool) -> dict[str, str]:
+DQ_CHANGES_ENV = "SOTELAKE_DQ_CHANGES"  # the quality files a daily build reads (changes.dq_changes)
+
+
+def merge_environment(
+    merge_changes: bool, settings: Settings | None = None, since: datetime | None = None
+) -> dict[str, str]:
     """The environment of a dbt invocation that may merge the changes ("0" otherwise, from
-    dbt_environment)."""
-    return {MERGE_CHANGES_ENV: "1"} if merge_changes else {}
+    dbt_environment); with ``since`` (when the previous build began), the quality files written
+    since, listed as the invocation starts (dbt/macros/dq_changes.sql)."""
+    if not merge_changes:
+        return {}
+    env = {MERGE_CHANGES_ENV: "1"}
+    if since is not None:
+        from sotelake.transform.changes import dq_changes
+
+        lake = (settings or get_settings()).lake
+        env[DQ_CHANGES_ENV] = json.dumps(dq_changes(lake, since))
+    return env
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -56,6 +72,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SOTELAKE_MIN_CELL_SIZE": str(settings.min_cell_size),
         MERGE_CHANGES_ENV: "0",  # build() says "1" when the marts may merge the changes
+        DQ_CHANGES_ENV: "",  # and lists the quality files to read (none: read them all)
     }
 
 
@@ -150,6 +167,7 @@ def build(
     target_env: dict[str, str] | None = None,
     merge_changes: bool = False,
     keep_views: bool = False,
+    dq_since: datetime | None = None,
 ) -> DbtResult:
     """``dbt build``: seeds, staging, intermediate and marts, with their tests.
 
@@ -158,7 +176,9 @@ def build(
     ``target_env`` selects another target than DuckDB (``postgres_environment``,
     ``spark_environment``). With ``merge_changes``, the marts that can merge the rows changed
     since their last build do (``MERGE_CHANGES_ENV``): only when that build was of the same
-    project and succeeded (the caller knows: transform.changes.BuildState).
+    project and succeeded (the caller knows: transform.changes.BuildState), and the quality
+    records read only the files written since ``dq_since``, that build's start
+    (``merge_environment``).
 
     With ``keep_views`` (DuckDB's daily build, when every view is of this project:
     transform.changes.views_kept), the selection leaves the views out: their SQL is this
@@ -174,7 +194,8 @@ def build(
         excluded.append("config.materialized:view")
     if excluded:
         args += ["--exclude", *excluded]
-    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id, **merge_environment(merge_changes)}
+    merge = merge_environment(merge_changes, settings, dq_since)
+    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id, **merge}
     return run_dbt(args, settings=settings, extra_env=env)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sotelake.settings import DBT_TARGET_ENV, ConfigurationError, Settings
 from sotelake.transform.dbt_build import (
@@ -44,9 +45,10 @@ class BuildTarget:
         exclude_sources: list[str] | None = None,
         merge_changes: bool = False,
         keep_views: bool = False,
+        dq_since: datetime | None = None,
     ) -> DbtResult:
         """``dbt build`` of the project (or of ``select``) on this engine; ``merge_changes``
-        and, on DuckDB, ``keep_views``: see ``dbt_build.build``."""
+        and, on DuckDB, ``keep_views`` and ``dq_since``: see ``dbt_build.build``."""
         if self.name == "postgres":
             return build_on_postgres(
                 self.warehouse_url, run_id, settings, select, exclude_sources, merge_changes
@@ -60,22 +62,29 @@ class BuildTarget:
             exclude_sources,
             merge_changes=merge_changes,
             keep_views=keep_views,
+            dq_since=dq_since,
         )
 
     def rebuild_validation_results(
-        self, run_id: str, settings: Settings, merge_changes: bool = False
+        self,
+        run_id: str,
+        settings: Settings,
+        merge_changes: bool = False,
+        dq_since: datetime | None = None,
     ) -> DbtResult:
         """``dq.validation_results`` again, with the results the marts' checks just added to the
         lake (PostgreSQL reads the lake's copy: its validation results are copied again).
-        ``merge_changes`` as in the build before it: the same environment spares dbt parsing
-        the marts that read it again, here and in the next daily build."""
+        ``merge_changes`` and ``dq_since`` as in the build before it: the same environment
+        spares dbt parsing the marts that read it again, here and in the next daily build, and
+        a daily build adds the results written since the previous build began."""
         if self.name == "postgres":
             from sotelake.transform.lake_copy import LAKE_DQ_SCHEMA, copy_lake_to_postgres
 
             copy_lake_to_postgres(
                 self.warehouse_url, settings, only={f"{LAKE_DQ_SCHEMA}.validation_results"}
             )
-        merge = merge_environment(merge_changes)
+        since = dq_since if self.name == "duckdb" else None  # the others read the lake's copy
+        merge = merge_environment(merge_changes, settings, since)
         return self.run(["run", "--select", "validation_results"], settings, run_id, merge)
 
     def run(

@@ -1,4 +1,13 @@
--- Public interface: one row per expectation per validated batch (Great Expectations).
+-- Public interface: one row per expectation per validated batch (Great Expectations). A daily
+-- build replaces the batches whose results changed (macros/dq_changes.sql).
+{{ config(
+    materialized=dq_merged_or_rebuilt(),
+    pre_hook="{{ forget_changed_loads('validation_results') if is_incremental() else '' }}",
+) }}
+
+{% if dq_nothing_changed('validation_results') -%}
+select * from {{ this }} where false
+{%- else -%}
 select
     run_id,
     load_id,
@@ -19,4 +28,5 @@ select
     partial_unexpected_json,
     examples_json,
     validated_at
-from {{ source('lake_dq', 'validation_results') }}
+from {{ dq_rows(source('lake_dq', 'validation_results'), 'validation_results') }}
+{%- endif %}
