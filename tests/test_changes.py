@@ -143,6 +143,7 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     advance(data, NEXT)
     edits = edit_the_record_system(data, NEXT)
     spoilt, valid = _set_henkilotunnus(data, NEXT)  # the patient's row is quarantined
+    newest = changes.newest_published(settings)  # as the pipeline reads it before the build
     second = daily_run(NEXT)
     assert second["selected"] and "source:unified_record.visits+" in second["selected"]
     assert "source:finance" not in second["selected"], "the ledger did not change that day"
@@ -181,6 +182,12 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     assert 0 < check["rows"] == published < _rows(settings)
     assert _mart_check(second, "marts.dim_person")["published_after"] is None  # rebuilt whole
 
+    # the tests of the incremental models read the rows the build added (a unique test: every
+    # row with an added row's value; macros/tests_of_changes.sql), and nothing else
+    unique = _compiled_test(settings, "unique_stg_unified_record__visits_visit_id")
+    assert "where visit_id in (select visit_id from" in unique and "_published_at >" in unique
+    assert "_published_at" not in _compiled_test(settings, "unique_dim_person_person_pseudonym")
+    _a_merge_that_left_an_added_visit_twice_fails_the_test(settings, newest)
     # the quality records took the day's files only (macros/dq_changes.sql)
     for model in ("load_audit", "quarantine", "validation_results", "reconciliation_loads"):
         assert _materialization(settings, model) == "incremental", model
@@ -240,6 +247,37 @@ def _quarantined(settings, day: date) -> set[int]:
             [day],
         ).fetchall()
     return {json.loads(row)["patient_id"] for (row,) in rows}
+
+
+def _a_merge_that_left_an_added_visit_twice_fails_the_test(settings, newest: dict) -> None:
+    import duckdb
+
+    from sotelake.transform.dbt_build import DbtBuildError, merge_environment
+
+    visits = "staging.stg_unified_record__visits"
+    with duckdb.connect(str(settings.warehouse)) as con:
+        (visit,) = con.execute(
+            f"select min(visit_id) from {visits} where _published_at > ?", [newest[visits]]
+        ).fetchone()
+        con.execute(f"insert into {visits} select * from {visits} where visit_id = ?", [visit])
+    test = ["test", "--select", "unique_stg_unified_record__visits_visit_id"]
+    env = merge_environment(True, settings, newest_published=newest)
+    with pytest.raises(DbtBuildError, match="unique_stg_unified_record__visits_visit_id"):
+        build_target(settings).run(test, settings, extra_env=env)
+    with duckdb.connect(str(settings.warehouse)) as con:  # the row once again
+        con.execute(
+            f"create temp table visit as select * from {visits} where visit_id = ? limit 1",
+            [visit],
+        )
+        con.execute(f"delete from {visits} where visit_id = ?", [visit])
+        con.execute(f"insert into {visits} select * from visit")
+
+
+def _compiled_test(settings, name: str) -> str:
+    """The SQL the last build ran for the test ``name`` (its name before dbt's hash)."""
+    target = settings.data_dir / "dbt" / "target" / "run"
+    (statement,) = target.glob(f"**/{name}.sql")
+    return statement.read_text()
 
 
 def _mart_check(transformed: dict, relation: str) -> dict:

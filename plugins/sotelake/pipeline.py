@@ -146,8 +146,9 @@ def transform(
     state.write(settings)  # not succeeded yet: should this build stop, the next builds all
     validator = Validator(run_id, settings)
     suites = build_mart_suites(settings.expectations / "specs.yml")
-    # a mart the build merges the day into is checked on the rows it adds
-    newest = validator.newest_published(list(suites)) if select else {}
+    # what the build adds to an incremental model is tested, and a mart it merges the day
+    # into checked, on the rows published after the model's newest row before it
+    newest = changes.newest_published(settings) if select else {}
     try:
         result = target.build(
             run_id,
@@ -157,6 +158,7 @@ def transform(
             merge_changes=bool(select),
             keep_views=keep_views,
             dq_since=dq_since,
+            newest_published=newest,
         )
         built = asdict(result)
     except DbtBuildError:

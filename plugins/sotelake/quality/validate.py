@@ -253,26 +253,6 @@ class Validator:
         summary.quarantined_rows = len(records)
         summary.status = "rows_quarantined"
 
-    def newest_published(self, relations: list[str]) -> dict[str, datetime]:
-        """The newest ``_published_at`` of each of the marts that has the column: read before a
-        build that merges a day into them, so that their checks read only the rows it adds."""
-        con = engine.connect_warehouse(self.settings.warehouse)
-        try:
-            having = con.execute(
-                "select table_schema, table_name from information_schema.columns "
-                "where column_name = '_published_at'"
-            ).fetchall()
-            newest = {
-                f"{schema}.{model}": con.execute(
-                    f"select max(_published_at) from {engine.quote(schema)}.{engine.quote(model)}"
-                ).fetchone()[0]
-                for schema, model in having
-                if f"{schema}.{model}" in relations
-            }
-        finally:
-            con.close()
-        return {relation: value for relation, value in newest.items() if value is not None}
-
     def validate_relation(
         self, relation: str, load_date: date, published_after: datetime | None = None
     ) -> ValidationSummary:

@@ -95,6 +95,30 @@ def dq_changes(lake: LakePath, since: datetime) -> dict[str, list[str]]:
     return {kind: [str(file) for file in files] for kind, files in changed.items()}
 
 
+def newest_published(settings: Settings) -> dict[str, datetime]:
+    """The newest ``_published_at`` of every table of the warehouse that has the column (none
+    for an empty one), read before a daily build: what the build adds to an incremental model
+    or a merging mart are the rows published after it, and those are the rows its dbt tests
+    (dbt/macros/tests_of_changes.sql) and the marts' GX checks then read."""
+    from sotelake import engine
+
+    con = engine.connect_warehouse(settings.warehouse)
+    try:
+        having = con.execute(
+            "select table_schema, table_name from information_schema.columns "
+            "where column_name = '_published_at'"
+        ).fetchall()
+        newest = {
+            f"{schema}.{table}": con.execute(
+                f"select max(_published_at) from {engine.quote(schema)}.{engine.quote(table)}"
+            ).fetchone()[0]
+            for schema, table in having
+        }
+    finally:
+        con.close()
+    return {relation: value for relation, value in newest.items() if value is not None}
+
+
 def selection(changed: list[str]) -> str:
     """The dbt selection of the models (and their tests) that the changed tables feed."""
     return " ".join([*(f"source:{name}+" for name in changed), "source:lake_dq+"])

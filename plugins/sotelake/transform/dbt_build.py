@@ -43,14 +43,20 @@ MERGE_CHANGES_ENV = "SOTELAKE_MERGE_CHANGES"
 
 
 DQ_CHANGES_ENV = "SOTELAKE_DQ_CHANGES"  # the quality files a daily build reads (changes.dq_changes)
+NEWEST_PUBLISHED_ENV = "SOTELAKE_NEWEST_PUBLISHED"  # what its tests read (tests_of_changes.sql)
 
 
 def merge_environment(
-    merge_changes: bool, settings: Settings | None = None, since: datetime | None = None
+    merge_changes: bool,
+    settings: Settings | None = None,
+    since: datetime | None = None,
+    newest_published: dict[str, datetime] | None = None,
 ) -> dict[str, str]:
     """The environment of a dbt invocation that may merge the changes ("0" otherwise, from
     dbt_environment); with ``since`` (when the previous build began), the quality files written
-    since, listed as the invocation starts (dbt/macros/dq_changes.sql)."""
+    since, listed as the invocation starts (dbt/macros/dq_changes.sql); with
+    ``newest_published`` (``changes.newest_published``), the tests of the incremental models
+    read the rows published after their newest before the build."""
     if not merge_changes:
         return {}
     env = {MERGE_CHANGES_ENV: "1"}
@@ -59,6 +65,9 @@ def merge_environment(
 
         lake = (settings or get_settings()).lake
         env[DQ_CHANGES_ENV] = json.dumps(dq_changes(lake, since))
+    if newest_published:
+        newest = {relation: moment.isoformat() for relation, moment in newest_published.items()}
+        env[NEWEST_PUBLISHED_ENV] = json.dumps(newest)
     return env
 
 
@@ -73,6 +82,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "SOTELAKE_MIN_CELL_SIZE": str(settings.min_cell_size),
         MERGE_CHANGES_ENV: "0",  # build() says "1" when the marts may merge the changes
         DQ_CHANGES_ENV: "",  # and lists the quality files to read (none: read them all)
+        NEWEST_PUBLISHED_ENV: "",  # and the rows its tests read (none: all)
     }
 
 
@@ -168,6 +178,7 @@ def build(
     merge_changes: bool = False,
     keep_views: bool = False,
     dq_since: datetime | None = None,
+    newest_published: dict[str, datetime] | None = None,
 ) -> DbtResult:
     """``dbt build``: seeds, staging, intermediate and marts, with their tests.
 
@@ -176,9 +187,9 @@ def build(
     ``target_env`` selects another target than DuckDB (``postgres_environment``,
     ``spark_environment``). With ``merge_changes``, the marts that can merge the rows changed
     since their last build do (``MERGE_CHANGES_ENV``): only when that build was of the same
-    project and succeeded (the caller knows: transform.changes.BuildState), and the quality
-    records read only the files written since ``dq_since``, that build's start
-    (``merge_environment``).
+    project and succeeded (the caller knows: transform.changes.BuildState), the quality
+    records read only the files written since ``dq_since``, that build's start, and the tests of
+    the incremental models the rows published after ``newest_published`` (``merge_environment``).
 
     With ``keep_views`` (DuckDB's daily build, when every view is of this project:
     transform.changes.views_kept), the selection leaves the views out: their SQL is this
@@ -194,7 +205,7 @@ def build(
         excluded.append("config.materialized:view")
     if excluded:
         args += ["--exclude", *excluded]
-    merge = merge_environment(merge_changes, settings, dq_since)
+    merge = merge_environment(merge_changes, settings, dq_since, newest_published)
     env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id, **merge}
     return run_dbt(args, settings=settings, extra_env=env)
 

@@ -46,9 +46,11 @@ class BuildTarget:
         merge_changes: bool = False,
         keep_views: bool = False,
         dq_since: datetime | None = None,
+        newest_published: dict[str, datetime] | None = None,
     ) -> DbtResult:
         """``dbt build`` of the project (or of ``select``) on this engine; ``merge_changes``
-        and, on DuckDB, ``keep_views`` and ``dq_since``: see ``dbt_build.build``."""
+        and, on DuckDB, ``keep_views``, ``dq_since`` and ``newest_published``: see
+        ``dbt_build.build``."""
         if self.name == "postgres":
             return build_on_postgres(
                 self.warehouse_url, run_id, settings, select, exclude_sources, merge_changes
@@ -63,6 +65,7 @@ class BuildTarget:
             merge_changes=merge_changes,
             keep_views=keep_views,
             dq_since=dq_since,
+            newest_published=newest_published,
         )
 
     def rebuild_validation_results(
