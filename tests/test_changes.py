@@ -84,10 +84,10 @@ def test_an_incremental_table_changes_when_its_window_brought_rows(demo):
 
 # the marts and the reconciliation (the dq tables of loads name each run's own load ids)
 MARTS = "table_schema = 'marts' or table_name like 'reconciliation%'"
+# the quality records a daily build merges (macros/dq_changes.sql)
+MERGED_QUALITY_RECORDS = ("load_audit", "quarantine", "validation_results", "reconciliation_loads")
 QUALITY_RECORDS = "table_schema = 'dq' and table_name in ({})".format(
-    ", ".join(
-        f"'{m}'" for m in ("load_audit", "quarantine", "validation_results", "reconciliation_loads")
-    )
+    ", ".join(f"'{m}'" for m in MERGED_QUALITY_RECORDS)
 )
 
 
@@ -189,7 +189,7 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     assert "_published_at" not in _compiled_test(settings, "unique_dim_person_person_pseudonym")
     _a_merge_that_left_an_added_visit_twice_fails_the_test(settings, newest)
     # the quality records took the day's files only (macros/dq_changes.sql)
-    for model in ("load_audit", "quarantine", "validation_results", "reconciliation_loads"):
+    for model in MERGED_QUALITY_RECORDS:
         assert _materialization(settings, model) == "incremental", model
     assert spoilt in _quarantined(settings, NEXT)
     # the source is fixed and the day runs again: its loads replace their records, and the row
