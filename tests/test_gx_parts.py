@@ -134,3 +134,27 @@ def test_no_batch_is_fingerprinted(gx, monkeypatch):
 
     monkeypatch.setattr(pandas_execution_engine, "hash_pandas_dataframe", hashed)
     assert results(gx, monkeypatch, 1000) == results(gx, monkeypatch, 10)
+
+
+def test_great_expectations_is_imported_without_scipy_stats_or_pyspark_and_both_still_work():
+    """A fresh process (this one may have imported both): GX's import leaves out scipy.stats
+    and pyspark (quality.gx_import), a KL-divergence expectation still gets scipy's entropy,
+    and scipy.stats' submodules and pyspark import as before."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from sotelake.quality.gx_runner import GreatExpectations
+GreatExpectations()
+print(sorted(m for m in ('scipy.stats._stats_py', 'pyspark', 'scipy.sparse') if m in sys.modules))
+from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+print(round(kl.stats.entropy([0.5, 0.5], [0.9, 0.1]), 4))
+from scipy.stats import distributions
+import pyspark
+print(distributions.norm.cdf(0), pyspark.__name__)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split("\n")[:3] == ["[]", "0.5108", "0.5 pyspark"], done.stderr[-2000:]

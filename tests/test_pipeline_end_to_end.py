@@ -198,6 +198,11 @@ def test_reports_show_the_indicators_and_the_quarantine(run):
     assert "Läkarbesök inom primärvårdens öppenvård" in indicators  # Swedish page
     quality = (reports / "quality" / "index.html").read_text(encoding="utf-8")
     assert "hetu_bad_checksum" in quality and "unified_record.patients" in quality
+    # the GX Data Docs of the loads and of the marts, each its own site (one would replace the
+    # other's pages when built), both linked
+    for site, batch in (("loads", "unified_record.patients"), ("marts", "marts.fct_visits")):
+        assert f'href="gx/{site}/index.html" data-docs="{site}"' in quality
+        assert batch in (reports / "quality" / "gx" / site / "index.html").read_text()
 
 
 def test_no_henkilotunnus_anywhere_in_what_the_pipeline_wrote(run):

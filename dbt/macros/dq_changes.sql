@@ -8,12 +8,12 @@
     variable SOTELAKE_DQ_CHANGES, read as the model runs, so dbt does not parse again); a model's
     pre-hook deletes the rows of those loads and the model adds them again as the files have them
     now. A load run again replaces its files, so its quarantined rows that are gone are deleted
-    too. Any other build, a daily build without the list and the server targets (which read the
-    lake's copy) read every file. -#}
+    too. Any other build rebuilds them whole (macros/merge_changes.sql: should_full_refresh); a
+    daily build without the list and the server targets (which read the lake's copy) read every
+    file. -#}
 
 {% macro dq_merged_or_rebuilt() -%}
-    {{ return('incremental' if target.type == 'duckdb' and env_var('SOTELAKE_MERGE_CHANGES', '0') == '1'
-              else 'table') }}
+    {{ return('incremental' if target.type == 'duckdb' else 'table') }}
 {%- endmacro %}
 
 {#- The files of ``kind`` (load_audit, validation_results, quarantine, raw, rejected) that this

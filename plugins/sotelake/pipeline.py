@@ -144,7 +144,7 @@ def transform(
     keep_views = changes.views_kept(previous, state, select is not None, held_back or [])
     dq_since = previous.started if select else None  # the quality files it has not read
     state.write(settings)  # not succeeded yet: should this build stop, the next builds all
-    validator = Validator(run_id, settings)
+    validator = Validator(run_id, settings, docs_site="marts")
     suites = build_mart_suites(settings.expectations / "specs.yml")
     # what the build adds to an incremental model is tested, and a mart it merges the day
     # into checked, on the rows published after the model's newest row before it

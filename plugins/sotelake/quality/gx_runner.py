@@ -122,7 +122,9 @@ class GreatExpectations:
     """An ephemeral GX context; ``docs_dir`` (optional) receives the Data Docs site."""
 
     def __init__(self, docs_dir: Path | None = None) -> None:
-        import great_expectations as gx  # heavy import (2-6 s): only in validating tasks
+        from sotelake.quality.gx_import import import_great_expectations
+
+        gx = import_great_expectations()  # heavy (3 s): only in validating tasks
         from great_expectations.data_context.types.base import ProgressBarsConfig
         from great_expectations.execution_engine import pandas_execution_engine
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sotelake import engine
 from sotelake.publish import charts, rendering
+from sotelake.quality.validate import DOCS_SITES, docs_site
 from sotelake.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ TEXT = {
         "quarantined_rows": "karanteeniin joutuneet rivit",
         "rejected_rows": "hylätyt rivit",
         "gx": "Great Expectations -raportit (Data Docs)",
+        "gx_sites": {"loads": "lataukset", "marts": "julkaistut taulut"},
         "generated": "Päivitetty",
         "more": "ja {n} muuta",
         "notes": "Huomiot",
@@ -113,6 +115,7 @@ TEXT = {
         "quarantined_rows": "quarantined rows",
         "rejected_rows": "rejected rows",
         "gx": "Great Expectations reports (Data Docs)",
+        "gx_sites": {"loads": "loads", "marts": "published marts"},
         "generated": "Generated",
         "more": "and {n} more",
         "notes": "Notes",
@@ -263,14 +266,19 @@ def render_steward_report(settings: Settings | None = None) -> Path:
         data = collect(con)
     finally:
         con.close()
-    docs = settings.reports / "quality" / "gx" / "index.html"
+    report = settings.reports / "quality"
+    docs = [  # the Data Docs sites built so far, linked relative to the report
+        (site, (docs_site(settings, site) / "index.html").relative_to(report).as_posix())
+        for site in DOCS_SITES
+        if (docs_site(settings, site) / "index.html").exists()
+    ]
     path = rendering.render(
         "quality.html",
         settings.reports / "quality" / "index.html",
         languages=LANGUAGES,
         text=TEXT,
         trend_charts={lang: _trend_chart(data["trend"], TEXT[lang]) for lang in LANGUAGES},
-        gx_docs="gx/index.html" if docs.exists() else None,
+        gx_docs=docs,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         **data,
     )

@@ -93,15 +93,18 @@ def _write(table: pa.Table, path: LakePath) -> None:
 class Validator:
     """Validates loads in one GX context; ``finish()`` builds the Data Docs."""
 
-    def __init__(self, run_id: str, settings: Settings | None = None) -> None:
+    def __init__(
+        self, run_id: str, settings: Settings | None = None, docs_site: str = "loads"
+    ) -> None:
         self.run_id = run_id
         self.settings = settings or get_settings()
+        self.docs_site = docs_site  # DOCS_SITES: the Data Docs site of what it validates
 
     @cached_property
     def gx(self) -> GreatExpectations:
         """GX, imported and set up when the first batch with rows comes (a quiet day's loads
         are mostly empty)."""
-        return GreatExpectations(self.settings.reports / "quality" / "gx")
+        return GreatExpectations(docs_site(self.settings, self.docs_site))
 
     def validate_load(self, source: str, table: str, load_date: date) -> ValidationSummary:
         started = time.perf_counter()
@@ -314,6 +317,16 @@ class Validator:
         except Exception as error:  # the docs are a convenience: never fail the run for them
             log.warning("GX Data Docs were not built: %s", error)
             return None
+
+
+# The GX Data Docs: one site per validating step, each rebuilt whole by its step (a site lists
+# only the batches of the context that builds it), linked from the steward report: the loads'
+# batches (the validate task, a replay) and the published marts (the transform task).
+DOCS_SITES = ("loads", "marts")
+
+
+def docs_site(settings: Settings, site: str) -> Path:
+    return settings.reports / "quality" / "gx" / site
 
 
 def _results_file(lake: LakePath, source: str, table: str, load_date: date) -> LakePath:

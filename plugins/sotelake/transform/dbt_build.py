@@ -129,6 +129,8 @@ def run_dbt(
         finally:
             _release_duckdb()
     result = DbtResult(command, round(time.perf_counter() - started, 2))
+    merging = {**dbt_environment(settings), **(extra_env or {})}[MERGE_CHANGES_ENV] == "1"
+    refreshed = "--full-refresh" in args
     for node_result in getattr(outcome.result, "results", None) or []:
         status = str(node_result.status)
         result.statuses[status] = result.statuses.get(status, 0) + 1
@@ -139,13 +141,21 @@ def run_dbt(
             result.failures.append(f"{where}: {status}: {node_result.message}")
         elif status == "success" and node is not None and node.resource_type == "model":
             result.built.append(f"{node.schema}.{node.alias}")
-            if node.config.materialized == "incremental":
+            if not refreshed and _merged(node.config, merging):
                 result.merged.append(result.built[-1])
     log.info("dbt finished in %.1f s: %s", result.seconds, result.statuses)
     if not outcome.success:
         detail = "\n".join(result.failures) or str(outcome.exception)
         raise DbtBuildError(f"dbt {args[0]} failed:\n{detail}")
     return result
+
+
+def _merged(config, merging: bool) -> bool:
+    """Whether an incremental model merged (dbt/macros/merge_changes.sql: a mart that merges
+    only in a daily build is rebuilt whole in any other)."""
+    if config.materialized != "incremental" or config.full_refresh:
+        return False
+    return merging or not (config.meta or {}).get("rebuilt_unless_merging")
 
 
 def _release_duckdb() -> None:

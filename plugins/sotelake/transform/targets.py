@@ -77,9 +77,8 @@ class BuildTarget:
     ) -> DbtResult:
         """``dq.validation_results`` again, with the results the marts' checks just added to the
         lake (PostgreSQL reads the lake's copy: its validation results are copied again).
-        ``merge_changes`` and ``dq_since`` as in the build before it: the same environment
-        spares dbt parsing the marts that read it again, here and in the next daily build, and
-        a daily build adds the results written since the previous build began."""
+        ``merge_changes`` and ``dq_since`` as in the build before it: a daily build adds the
+        results written since the previous build began, any other rebuilds the model whole."""
         if self.name == "postgres":
             from sotelake.transform.lake_copy import LAKE_DQ_SCHEMA, copy_lake_to_postgres
 

@@ -1,6 +1,7 @@
 {#- Merges a daily build's changes (macros/merge_changes.sql). -#}
 {{ config(
     materialized=merged_or_rebuilt(),
+    meta={'rebuilt_unless_merging': true},
     pre_hook="{{ forget_changed_rows('appointment_id', ref('stg_unified_record__appointments'))
                  if is_incremental() else '' }}",
 ) }}

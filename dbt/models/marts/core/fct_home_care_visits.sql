@@ -1,6 +1,7 @@
 {#- Merges a daily build's changes (macros/merge_changes.sql). -#}
 {{ config(
     materialized=merged_or_rebuilt(),
+    meta={'rebuilt_unless_merging': true},
     pre_hook="{{ forget_changed_rows('home_care_visit_id',
                  ref('stg_unified_record__home_care_visits'), attributed_by='patient_id')
                  if is_incremental() else '' }}",

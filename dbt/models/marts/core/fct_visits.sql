@@ -1,6 +1,7 @@
 {#- Merges a daily build's changes (macros/merge_changes.sql: forget_changed_visits). -#}
 {{ config(
     materialized=merged_or_rebuilt(),
+    meta={'rebuilt_unless_merging': true},
     pre_hook="{{ forget_changed_visits() if is_incremental() else '' }}",
 ) }}
 
