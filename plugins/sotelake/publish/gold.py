@@ -45,13 +45,14 @@ def export_gold(settings: Settings | None = None, run_id: str | None = None) -> 
         # a table's rows have no order (readers sort): unordered, DuckDB writes a file's row
         # groups in parallel (fct_visits at 650 000 residents 3.2 s -> 3.0 s, the zone 5.4 -> 4.8)
         con.execute("set preserve_insertion_order = false")
+        # zstd's fastest level: the zone 3.9 s -> 3.1 s at 650 000 residents, files 1 % larger
         for relation in public_relations(con):
             schema, table = relation.split(".")
             file = Path(schema) / f"{table}.parquet"
             (new / schema).mkdir(exist_ok=True)
             (rows,) = con.execute(  # COPY returns the rows it wrote
                 f"copy (select * from {relation}) to {literal(new / file)} "
-                "(format parquet, compression zstd)"
+                "(format parquet, compression zstd, compression_level 1)"
             ).fetchone()
             columns = [
                 {"name": name, "type": str(kind)}
