@@ -267,14 +267,15 @@ def render_steward_report(settings: Settings | None = None) -> Path:
     finally:
         con.close()
     report = settings.reports / "quality"
+    indexes = {site: docs_site(settings, site) / "index.html" for site in DOCS_SITES}
     docs = [  # the Data Docs sites built so far, linked relative to the report
-        (site, (docs_site(settings, site) / "index.html").relative_to(report).as_posix())
-        for site in DOCS_SITES
-        if (docs_site(settings, site) / "index.html").exists()
+        (site, index.relative_to(report).as_posix())
+        for site, index in indexes.items()
+        if index.exists()
     ]
     path = rendering.render(
         "quality.html",
-        settings.reports / "quality" / "index.html",
+        report / "index.html",
         languages=LANGUAGES,
         text=TEXT,
         trend_charts={lang: _trend_chart(data["trend"], TEXT[lang]) for lang in LANGUAGES},

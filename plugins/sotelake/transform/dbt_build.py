@@ -123,14 +123,14 @@ def run_dbt(
         command += ["--target", target]
     started = time.perf_counter()
     log.info("dbt %s", " ".join(command))
-    with _environment({**dbt_environment(settings), **(extra_env or {})}):
+    env = {**dbt_environment(settings), **(extra_env or {})}
+    with _environment(env):
         try:
             outcome = dbtRunner().invoke(command)
         finally:
             _release_duckdb()
     result = DbtResult(command, round(time.perf_counter() - started, 2))
-    merging = {**dbt_environment(settings), **(extra_env or {})}[MERGE_CHANGES_ENV] == "1"
-    refreshed = "--full-refresh" in args
+    merging, refreshed = env[MERGE_CHANGES_ENV] == "1", "--full-refresh" in args
     for node_result in getattr(outcome.result, "results", None) or []:
         status = str(node_result.status)
         result.statuses[status] = result.statuses.get(status, 0) + 1
@@ -141,7 +141,7 @@ def run_dbt(
             result.failures.append(f"{where}: {status}: {node_result.message}")
         elif status == "success" and node is not None and node.resource_type == "model":
             result.built.append(f"{node.schema}.{node.alias}")
-            if not refreshed and _merged(node.config, merging):
+            if _merged(node.config, merging, refreshed):
                 result.merged.append(result.built[-1])
     log.info("dbt finished in %.1f s: %s", result.seconds, result.statuses)
     if not outcome.success:
@@ -150,10 +150,11 @@ def run_dbt(
     return result
 
 
-def _merged(config, merging: bool) -> bool:
-    """Whether an incremental model merged (dbt/macros/merge_changes.sql: a mart that merges
-    only in a daily build is rebuilt whole in any other)."""
-    if config.materialized != "incremental" or config.full_refresh:
+def _merged(config, merging: bool, refreshed: bool) -> bool:
+    """Whether an incremental model merged, as the project's should_full_refresh decides it
+    (dbt/macros/merge_changes.sql: --full-refresh, the model's full_refresh, and a mart that
+    merges only in a daily build is rebuilt whole in any other)."""
+    if config.materialized != "incremental" or refreshed or config.full_refresh:
         return False
     return merging or not (config.meta or {}).get("rebuilt_unless_merging")
 
