@@ -1,7 +1,9 @@
 """Find anything shaped like a valid henkilötunnus in what the pipeline wrote.
 
 Parquet files and DuckDB databases are scanned column by column through DuckDB; every other file
-as text. A match must pass the checksum, so random digits rarely trigger it. The top-level
+as text. A code is found in upper or lower case (``100349-164t`` is the same person's code: the
+check upper-cases it, as python-stdnum does), and must pass the checksum, so random digits rarely
+trigger it. The top-level
 folders holding the source systems' own data (``sources``, ``landing``) are inputs and skipped.
 The folder may be a local one or the lake on an object store (lake.storage).
 """
@@ -20,14 +22,16 @@ from sotelake.settings import get_settings
 if TYPE_CHECKING:
     from sotelake.lake.storage import LakePath
 
-PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![0-9A-Za-z])")
-SQL_PATTERN = r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]"
+PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![0-9A-Za-z])", re.IGNORECASE)
+# The same in DuckDB (RE2, no look-behind), matched case-insensitively (option 'i'): bounded, so
+# that a lower-case hexadecimal pseudonym, which often holds such a run, is not a candidate.
+SQL_PATTERN = r"(^|[^0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]([^0-9A-Za-z]|$)"
 INPUT_FOLDERS = {"sources", "landing"}  # the source systems and their deliveries: inputs
 MAX_TEXT_BYTES = 200_000_000
 
 
 def valid_codes(text: str) -> list[str]:
-    return [m for m in PATTERN.findall(text) if check(m)[0]]
+    return [m for m in PATTERN.findall(text) if check(m.upper())[0]]
 
 
 def columns_with_henkilotunnus(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
@@ -38,7 +42,7 @@ def columns_with_henkilotunnus(con: duckdb.DuckDBPyConnection, relation: str) ->
             continue
         query = (
             f'select distinct "{name}"::varchar from {relation} '
-            f"where regexp_matches(\"{name}\"::varchar, '{SQL_PATTERN}') limit 1000"
+            f"where regexp_matches(\"{name}\"::varchar, '{SQL_PATTERN}', 'i') limit 1000"
         )
         if any(valid_codes(value) for (value,) in con.execute(query).fetchall()):
             hits.append(name)
