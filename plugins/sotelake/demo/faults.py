@@ -11,6 +11,9 @@ its exact count. Invalid henkilötunnus come from the generator itself (``invali
 - absurd_amounts: ledger amounts of 987 654 321,00; expectation (warning): reported
 - duplicate_keys: ledger lines delivered twice; expectation (critical): the batch is rejected
 - missing_column: one HR file without sick_leave_days; the HR load fails naming both
+- codes_in_free_text: the patient's henkilötunnus written into the legacy visit's diagnosis text
+  (``J06 soitto 100349-164T``, every other one in lower case); the load replaces each with a
+  marker and counts it in the load audit (codes_withheld)
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sotelake.demo.legacy_system import COLUMNS, ENCODING
+from sotelake.privacy.hetu import check
+
 DEFAULT_RATES = {
     "impossible_dates": 0.001,
     "future_dates": 0.001,
@@ -28,6 +34,7 @@ DEFAULT_RATES = {
     "absurd_amounts": 0.001,
     "duplicate_keys": 0.001,
     "missing_column": 1,
+    "codes_in_free_text": 0.002,
 }
 
 
@@ -117,4 +124,40 @@ def inject(data_dir: Path, rates: dict[str, float], seed: int) -> dict[str, dict
             "column": "sick_leave_days",
             "count": 1,
         }
+    if rates.get("codes_in_free_text"):
+        injected["codes_in_free_text"] = _codes_in_free_text(
+            data_dir, rng, rates["codes_in_free_text"]
+        )
     return injected
+
+
+def _codes_in_free_text(data_dir: Path, rng: np.random.Generator, rate: float) -> dict:
+    """Write the patient's (valid) code into the diagnosis text of some legacy visits."""
+    files = sorted((data_dir / "landing" / "legacy_record").glob("kaynnit_*.csv"))
+    encoding = {p: ENCODING.get(p.name.split("_")[1], "utf-8-sig") for p in files}
+    lines = {}
+    for p in files:  # newline="": the files' own CRLF line ends
+        with open(p, encoding=encoding[p], newline="") as f:
+            lines[p] = f.read().split("\r\n")
+    hetu, text = COLUMNS.index("HETU"), COLUMNS.index("DIAGNOOSI")
+    positions = [
+        (p, i)
+        for p in files
+        for i in range(1, len(lines[p]))
+        if lines[p][i] and check(lines[p][i].split(";")[hetu])[0]
+    ]
+    chosen = _pick(rng, list(range(len(positions))), rate, set())
+    for n, k in enumerate(chosen):
+        path, i = positions[k]
+        fields = lines[path][i].split(";")
+        code = fields[hetu] if n % 2 == 0 else fields[hetu].lower()
+        fields[text] = f"{fields[text]} soitto {code}"
+        lines[path][i] = ";".join(fields)
+    for path in {positions[k][0] for k in chosen}:
+        with open(path, "w", encoding=encoding[path], newline="") as f:
+            f.write("\r\n".join(lines[path]))
+    return {
+        "table": "legacy_record.visits",
+        "count": len(chosen),
+        "lower_case": len(chosen) // 2,
+    }

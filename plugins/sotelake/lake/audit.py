@@ -43,6 +43,7 @@ class LoadResult:
     new_columns: list[str] = field(default_factory=list)  # schema drift, carried as text
     withheld_columns: list[str] = field(default_factory=list)  # new columns with henkilötunnus
     missing_columns: list[str] = field(default_factory=list)  # optional columns not delivered
+    codes_withheld: int = 0  # henkilötunnus in free text or quarantined values, replaced
     seconds: float = 0.0
     pseudonymise_seconds: float = 0.0  # of ``seconds``: validating and pseudonymising codes
     status: str = "loaded"  # loaded | no_data | rejected | failed
@@ -58,6 +59,7 @@ class LoadResult:
             ("new columns", self.new_columns),
             ("withheld columns", self.withheld_columns),
             ("missing columns", self.missing_columns),
+            ("henkilötunnus withheld", self.codes_withheld),
         ):
             if value:
                 text += f"; {label}: {value}"
@@ -88,6 +90,7 @@ AUDIT_SCHEMA = pa.schema(
         ("new_columns", pa.string()),
         ("withheld_columns", pa.string()),
         ("missing_columns", pa.string()),
+        ("codes_withheld", pa.int64()),
         ("status", pa.string()),
         ("error", pa.string()),
         ("seconds", pa.float64()),
@@ -119,6 +122,7 @@ def write_audit(result: LoadResult, lake: LakePath) -> LakePath:
         "new_columns": ";".join(record["new_columns"]),
         "withheld_columns": ";".join(record["withheld_columns"]),
         "missing_columns": ";".join(record["missing_columns"]),
+        "codes_withheld": record["codes_withheld"],
         "status": record["status"],
         "error": record["error"],
         "seconds": record["seconds"],
@@ -150,6 +154,7 @@ def read_audit(lake: LakePath, source: str, table: str, load_date: date) -> Load
         new_columns=[c for c in (row["new_columns"] or "").split(";") if c],
         withheld_columns=[c for c in (row["withheld_columns"] or "").split(";") if c],
         missing_columns=[c for c in (row["missing_columns"] or "").split(";") if c],
+        codes_withheld=row.get("codes_withheld") or 0,
         seconds=row["seconds"],
         status=row["status"],
     )

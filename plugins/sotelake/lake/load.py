@@ -31,6 +31,7 @@ from sotelake import engine
 from sotelake.lake import state, storage, zones
 from sotelake.lake.audit import LoadResult, write_audit
 from sotelake.privacy import hetu
+from sotelake.privacy.withhold import CANDIDATE, screen_codes, withheld_error, withhold
 from sotelake.settings import Settings, get_settings
 from sotelake.sources import fhir
 from sotelake.sources.files import Intake, take_files
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 250_000
-INTERNAL = {"_problems", "_row_json", "_source_file"}
+INTERNAL = {"_problems", "_row_json", "_private_json", "_source_file"}
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -71,8 +72,12 @@ def _split_batch(
     problems = batch.column("_problems")  # null where the reader found nothing wrong
     merged: list | None = None  # the problems and the identifiers' reasons, when there are any
     columns: dict[str, pa.Array] = {}
+    free_text = {c.name for c in table.kept_columns if c.privacy == "free_text"}
     for name in batch.schema.names:
         if name in INTERNAL:
+            continue
+        if name in free_text:
+            columns[name] = _screened(batch.column(name), result)
             continue
         if name not in identifiers:
             columns[name] = batch.column(name)
@@ -116,17 +121,27 @@ def _split_batch(
     held = zip(
         problems.filter(bad).to_pylist(),
         batch.column("_row_json").filter(bad).to_pylist(),
+        batch.column("_private_json").filter(bad).to_pylist(),
         batch.column("_source_file").filter(bad).to_pylist(),
         rows.filter(bad).select(public).to_pylist(),
         strict=True,
     )
-    for problem, row_json, source_file, typed in held:
+    for problem, row_json, private_json, source_file, typed in held:
         if row_json is not None:
             record = json.loads(row_json)
         else:
             record = {
                 k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in typed.items()
             }
+        # the row's names, addresses and codes are withheld wherever they appear in it (a
+        # misaligned row puts a name into another column), and so is any other code
+        private = json.loads(private_json).values() if private_json else ()
+        for name, value in record.items():
+            if isinstance(value, str):
+                screened, codes = screen_codes(value)
+                record[name] = withhold(screened, private)
+                result.codes_withheld += codes
+        problem = withhold(problem, private)
         for name in identifiers:
             record[name] = WITHHELD
         quarantine.append(
@@ -143,6 +158,20 @@ def _split_batch(
             }
         )
     return rows.filter(pc.invert(bad)), quarantine
+
+
+def _screened(values: pa.ChunkedArray | pa.Array, result: LoadResult) -> pa.Array:
+    """A declared free-text column (``privacy: free_text``) with every henkilötunnus in it,
+    in any case, replaced by a marker (counted in the load's audit). Only the values holding a
+    candidate code (found by Arrow, without a Python loop) are looked at in Python."""
+    candidates = pc.match_substring_regex(values, CANDIDATE, ignore_case=True)
+    if not pc.any(candidates).as_py():
+        return values
+    texts = values.to_pylist()
+    for i in pc.indices_nonzero(candidates.fill_null(False)).to_pylist():
+        texts[i], codes = screen_codes(texts[i])
+        result.codes_withheld += codes
+    return pa.array(texts, values.type)
 
 
 def load_table(
@@ -216,11 +245,14 @@ def load_table(
                 )
             state.record(lake, source.name, table.name, load_date, window)
         except Exception as error:  # the audit says the load failed, and why; the task fails
-            result.status, result.error = "failed", f"{type(error).__name__}: {error}"[:1000]
+            # withheld: a driver's error quotes its connection URL, a reader's a row of data
+            result.status = "failed"
+            result.error = withhold(f"{type(error).__name__}: {error}")[:1000]
             result.extracted = result.loaded = result.quarantined = 0  # nothing was published
+            result.codes_withheld = 0
             result.seconds = round(time.perf_counter() - started, 3)
             write_audit(result, lake)
-            raise
+            raise withheld_error(error) from None
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     result.seconds = round(time.perf_counter() - started, 3)

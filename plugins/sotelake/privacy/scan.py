@@ -17,15 +17,14 @@ import duckdb
 
 from sotelake.lake import storage
 from sotelake.privacy.hetu import check
+from sotelake.privacy.withhold import CANDIDATE
 from sotelake.settings import get_settings
 
 if TYPE_CHECKING:
     from sotelake.lake.storage import LakePath
 
 PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y](?![0-9A-Za-z])", re.IGNORECASE)
-# The same in DuckDB (RE2, no look-behind), matched case-insensitively (option 'i'): bounded, so
-# that a lower-case hexadecimal pseudonym, which often holds such a run, is not a candidate.
-SQL_PATTERN = r"(^|[^0-9A-Za-z])\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]([^0-9A-Za-z]|$)"
+SQL_PATTERN = CANDIDATE  # the same in DuckDB, matched case-insensitively (option 'i')
 INPUT_FOLDERS = {"sources", "landing"}  # the source systems and their deliveries: inputs
 MAX_TEXT_BYTES = 200_000_000
 

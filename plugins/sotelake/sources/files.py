@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from sotelake.engine import literal
+from sotelake.privacy.withhold import column_label, withhold
 from sotelake.sources.errors import SourceSchemaError
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,33 @@ def _check_rows(
             "strict_mode=true, null_padding=false)"
         ).fetchone()
     except duckdb.Error as error:
-        detail = " ".join(str(error).split("Original Line")[0].split())[:300]
-        raise BadFile(f"malformed content: {detail}") from error
+        raise BadFile(f"malformed content: {_csv_error(error)}") from None
+
+
+def _csv_error(error: duckdb.Error) -> str:
+    """DuckDB's account of a bad line without the line itself (it is a row of data) and without
+    its advice: 'CSV Error on Line: 3; Expected Number of Columns: 11 Found: 12'."""
+    kept = []
+    for line in str(error).split("\n"):
+        if line.startswith("Possible fixes"):
+            break
+        if line.strip() and not line.startswith("Original Line"):
+            kept.append(line.strip().removeprefix("Invalid Input Error: "))
+    return withhold("; ".join(kept))[:300]
+
+
+def describe_header(fields: list[str], declared: list[str]) -> str:
+    """What a message may say of a delivered header: the declared columns it has, and of the
+    other fields only those that look like column names (the others may be values: a file
+    without its header row has a row of data there, which is never quoted)."""
+    found = [f for f in fields if f in declared]
+    if not found:
+        return (
+            f"its first line has {len(fields)} fields and none of them is a declared column: "
+            "is the header row missing? (the line is not quoted: it may be a row of data)"
+        )
+    others = [column_label(f, i) for i, f in enumerate(fields, 1) if f not in declared]
+    return f"the header has {found}" + (f" and {others}" if others else "")
 
 
 def take_files(
@@ -166,7 +192,7 @@ def take_files(
         if lacking:
             raise SourceSchemaError(
                 f"{path}: lacks required column(s) {lacking} declared in "
-                f"config/sources.yml (the file has {fields})"
+                f"config/sources.yml ({describe_header(fields, declared)})"
             )
         intake.ready.append(target)
         intake.missing.update(c for c in declared if c not in fields)
@@ -175,6 +201,7 @@ def take_files(
 
 def reject(path: Path, reason: str) -> Path:
     """Move a delivered file aside into ``_rejected/`` with its reason; nothing is deleted."""
+    reason = withhold(reason)  # the reasons above quote no row; this holds for any caller too
     folder = path.parent / REJECTED
     folder.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

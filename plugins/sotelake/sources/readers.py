@@ -5,7 +5,9 @@ read with ``read_csv`` from the checked UTF-8 copies of the load's files (source
 query returns the declared columns converted to their declared types, any undeclared columns
 the source has started to deliver (as text; schema drift, reported), ``_source_file``,
 ``_problems`` (why a row cannot be loaded: a missing required value or a value that does not
-convert) and ``_row_json`` (the row as delivered, for quarantine, without private columns).
+convert), ``_row_json`` (the row as delivered, for quarantine, without private columns) and
+``_private_json`` (of a row with problems, its private columns' values: what its quarantine
+record must withhold wherever they appear).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import duckdb
 from sotelake.engine import literal, quote
 from sotelake.lake.state import Window
 from sotelake.privacy.scan import columns_with_henkilotunnus
+from sotelake.privacy.withhold import column_label, looks_like_column_name
 from sotelake.settings import Settings
 from sotelake.sources.errors import SourceSchemaError
 from sotelake.sources.fhir import PARSE_ERROR
@@ -177,17 +180,24 @@ def select_sql(
     where = ", ".join(p.name for p in files or []) or table.name
     required_missing = [c.name for c in table.columns if c.required and c.name not in delivered]
     if required_missing:
+        names = sorted(column_label(c, i) for i, c in enumerate(delivered, 1))
         raise SourceSchemaError(
             f"{source.name}.{table.name}: {where} lacks required column(s) {required_missing} "
-            f"declared in config/sources.yml (delivered: {sorted(delivered)})"
+            f"declared in config/sources.yml (delivered: {names})"
         )
     query = Query(sql="")
     query.missing_columns = [c.name for c in table.columns if c.name not in delivered]
     extra = [c for c in delivered if c not in declared]
+    # an undeclared column whose name may be a value (a code, a name with a space) is not
+    # carried, and is reported by its position only
+    odd = [c for c in extra if not looks_like_column_name(c)]
+    positions = {c: i for i, c in enumerate(delivered, 1)}
+    extra = [c for c in extra if c not in odd]
     if extra:
         relation = f"(SELECT {', '.join(quote(c) for c in extra)} FROM {from_clause})"
         query.withheld_columns = columns_with_henkilotunnus(con, relation)
         query.new_columns = [c for c in extra if c not in query.withheld_columns]
+    query.withheld_columns += [column_label(c, positions[c]) for c in odd]
     selected, converted, problems, public = [], [], [], []
     for col in table.kept_columns:
         ref = quote(col.name)
@@ -202,15 +212,15 @@ def select_sql(
         # only text can be blank; a typed database column is either null or a value
         text = delivered[col.name] == "VARCHAR"
         blank = f" OR trim({ref}) = ''" if text else ""
-        if col.required and col.privacy is None:
+        if col.required and not col.identifying:
             problems.append(f"CASE WHEN {ref} IS NULL{blank} THEN 'missing:{col.name}' END")
-        if col.privacy is None and col.type != "varchar" and value != ref:
+        if not col.identifying and col.type != "varchar" and value != ref:
             present = f" AND trim({ref}) <> ''" if text else ""
             problems.append(
                 f"CASE WHEN {ref} IS NOT NULL{present} "
                 f"AND {value} IS NULL THEN 'bad_type:{col.name}' END"
             )
-        if col.privacy is None:
+        if not col.identifying:
             public.append(f"{ref} := {ref}::VARCHAR")
     for name in query.new_columns:
         selected.append(f"{quote(name)}::VARCHAR AS {quote(name)}")
@@ -220,6 +230,18 @@ def select_sql(
             0, f"CASE WHEN {PARSE_ERROR} IS NOT NULL THEN 'parse_error:' || {PARSE_ERROR} END"
         )
     problem_expr = f"NULLIF(concat_ws(';', {', '.join(problems)}), '')" if problems else "NULL"
+    # the row's names, addresses and codes as delivered, for a quarantined row only: what its
+    # quarantine record must not quote anywhere (privacy.withhold); never stored themselves
+    private = [
+        f"{quote(c.name)} := {quote(c.name)}::VARCHAR"
+        for c in table.columns
+        if c.identifying and c.name in delivered
+    ]
+    private_expr = (
+        f"CASE WHEN _problems IS NOT NULL THEN to_json(struct_pack({', '.join(private)})) END"
+        if private
+        else "NULL::VARCHAR"
+    )
     query.sql = f"""
         WITH delivered AS (
             SELECT *, {", ".join([*converted, f"{file_expr} AS _source_file"])}
@@ -228,7 +250,8 @@ def select_sql(
         checked AS (SELECT *, {problem_expr} AS _problems FROM delivered)
         SELECT {", ".join(selected)}, _source_file, _problems,
                CASE WHEN _problems IS NOT NULL
-                    THEN to_json(struct_pack({", ".join(public)})) END AS _row_json
+                    THEN to_json(struct_pack({", ".join(public)})) END AS _row_json,
+               {private_expr} AS _private_json
         FROM checked
     """
     return query

@@ -18,7 +18,7 @@ __all__ = ["Column", "Source", "SourceSchemaError", "Table", "all_tables", "load
 
 TYPES = {"varchar", "bigint", "integer", "double", "date", "timestamp", "boolean"}
 DECIMAL = re.compile(r"^decimal\(\d+,\d+\)$")
-PRIVACY = {None, "person_identifier", "drop"}
+PRIVACY = {None, "person_identifier", "drop", "free_text"}
 KINDS = ("database", "files", "fhir_bulk")
 
 
@@ -27,9 +27,14 @@ class Column:
     name: str
     type: str = "varchar"
     required: bool = False
-    privacy: str | None = None  # person_identifier | drop
+    privacy: str | None = None  # person_identifier | drop | free_text
     output_name: str | None = None  # for person identifiers: the pseudonym column
     path: str | None = None  # FHIR sources: where in the resource (sources/fhir.py)
+
+    @property
+    def identifying(self) -> bool:
+        """A henkilötunnus, name, address or phone number: never stored as delivered."""
+        return self.privacy in ("person_identifier", "drop")
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,10 @@ def _column(source: str, table: str, name: str, spec) -> Column:
     col_type = str(spec.get("type", "varchar")).lower()
     if col_type not in TYPES and not DECIMAL.match(col_type):
         raise ConfigurationError(f"sources.yml: column {where}: unknown type {col_type!r}")
+    if privacy == "free_text" and col_type != "varchar":
+        raise ConfigurationError(
+            f"sources.yml: column {where}: privacy: free_text is for text columns (type varchar)"
+        )
     output = spec.get("as") or ("person_pseudonym" if privacy == "person_identifier" else None)
     return Column(
         name, col_type, bool(spec.get("required", False)), privacy, output, spec.get("path")

@@ -28,6 +28,7 @@ select
     new_columns,
     withheld_columns,
     missing_columns,
+    coalesce(codes_withheld, 0) as codes_withheld,
     status,
     error,
     seconds,
