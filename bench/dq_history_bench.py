@@ -77,7 +77,7 @@ def write_days(lake: Path, days: int) -> dict[str, int]:
                 "expectation_type, 'column_' || i as column_name, '{}' as kwargs_json, "
                 "'completeness' as kahn_category, 'error' as severity, true as success, "
                 "100 as element_count, 0 as unexpected_count, 0.0 as unexpected_percent, "
-                "null::varchar as observed_value, '[]' as partial_unexpected_json, "
+                "null::varchar as observed_value, '{}' as unexpected_shapes_json, "
                 "'[]' as examples_json, now() as validated_at from range(10) t(i)) "
                 f"to '{path}' (format parquet, compression zstd)"
             )

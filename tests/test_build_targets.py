@@ -18,6 +18,7 @@ from sotelake import pipeline
 from sotelake.demo.generate import DemoSpec, generate
 from sotelake.devtools.postgres import ThrowawayPostgres
 from sotelake.publish.bi_warehouse import URL_ENV
+from sotelake.publish.public_interface import STEWARDS_ONLY
 from sotelake.quality.steward_report import collect
 from sotelake.quality.suite_spec import build_mart_suites
 from sotelake.settings import DBT_TARGET_ENV, ConfigurationError, get_settings
@@ -149,7 +150,7 @@ def test_publish_reads_the_served_marts_and_leaves_the_bi_warehouse_to_dbt(on_po
     manifest = json.loads((settings.lake / "gold" / "manifest.json").read_text())
     assert manifest["dbt_target"] == "postgres" and manifest["run_id"] == RUN
     gold = {t["table"]: t["rows"] for t in manifest["tables"]}
-    assert gold == {r: n for r, n in transformed["served"].items() if r != "dq.quarantine"}
+    assert gold == {r: n for r, n in transformed["served"].items() if r not in STEWARDS_ONLY}
     assert "bi_warehouse" not in published  # nothing copied back: dbt built it there
     schemas = {s for (s,) in pg.query("select nspname from pg_namespace")}
     assert "sotelake" not in schemas  # the publication log of publish_to_postgres

@@ -85,7 +85,13 @@ def test_an_incremental_table_changes_when_its_window_brought_rows(demo):
 # the marts and the reconciliation (the dq tables of loads name each run's own load ids)
 MARTS = "table_schema = 'marts' or table_name like 'reconciliation%'"
 # the quality records a daily build merges (macros/dq_changes.sql)
-MERGED_QUALITY_RECORDS = ("load_audit", "quarantine", "validation_results", "reconciliation_loads")
+MERGED_QUALITY_RECORDS = (
+    "load_audit",
+    "quarantine",
+    "validation_results",
+    "validation_examples",
+    "reconciliation_loads",
+)
 QUALITY_RECORDS = "table_schema = 'dq' and table_name in ({})".format(
     ", ".join(f"'{m}'" for m in MERGED_QUALITY_RECORDS)
 )

@@ -1,6 +1,8 @@
 """A large batch is validated in parts (memory stays flat): the results must be those of one
 validation of the whole batch, failing rows, counts and ``mostly`` included."""
 
+import json
+
 import pyarrow as pa
 import pytest
 
@@ -90,11 +92,23 @@ def test_parts_give_the_results_of_the_whole_batch(gx, monkeypatch):
     ]
 
 
-def test_examples_come_from_the_failing_rows_without_internal_columns(gx, monkeypatch):
+def test_results_show_shapes_and_examples_are_failing_rows_that_stay(gx, monkeypatch):
+    """A result row shows the failing values' shapes only; the stewards' examples are failing
+    rows without internal columns, and none that the quarantine takes."""
+    from sotelake.quality.validate import _add_examples
+
     monkeypatch.setattr(gx_runner, "PART_ROWS", 10)
-    outcome = gx.validate(batch(), SUITE, None, IDENTITY)
+    table = batch()
+    outcome = gx.validate(table, SUITE, None, IDENTITY)
     row = next(r for r in outcome.rows if r["column_name"] == "status")
-    assert '"status": "bad"' in row["examples_json"] and "_internal" not in row["examples_json"]
+    assert row["unexpected_shapes_json"] == '{"aaa": 2}'
+    assert "bad" not in json.dumps(row, default=str)
+    compound = next(r for r in outcome.rows if r["column_name"] == "person, day")
+    assert json.loads(compound["unexpected_shapes_json"]) == {"9 | 9": 10}
+    _add_examples(outcome, table, quarantined={3})  # row 3 goes to the quarantine
+    examples = json.loads(row["examples_json"])
+    assert [e["id"] for e in examples] == [17] and examples[0]["status"] == "bad"
+    assert "_internal" not in row["examples_json"]
 
 
 def test_an_empty_load_is_not_validated_and_leaves_no_stale_results(tmp_path, monkeypatch):

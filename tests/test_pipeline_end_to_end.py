@@ -27,7 +27,7 @@ from sotelake.demo.generate import DemoSpec, generate
 from sotelake.devtools.postgres import ThrowawayPostgres
 from sotelake.privacy.scan import scan_tree
 from sotelake.publish.bi_warehouse import URL_ENV
-from sotelake.publish.public_interface import public_relations
+from sotelake.publish.public_interface import STEWARDS_ONLY, public_relations
 from sotelake.quality.suite_spec import build_mart_suites
 from sotelake.settings import get_settings
 from sotelake.sources.registry import all_tables, load_registry
@@ -497,7 +497,7 @@ def test_gold_zone_exports_every_public_mart_with_a_manifest(run, warehouse):
     manifest = json.loads((gold / "manifest.json").read_text())
     public = public_relations(warehouse)
     assert [t["table"] for t in manifest["tables"]] == public and len(public) >= 30
-    assert "dq.quarantine" not in public and manifest["run_id"].startswith("manual__")
+    assert not STEWARDS_ONLY & set(public) and manifest["run_id"].startswith("manual__")
     for entry in manifest["tables"]:
         rows = warehouse.execute(f"select count(*) from {entry['table']}").fetchone()[0]
         assert entry["rows"] == rows == pq.read_metadata(gold / entry["file"]).num_rows, entry
@@ -517,7 +517,7 @@ def test_gold_zone_exports_every_public_mart_with_a_manifest(run, warehouse):
 
 
 def test_bi_warehouse_in_postgres_has_the_public_marts(run, warehouse, bi_postgres):
-    for relation in [*public_relations(warehouse), "dq.quarantine"]:
+    for relation in [*public_relations(warehouse), *STEWARDS_ONLY]:
         (pg_rows,) = bi_postgres.query(f"select count(*) from {relation}")[0]
         rows = warehouse.execute(f"select count(*) from {relation}").fetchone()[0]
         assert int(pg_rows) == rows, relation
@@ -564,6 +564,7 @@ def test_bi_reader_reads_the_public_marts_and_nothing_else(run, bi_postgres):
     assert int(as_user("alice", "select count(*) from dq.validation_results")) > 0
     for denied in (
         "select count(*) from dq.quarantine",
+        "select count(*) from dq.validation_examples",
         "select count(*) from sotelake.publications",
         "insert into marts.dim_date select * from marts.dim_date limit 1",
         "update marts.indicator_values set value = 0",
@@ -574,6 +575,7 @@ def test_bi_reader_reads_the_public_marts_and_nothing_else(run, bi_postgres):
     ):
         assert as_user("alice", denied) == "denied", denied
     assert int(as_user("steve", "select count(*) from dq.quarantine")) > 0
+    assert int(as_user("steve", "select count(*) from dq.validation_examples")) >= 0
     assert as_user("steve", "delete from dq.quarantine") == "denied"
     publications = bi_postgres.query("select count(*) from sotelake.publications")[0][0]
     assert int(publications) >= 2

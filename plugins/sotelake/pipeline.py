@@ -179,7 +179,8 @@ def transform(
     ]
     validator.finish()
     target.rebuild_validation_results(run_id, settings, bool(select), dq_since)
-    built["served"].update(serving.refresh(target, settings, ["dq.validation_results"]))
+    rebuilt = ["dq.validation_results", "dq.validation_examples"]
+    built["served"].update(serving.refresh(target, settings, rebuilt))
     built["dbt_docs"] = str(publish_docs(settings, target.env))
     failed = [f"{c.table}: {'; '.join(c.failing)}" for c in checks if c.status == "failed"]
     if failed:

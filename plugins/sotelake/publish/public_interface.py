@@ -1,8 +1,10 @@
 """The public interface of the warehouse: which relations BI tools may read.
 
 Everything in the schemas ``marts`` and ``dq`` is public (DESIGN.md), except what only data
-stewards see: ``dq.quarantine`` holds rejected source rows (identifiers withheld, but still
-row-level data). The gold Parquet zone and the PostgreSQL BI warehouse publish exactly these.
+stewards see, the row-level quality records (identifiers withheld, but still rows):
+``dq.quarantine`` (the rows held back, with their reasons) and ``dq.validation_examples`` (a few
+failing rows per failing expectation). The gold Parquet zone and the PostgreSQL BI warehouse
+publish exactly the public ones; the role dq_steward reads the others too.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 PUBLIC_SCHEMAS = ("marts", "dq")
-STEWARDS_ONLY = frozenset({"dq.quarantine"})
+STEWARDS_ONLY = frozenset({"dq.quarantine", "dq.validation_examples"})
 
 
 def public_relations(con: duckdb.DuckDBPyConnection) -> list[str]:

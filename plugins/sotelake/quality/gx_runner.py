@@ -3,7 +3,10 @@
 One ephemeral context per validating step (GX is imported once, suites come from
 ``expectations/``); each batch is a pandas DataFrame validated with its suite; each result
 becomes one row of ``dq.validation_results``, with the positions of the failing rows kept for
-the caller. Data Docs are built from the same context into the steward report's folder.
+the caller. A result row says how many values failed and their shapes (``'12,5 h'`` ->
+``'99,9 a'``), never the values: the caller adds example rows for stewards only
+(``examples_json``, dq.validation_examples). Data Docs are built from the same context into the
+steward report's folder, withheld (privacy.withhold) before they are written.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from sotelake.privacy.withhold import shape, withhold
 from sotelake.quality.suites import SuiteError
 
 log = logging.getLogger(__name__)
@@ -38,13 +43,13 @@ RESULT_SCHEMA = pa.schema(
         ("unexpected_count", pa.int64()),
         ("unexpected_percent", pa.float64()),
         ("observed_value", pa.string()),
-        ("partial_unexpected_json", pa.string()),
-        ("examples_json", pa.string()),
+        ("unexpected_shapes_json", pa.string()),  # shape -> failing values of that shape
+        ("examples_json", pa.string()),  # failing rows, for stewards only (validate.py)
         ("validated_at", pa.timestamp("us", tz="UTC")),
     ]
 )
-EXAMPLES = 3  # failing rows kept per expectation, for stewards
 PARTIAL = 10
+SHAPES = 10  # the most frequent shapes of an expectation's failing values
 PART_ROWS = 1_000_000  # rows per pandas frame given to GX (about 0.5 GB for a wide table)
 #: Expectations decided row by row, so a batch can be validated in parts and the counts added.
 ROW_BY_ROW = {
@@ -216,13 +221,9 @@ class GreatExpectations:
                     )
                 del frame
         validated_at = datetime.now(UTC)
-        visible = [c for c in table.column_names if not c.startswith("_")]
         outcome = Outcome()
         for result in combined.values():
             config, meta = result.config, result.config.meta or {}
-            shown = pa.array(result.positions[:EXAMPLES], pa.int64())
-            # (a take, even of no rows, joins the table's chunks: about 0.2 s a million rows)
-            examples = table.select(visible).take(shown).to_pylist() if len(shown) else []
             row = {
                 **identity,
                 "suite_name": document["name"],
@@ -237,9 +238,11 @@ class GreatExpectations:
                 "unexpected_percent": result.unexpected_percent,
                 "observed_value": None
                 if result.observed is None
-                else json.dumps(result.observed, default=str),
-                "partial_unexpected_json": json.dumps(result.partial[:PARTIAL], default=str),
-                "examples_json": json.dumps(examples, default=str, ensure_ascii=False),
+                else withhold(json.dumps(result.observed, default=str)),
+                "unexpected_shapes_json": json.dumps(
+                    _shapes(table, referenced_columns(result.kwargs), result), ensure_ascii=False
+                ),
+                "examples_json": None,
                 "validated_at": validated_at,
             }
             outcome.rows.append(row)
@@ -269,9 +272,38 @@ class GreatExpectations:
         return list(result.results)
 
     def build_docs(self) -> Path | None:
-        """Render Data Docs for every batch validated in this context; returns the index."""
+        """Render Data Docs for every batch validated in this context; returns the index.
+
+        Their pages show failing values (raw rows are pseudonymised and their free text
+        screened already); every page passes through privacy.withhold all the same."""
         if self.docs_dir is None:
             return None
         self.context.build_data_docs()
+        for page in self.docs_dir.rglob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            if (safe := withhold(text)) != text:
+                page.write_text(safe, encoding="utf-8")
         index = self.docs_dir / "index.html"
         return index if index.exists() else None
+
+
+def _shapes(table: pa.Table, columns: list[str], result: _Combined) -> dict[str, int]:
+    """The shapes of an expectation's failing values (of all its failing rows, when GX gave
+    their positions, else of the values it listed), the most frequent first. A shape tells a
+    date from a number or a code from a name without showing any of them."""
+    columns = [c for c in columns if c in table.column_names]
+    if result.positions and columns:
+        # (a take joins the table's chunks: about 0.2 s a million rows)
+        taken = table.select(columns).take(pa.array(result.positions, pa.int64()))
+        parts = [pc.fill_null(taken.column(c).cast(pa.string()), "null") for c in columns]
+        values = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, " | ")
+        shaped = pc.replace_substring_regex(values, r"[0-9]", "9")
+        shaped = pc.replace_substring_regex(shaped, r"\p{Lu}", "A")
+        shaped = pc.replace_substring_regex(shaped, r"\p{Ll}", "a")
+        counted = pc.value_counts(pc.utf8_slice_codeunits(shaped, 0, 40)).to_pylist()
+        found = {c["values"]: c["counts"] for c in counted}
+    else:
+        found = {}
+        for value in result.partial:
+            found[shape(value)] = found.get(shape(value), 0) + 1
+    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0]))[:SHAPES])

@@ -2,9 +2,11 @@
 
 One static page a steward opens after a run to see what failed, where, how many rows, why and
 what was held back: the loads held back (failed or rejected, with the replay command), status per
-source and table, failing expectations with counts and example rows (pseudonymised), the
-quarantine by reason, the reconciliation checks, and a trend over the last load dates. It
-reads the warehouse's dq schema and links to the GX Data Docs built beside it.
+source and table, failing expectations with counts, the shapes of the failing values and example
+rows (pseudonymised; from the stewards-only dq.validation_examples), the quarantine by reason,
+the reconciliation checks, and a trend over the last load dates. It reads the warehouse's dq
+schema and links to the GX Data Docs built beside it. Every text it shows of a load (errors,
+notes, example rows) passes through privacy.withhold, though the pipeline stored it so already.
 
 It stays usable with thousands of validation results: it shows the latest load of each table
 in detail and the history only as daily totals, so its size grows with the number of tables,
@@ -19,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sotelake import engine
+from sotelake.privacy.withhold import withhold
 from sotelake.publish import charts, rendering
 from sotelake.quality.validate import DOCS_SITES, docs_site
 from sotelake.settings import Settings, get_settings
@@ -49,6 +52,7 @@ TEXT = {
         "severity": "Vakavuus",
         "rows": "Rivejä",
         "examples": "Esimerkkirivejä",
+        "shapes": "Virheellisten arvojen muodot (9 numero, A/a kirjain)",
         "quarantine": "Karanteeni syittäin",
         "reason": "Syy",
         "example_row": "Esimerkkirivi",
@@ -100,6 +104,7 @@ TEXT = {
         "severity": "Severity",
         "rows": "Rows",
         "examples": "Example rows",
+        "shapes": "Shapes of the failing values (9 a digit, A/a a letter)",
         "quarantine": "Quarantine by reason",
         "reason": "Reason",
         "example_row": "Example row",
@@ -141,7 +146,8 @@ def collect(con) -> dict:
         con,
         """
         select source, table_name, load_date, load_id, extracted, loaded, quarantined, rejected,
-               status, error, rejected_files_json, new_columns, withheld_columns, missing_columns
+               status, error, rejected_files_json, new_columns, withheld_columns, missing_columns,
+               codes_withheld
         from dq.load_audit
         qualify row_number() over (partition by source, table_name
                                    order by load_date desc, recorded_at desc) = 1
@@ -184,17 +190,29 @@ def collect(con) -> dict:
         ):
             if value:
                 notes.append(f"{label}: {value.replace(';', ', ')}")
+        if load["codes_withheld"]:
+            notes.append(f"henkilötunnus withheld from free text: {load['codes_withheld']}")
+        load["error"] = withhold(load["error"])
         if load["error"]:
             notes.append(load["error"])
-        load["notes"] = notes
+        load["notes"] = [withhold(note) for note in notes]
     held_back = [load for load in loads if load["status"] in ("failed", "rejected")]
     failing = sorted(
         (r for r in results if not r["success"]),
         key=lambda r: (SEVERITY_ORDER[r["severity"]], r["source"], r["table_name"]),
     )
+    examples = {}
+    if "dq.validation_examples" in engine.tables(con):
+        for e in engine.rows(
+            con,
+            "select load_id, expectation_type, kwargs_json, examples_json "
+            "from dq.validation_examples",
+        ):
+            key = (e["load_id"], e["expectation_type"], e["kwargs_json"])
+            examples[key] = json.loads(withhold(e["examples_json"]) or "[]")
     for r in failing:
-        r["examples"] = json.loads(r.get("examples_json") or "[]")
-        r["unexpected_values"] = json.loads(r["partial_unexpected_json"] or "[]")[:5]
+        r["examples"] = examples.get((r["load_id"], r["expectation_type"], r["kwargs_json"]), [])
+        r["shapes"] = list(json.loads(r.get("unexpected_shapes_json") or "{}").items())[:5]
     latest_ids = [load["load_id"] for load in loads]
     quarantine = (
         engine.rows(
@@ -209,6 +227,8 @@ def collect(con) -> dict:
         if latest_ids
         else []
     )
+    for q in quarantine:
+        q["example"] = withhold(q["example"])
     reconciliation = {"checked": 0, "failed": []}
     present = engine.tables(con)
     for table in (

@@ -7,9 +7,11 @@
   ``dq_<check>:<column>`` and the row as JSON; the rest of the batch goes on;
 - **warning**: reported only.
 
-Every expectation of every batch becomes a row of ``dq.validation_results`` (with a few failing
-rows as examples); the load audit is updated so that ``extracted = loaded + quarantined +
-rejected`` still holds.
+Every expectation of every batch becomes a row of ``dq.validation_results`` (counts and the
+failing values' shapes: public), with a few failing rows as examples for stewards only
+(``dq.validation_examples``, identifiers withheld, never a row this validation quarantines: those
+are in ``dq.quarantine``); the load audit is updated so that ``extracted = loaded + quarantined
++ rejected`` still holds.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sotelake import engine
 from sotelake.lake import storage, zones
 from sotelake.lake.audit import read_audit, write_audit
 from sotelake.lake.load import QUARANTINE_SCHEMA
+from sotelake.privacy.withhold import withhold_values
 from sotelake.quality.gx_runner import RESULT_SCHEMA, GreatExpectations, referenced_columns
 from sotelake.quality.suite_spec import mart_suite_path
 from sotelake.quality.suites import read_suite, suite_path
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from sotelake.lake.storage import LakePath
 
 log = logging.getLogger(__name__)
+EXAMPLES = 3  # failing rows kept per expectation, for stewards
 SHORT_NAMES = {
     "expect_column_values_to_be_": "",
     "expect_column_values_to_": "",
@@ -131,10 +135,16 @@ class Validator:
         batch = storage.read_table(files)
         summary.rows = batch.num_rows
         outcome = self._run_suite(batch, document, suite_file, summary, source, table, load_date)
-        if summary.failed.get("critical"):
+        # a rejected batch stays whole; otherwise the rows failing an error expectation go
+        # to the quarantine, and no example shows one of them
+        rejected = bool(summary.failed.get("critical"))
+        reasons = {} if rejected else _quarantine_reasons(outcome)
+        _add_examples(outcome, batch, set(reasons))
+        self._write_results(outcome, source, table, load_date)
+        if rejected:
             self._reject(source, table, load_date, partition, summary)
         elif summary.failed.get("error"):
-            self._quarantine_rows(source, table, load_date, batch, outcome, files, summary)
+            self._quarantine_rows(source, table, load_date, batch, reasons, files, summary)
         else:
             summary.status = "warnings" if summary.failed else "passed"
         summary.seconds = round(time.perf_counter() - started, 2)
@@ -151,8 +161,8 @@ class Validator:
         table: str,
         load_date: date,
     ):
-        """Validate ``batch`` with the suite, count what failed by severity into ``summary``,
-        and store the results of the batch (replacing an earlier run's)."""
+        """Validate ``batch`` with the suite and count what failed by severity into
+        ``summary``."""
         identity = {
             "run_id": self.run_id,
             "load_id": summary.load_id,
@@ -168,11 +178,14 @@ class Validator:
                 summary.failing.append(
                     f"{row['severity']}: {reason_code(row)} ({row['unexpected_count']} rows)"
                 )
+        return outcome
+
+    def _write_results(self, outcome, source: str, table: str, load_date: date) -> None:
+        """The results of the batch, replacing an earlier run's."""
         _write(
             pa.Table.from_pylist(outcome.rows, RESULT_SCHEMA),
             _results_file(self.settings.lake, source, table, load_date),
         )
-        return outcome
 
     def _reject(
         self,
@@ -199,16 +212,11 @@ class Validator:
         table: str,
         load_date: date,
         batch: pa.Table,
-        outcome,
+        reasons: dict[int, list[str]],
         files: list[LakePath],
         summary: ValidationSummary,
     ) -> None:
         lake = self.settings.lake
-        reasons: dict[int, list[str]] = {}
-        for row, positions in outcome.failing_positions:
-            if row["severity"] == "error":
-                for position in positions:
-                    reasons.setdefault(position, []).append(reason_code(row))
         if not reasons:
             summary.status = "warnings"
             return
@@ -223,7 +231,7 @@ class Validator:
                 "load_date": load_date,
                 "reason": reasons[i][0].split(":")[0],
                 "reasons": ";".join(reasons[i]),
-                "row_json": json.dumps(values, default=str, ensure_ascii=False),
+                "row_json": json.dumps(withhold_values(values), default=str, ensure_ascii=False),
                 "_source_file": batch.column("_source_file")[i].as_py(),
                 "quarantined_at": now,
             }
@@ -296,7 +304,11 @@ class Validator:
         summary.rows, summary.load_id = batch.num_rows, f"build_{self.run_id}"
         if published_after is not None:
             summary.published_after = published_after.isoformat()
-        self._run_suite(batch, document, suite_file, summary, "warehouse", relation, load_date)
+        outcome = self._run_suite(
+            batch, document, suite_file, summary, "warehouse", relation, load_date
+        )
+        _add_examples(outcome, batch, set())
+        self._write_results(outcome, "warehouse", relation, load_date)
         summary.status = (
             "failed"
             if summary.failed.get("critical")
@@ -317,6 +329,32 @@ class Validator:
         except Exception as error:  # the docs are a convenience: never fail the run for them
             log.warning("GX Data Docs were not built: %s", error)
             return None
+
+
+def _quarantine_reasons(outcome) -> dict[int, list[str]]:
+    """The rows an error expectation failed, by position, with the reasons of each."""
+    reasons: dict[int, list[str]] = {}
+    for row, positions in outcome.failing_positions:
+        if row["severity"] == "error":
+            for position in positions:
+                reasons.setdefault(position, []).append(reason_code(row))
+    return reasons
+
+
+def _add_examples(outcome, batch: pa.Table, quarantined: set[int]) -> None:
+    """A few failing rows of each failing expectation, as JSON for stewards (``examples_json``,
+    read by dq.validation_examples only): not a row that goes to the quarantine, no internal
+    column, every text withheld (privacy.withhold)."""
+    visible = [c for c in batch.column_names if not c.startswith("_")]
+    for row, positions in outcome.failing_positions:
+        shown = [p for p in positions if p not in quarantined][:EXAMPLES]
+        if not shown:
+            row["examples_json"] = "[]"
+            continue
+        examples = batch.select(visible).take(pa.array(shown, pa.int64())).to_pylist()
+        row["examples_json"] = json.dumps(
+            [withhold_values(e) for e in examples], default=str, ensure_ascii=False
+        )
 
 
 # The GX Data Docs: one site per validating step, each rebuilt whole by its step (a site lists

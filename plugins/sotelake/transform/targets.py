@@ -75,7 +75,8 @@ class BuildTarget:
         merge_changes: bool = False,
         dq_since: datetime | None = None,
     ) -> DbtResult:
-        """``dq.validation_results`` again, with the results the marts' checks just added to the
+        """``dq.validation_results`` (and the stewards' ``dq.validation_examples``, from the same
+        files) again, with the results the marts' checks just added to the
         lake (PostgreSQL reads the lake's copy: its validation results are copied again).
         ``merge_changes`` and ``dq_since`` as in the build before it: a daily build adds the
         results written since the previous build began, any other rebuilds the model whole."""
@@ -87,7 +88,8 @@ class BuildTarget:
             )
         since = dq_since if self.name == "duckdb" else None  # the others read the lake's copy
         merge = merge_environment(merge_changes, settings, since)
-        return self.run(["run", "--select", "validation_results"], settings, run_id, merge)
+        models = ["validation_results", "validation_examples"]
+        return self.run(["run", "--select", *models], settings, run_id, merge)
 
     def run(
         self,

@@ -1,5 +1,7 @@
--- Public interface: one row per expectation per validated batch (Great Expectations). A daily
--- build replaces the batches whose results changed (macros/dq_changes.sql).
+-- Public interface: one row per expectation per validated batch (Great Expectations): counts
+-- and the shapes of the failing values, never a value or a row (those are for stewards:
+-- dq.validation_examples). A daily build replaces the batches whose results changed
+-- (macros/dq_changes.sql).
 {{ config(
     materialized=dq_merged_or_rebuilt(),
     meta={'rebuilt_unless_merging': true},
@@ -26,8 +28,7 @@ select
     unexpected_count,
     unexpected_percent,
     observed_value,
-    partial_unexpected_json,
-    examples_json,
+    unexpected_shapes_json,
     validated_at
 from {{ dq_rows(source('lake_dq', 'validation_results'), 'validation_results') }}
 {%- endif %}
