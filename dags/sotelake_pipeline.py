@@ -37,16 +37,24 @@ def _run_id() -> str:
     return get_current_context()["run_id"]
 
 
-def _no_retry_for_permanent_errors(step, *args):
-    """A changed delivery or a rejected batch fails at once; other errors are retried."""
+def _run_step(step, *args):
+    """A changed delivery or a rejected batch fails at once; other errors are retried. Either
+    way the error the task log and the alerts show is withheld (no password, no henkilötunnus:
+    sotelake.privacy.withhold)."""
     from airflow.sdk.exceptions import AirflowFailException
 
+    from sotelake.airflow_secrets import mask_secrets
     from sotelake.errors import PermanentError
+    from sotelake.privacy.withhold import withheld_error
 
+    mask_secrets()
     try:
         return step(*args)
     except PermanentError as error:
-        raise AirflowFailException(str(error)) from error
+        safe = withheld_error(error)
+        raise AirflowFailException(str(safe)).with_traceback(safe.__traceback__) from None
+    except Exception as error:
+        raise withheld_error(error) from None
 
 
 @dag(
@@ -87,8 +95,11 @@ def sotelake_pipeline():
     def plan(params: dict | None = None) -> list[dict]:
         from datetime import date
 
-        from sotelake.pipeline import plan_loads
+        from sotelake import airflow_secrets
+        from sotelake.pipeline import check_key, plan_loads
 
+        # no key, or not the lake's: the run stops here, before any load
+        _run_step(lambda: check_key(airflow_secrets.pseudonym_key()))
         context = get_current_context()
         when = (params or {}).get("load_date")
         if when:
@@ -112,8 +123,10 @@ def sotelake_pipeline():
         from sotelake.pipeline import extract as run_extract
 
         get_current_context()["load_name"] = load["name"]
-        return _no_retry_for_permanent_errors(
-            run_extract, load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url
+        return _run_step(
+            lambda: run_extract(
+                load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url
+            )
         )
 
     # Runs even when some loads failed: it validates what loaded and says what did not.
@@ -126,7 +139,8 @@ def sotelake_pipeline():
     def validate(planned: list[dict], loads: list[dict]) -> dict:
         from sotelake.pipeline import validate as run_validate
 
-        return run_validate(planned, loads[:], _run_id())  # [:]: the loads that finished
+        # loads[:]: the loads that finished
+        return _run_step(run_validate, planned, loads[:], _run_id())
 
     # The warehouse publish reads is one DuckDB file with one writer (the build, or on the
     # postgres and spark targets the copy of the build's public marts): tasks that open it take
@@ -146,7 +160,7 @@ def sotelake_pipeline():
         from sotelake.pipeline import transform as run_transform
 
         # builds what the run's changed tables feed (the whole project when that is not safe)
-        return _no_retry_for_permanent_errors(
+        return _run_step(
             partial(
                 run_transform,
                 connection_lookup=airflow_secrets.connection_url,
@@ -168,13 +182,15 @@ def sotelake_pipeline():
         from sotelake import airflow_secrets
         from sotelake.pipeline import publish as run_publish
 
-        return run_publish(_run_id(), connection_lookup=airflow_secrets.connection_url)
+        return _run_step(
+            lambda: run_publish(_run_id(), connection_lookup=airflow_secrets.connection_url)
+        )
 
     @task
     def conclude(checked: dict) -> None:
         from sotelake.pipeline import conclude as run_conclude
 
-        _no_retry_for_permanent_errors(run_conclude, checked)
+        _run_step(run_conclude, checked)
 
     planned = plan()
     checked = validate(planned, extract.expand(load=planned))

@@ -5,3 +5,9 @@ The sub-packages follow the data flow: ``demo`` (a county's source systems, gene
 pseudonyms), ``lake`` (raw zone, quarantine, load audit), ``quality`` (Great Expectations
 suites and the steward report), ``transform`` (dbt) and ``publish`` (reports).
 """
+
+from sotelake.privacy.withhold import install_log_withholding
+
+# Every log record of a process that uses the library is withheld as it is made (no password,
+# no henkilötunnus: privacy.withhold), whichever logger made it and wherever it is written.
+install_log_withholding()

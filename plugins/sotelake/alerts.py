@@ -8,8 +8,8 @@ Off by default; configure with environment variables (compose: the .env file):
                              (default localhost), SOTELAKE_SMTP_PORT (25), SOTELAKE_ALERT_FROM
 
 A failing notification is logged and never fails anything else. Alerts carry names, ids and the
-error message, which the pipeline keeps free of personal data (no henkilötunnus is ever in an
-error: identifiers are withheld before rows reach a message).
+error message, withheld (privacy.withhold: no password, no henkilötunnus), as every error the
+pipeline raises already is.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import os
 import smtplib
 import urllib.request
 from email.message import EmailMessage
+
+from sotelake.privacy.withhold import withhold
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ def describe(context) -> dict:
     rendered = getattr(ti, "rendered_map_index", None)
     task = f"{task_id}[{rendered or map_index}]" if map_index not in (-1, None) else task_id
     run_id = context.get("run_id") or getattr(ti, "run_id", "?")
-    error = str(context.get("exception") or "unknown error").strip()
+    error = withhold(str(context.get("exception") or "unknown error")).strip()
     error = error if len(error) <= 1000 else error[:1000] + " ..."
     return {
         "text": f"sote-lake: {dag_id}.{task} failed (run {run_id}, try "
@@ -69,7 +71,7 @@ def notify(alert: dict) -> list[str]:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS):
                 reached.append("webhook")
         except OSError as error:
-            log.warning("alert webhook %s failed: %s", url.split("?")[0], error)
+            log.warning("alert webhook %s failed: %s", withhold(url.split("?")[0]), error)
     if recipients := os.environ.get(EMAIL_ENV):
         message = EmailMessage()
         message["Subject"] = f"[sote-lake] {alert['dag_id']}.{alert['task']} failed"

@@ -10,6 +10,7 @@ sotelake publish-postgres [URL]          copy the public marts to the PostgreSQL
 sotelake build-postgres [URL]            build the whole dbt project on PostgreSQL instead
 sotelake build-spark                      build the whole dbt project on Spark (local mode)
 sotelake scan-privacy [FOLDER]            find henkilötunnus-shaped values in outputs
+sotelake rotate-key [--yes]               start a new lake for a new pseudonymisation key
 sotelake airflow <args>                   the airflow CLI with this project's settings
                                           (`sotelake airflow standalone`: UI and scheduler)
 """
@@ -73,11 +74,21 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def ensure_demo_key() -> None:
-    """Give the demo a pseudonymisation key of its own, outside the repository and the lake."""
-    if os.environ.get(PSEUDONYM_KEY_ENV) or os.environ.get(PSEUDONYM_KEY_FILE_ENV):
+def _key_configured() -> bool:
+    return bool(os.environ.get(PSEUDONYM_KEY_ENV) or os.environ.get(PSEUDONYM_KEY_FILE_ENV))
+
+
+def demo_key_path() -> Path:
+    return get_settings().data_dir / "secrets" / "pseudonym.key"
+
+
+def create_demo_key() -> None:
+    """The demo's own pseudonymisation key, outside the repository and the lake: made by
+    ``sotelake demo`` (``make demo``) only, when no key is configured and there is none yet.
+    Every other command stops when it has no key (``use_demo_key``, ``require_key``)."""
+    if _key_configured():
         return
-    path = get_settings().data_dir / "secrets" / "pseudonym.key"
+    path = demo_key_path()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
@@ -86,10 +97,44 @@ def ensure_demo_key() -> None:
     os.environ[PSEUDONYM_KEY_FILE_ENV] = str(path)
 
 
+def use_demo_key() -> bool:
+    """Whether a key is configured, or the demo's (made by ``make demo``) is there to use;
+    never makes one."""
+    if _key_configured():
+        return True
+    if demo_key_path().is_file():
+        os.environ[PSEUDONYM_KEY_FILE_ENV] = str(demo_key_path())
+        return True
+    return False
+
+
+def require_key(command: str) -> None:
+    """Before a command that loads: stop at once, writing nothing, when there is no key, or
+    when the key is not the one that made the lake's pseudonyms (lake.pseudonym_key).
+
+    Without a key in the environment or the demo's file, the key may still be an Airflow
+    Variable in an existing Airflow database: then the DAG's first task checks it."""
+    from sotelake import airflow_env
+    from sotelake.lake import pseudonym_key
+    from sotelake.settings import ConfigurationError
+    from sotelake.settings import pseudonym_key as configured_key
+
+    settings = get_settings()
+    if not use_demo_key():
+        metadata = Path(airflow_env.environment(settings)["AIRFLOW_HOME"]) / "airflow.db"
+        if metadata.exists() or os.environ.get("AIRFLOW_VAR_SOTELAKE_PSEUDONYM_KEY"):
+            return
+    try:
+        pseudonym_key.check(settings.lake, configured_key())
+    except (ConfigurationError, pseudonym_key.KeyMismatch) as error:
+        print(f"sotelake {command}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def cmd_run(args) -> int:
+    require_key("run")
     from sotelake.airflow_run import run_pipeline
 
-    ensure_demo_key()
     summary = run_pipeline(date.fromisoformat(args.load_date or date.today().isoformat()))
     settings = get_settings()
     print(f"\nDAG run {summary.run_id}: {summary.state} in {summary.seconds} s")
@@ -114,9 +159,9 @@ Outputs
 
 
 def cmd_backfill(args) -> int:
+    require_key("backfill")
     from sotelake.airflow_run import run_range
 
-    ensure_demo_key()
     runs = run_range(date.fromisoformat(args.first), date.fromisoformat(args.last))
     for run in runs:
         print(f"{run.run_id}: {run.state} in {run.seconds} s")
@@ -134,6 +179,7 @@ def cmd_demo(args) -> int:
         print(f"demo sources for {asdict(spec)} already generated; --regenerate to redo")
     if not args.load_date:  # the demo county's "today": the day its sources were extracted
         args.load_date = json.loads(manifest_path.read_text())["extraction_day"]
+    create_demo_key()  # the one command that may make a key: it runs a made-up county
     return cmd_run(args)
 
 
@@ -223,7 +269,7 @@ def cmd_replay(args) -> int:
     from sotelake.pipeline import replay
     from sotelake.settings import pseudonym_key
 
-    ensure_demo_key()
+    require_key("replay")
     run_id = f"replay__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"
     outcome = replay(
         args.table,
@@ -238,6 +284,44 @@ def cmd_replay(args) -> int:
         + (f" ({'; '.join(validation['failing'])})" if validation["failing"] else "")
     )
     return 1 if validation["status"] == "rejected" else 0
+
+
+def cmd_rotate_key(args) -> int:
+    """A new pseudonymisation key: retire the lake and warehouse, start a new lake."""
+    from sotelake.lake import pseudonym_key
+    from sotelake.pipeline import KeyRotationError, rotate_key
+    from sotelake.settings import ConfigurationError
+    from sotelake.settings import pseudonym_key as configured_key
+
+    settings = get_settings()
+    try:
+        use_demo_key()
+        key = configured_key()  # raises, saying how to configure one
+        record = pseudonym_key.recorded(settings.lake)
+        if not args.yes:
+            old = record["fingerprint"][: pseudonym_key.SHOWN] if record else "none"
+            print(
+                f"Rotating the pseudonymisation key of {settings.lake} (fingerprint {old}) to "
+                f"the key configured now (fingerprint "
+                f"{pseudonym_key.fingerprint(key)[: pseudonym_key.SHOWN]}) moves the lake and "
+                f"the warehouse {settings.warehouse} into {settings.data_dir / 'retired'} and "
+                "starts a new lake; the next run extracts everything the sources hold again. "
+                "Versions of rows that the sources no longer hold stay only in the retired "
+                "lake. Run again with --yes to do it (docs/privacy.md)."
+            )
+            return 1
+        moved = rotate_key(key, Path(args.retire_to) if args.retire_to else None, settings)
+    except (ConfigurationError, KeyRotationError) as error:
+        print(f"sotelake rotate-key: {error}", file=sys.stderr)
+        return 2
+    for source, target in moved.items():
+        print(f"retired {source} -> {target}")
+    print(
+        f"new lake {settings.lake}: key fingerprint "
+        f"{pseudonym_key.fingerprint(key)[: pseudonym_key.SHOWN]}; now run `sotelake run` (or "
+        "the DAG) to extract everything again, and republish"
+    )
+    return 0
 
 
 def cmd_suites(args) -> int:
@@ -270,7 +354,13 @@ def cmd_airflow(args) -> int:
     """The ``airflow`` command line with the project's settings: ``sotelake airflow dags list``."""
     from sotelake import airflow_env
 
-    ensure_demo_key()
+    if not use_demo_key():
+        print(
+            "sotelake airflow: no pseudonymisation key configured (SOTELAKE_PSEUDONYM_KEY, "
+            "SOTELAKE_PSEUDONYM_KEY_FILE or the Airflow Variable sotelake_pseudonym_key): a DAG "
+            "run without one stops in its first task",
+            file=sys.stderr,
+        )
     env = airflow_env.configure()
     airflow_env.migrate_database()  # and the DuckDB writer pool the DAG's tasks need
     command = args.airflow_args or ["--help"]
@@ -335,6 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         help="extract again from the source instead of restoring a rejected batch",
     )
     replay.set_defaults(func=cmd_replay)
+    rotate = commands.add_parser(
+        "rotate-key", help="start a new lake for a new pseudonymisation key (docs/privacy.md)"
+    )
+    rotate.add_argument("--yes", action="store_true", help="do it (without: say what it does)")
+    rotate.add_argument("--retire-to", help="where the old lake goes (default <data>/retired/...)")
+    rotate.set_defaults(func=cmd_rotate_key)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
     packages = commands.add_parser("packages", help="render the sote information packages")
     packages.add_argument("--year", type=int, help="default: the latest population year")

@@ -9,15 +9,25 @@ the command line calls it.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from sotelake.errors import PermanentError
 from sotelake.settings import DBT_TARGET_ENV, Settings, get_settings
 from sotelake.sources.registry import all_tables, load_registry
 
 log = logging.getLogger(__name__)
+
+
+def check_key(key: bytes, settings: Settings | None = None) -> str:
+    """Before any load: the key must be the one that made the lake's pseudonyms (a new lake
+    records it). Returns its fingerprint; raises ``KeyMismatch`` (lake.pseudonym_key)."""
+    from sotelake.lake import pseudonym_key
+
+    return pseudonym_key.guard((settings or get_settings()).lake, key)
 
 
 def plan_loads(load_date: date, settings: Settings | None = None) -> list[dict]:
@@ -44,6 +54,7 @@ def extract(
     from sotelake.lake.load import load_table
 
     settings = settings or get_settings()
+    check_key(key, settings)  # every load, whoever calls it: no pseudonym from another key
     registry = load_registry(settings.config_dir / "sources.yml")
     source = registry[load["source"]]
     result = load_table(
@@ -254,6 +265,7 @@ def replay(
     from sotelake.quality.validate import Validator, restore_rejected
 
     settings = settings or get_settings()
+    check_key(key, settings)
     source, table = qualified_table.split(".", 1)
     restored = not from_source and restore_rejected(source, table, load_date, settings)
     if not restored:
@@ -298,3 +310,71 @@ def replay(
     serving.refresh(target, settings)
     result["published"] = publish(run_id, settings)
     return result
+
+
+def rotate_key(
+    key: bytes, retire_to: Path | None = None, settings: Settings | None = None
+) -> dict[str, str]:
+    """Start a new lake for a new pseudonymisation key (``sotelake rotate-key``).
+
+    Pseudonyms cannot be made again from the lake (it holds no henkilötunnus), so a new key
+    means a new lake, extracted again from the sources: the lake, the warehouse built from it
+    (its person-level marts hold the old pseudonyms) and the dbt build state move into
+    ``retire_to`` (default ``<data>/retired/<UTC time>``), nothing is deleted, and the new
+    lake records the new key's fingerprint. The next run extracts everything the sources hold.
+    Returns what moved where. A lake on an object store is not moved: point ``SOTELAKE_LAKE``
+    at a new prefix instead (docs/privacy.md)."""
+    from sotelake.lake import pseudonym_key, storage
+    from sotelake.transform.changes import BuildState
+
+    settings = settings or get_settings()
+    lake = settings.lake
+    record = pseudonym_key.recorded(lake)
+    new = pseudonym_key.fingerprint(key)
+    if record is None:
+        raise KeyRotationError(
+            f"The lake {lake} records no key yet: there is nothing to rotate (its next run "
+            f"records the key it is given, fingerprint {new[: pseudonym_key.SHOWN]})."
+        )
+    if record["fingerprint"] == new:
+        raise KeyRotationError(
+            f"The key configured now is the lake's own (fingerprint {new[: pseudonym_key.SHOWN]}): "
+            "configure the new key (SOTELAKE_PSEUDONYM_KEY, SOTELAKE_PSEUDONYM_KEY_FILE or the "
+            "Airflow Variable sotelake_pseudonym_key), then rotate."
+        )
+    if storage.on_object_store(lake):
+        raise KeyRotationError(
+            f"The lake {lake} is on an object store, where moving it means copying every "
+            "object: set SOTELAKE_LAKE to a new, empty prefix instead (the next run records "
+            "the new key there), and keep or delete the old prefix by the county's rules."
+        )
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    retire_to = retire_to or settings.data_dir / "retired" / stamp
+    retire_to.mkdir(parents=True, exist_ok=False)
+    moved = {}
+    candidates = [lake, *settings.warehouse.parent.glob(settings.warehouse.name + "*")]
+    candidates.append(settings.data_dir / "spark-warehouse")
+    for path in candidates:
+        if path.exists():
+            target = retire_to / path.name
+            shutil.move(path, target)
+            moved[str(path)] = str(target)
+    BuildState.forget(settings)  # the next build is a whole one
+    (retire_to / "README.txt").write_text(
+        f"Retired by `sotelake rotate-key` at {stamp}: the lake and warehouse of the\n"
+        f"pseudonymisation key of fingerprint {record['fingerprint'][: pseudonym_key.SHOWN]}.\n"
+        "Pseudonymised personal data: keep or delete it by the county's retention rules.\n",
+        encoding="utf-8",
+    )
+    pseudonym_key.guard(lake, key)  # the new lake records its key before its first load
+    log.warning(
+        "pseudonymisation key rotated: fingerprint %s -> %s; retired %s",
+        record["fingerprint"][: pseudonym_key.SHOWN],
+        new[: pseudonym_key.SHOWN],
+        moved,
+    )
+    return moved
+
+
+class KeyRotationError(PermanentError):
+    """The key cannot be rotated as asked; the message says why and what to do."""
