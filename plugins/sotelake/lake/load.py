@@ -72,12 +72,8 @@ def _split_batch(
     problems = batch.column("_problems")  # null where the reader found nothing wrong
     merged: list | None = None  # the problems and the identifiers' reasons, when there are any
     columns: dict[str, pa.Array] = {}
-    free_text = {c.name for c in table.kept_columns if c.privacy == "free_text"}
     for name in batch.schema.names:
         if name in INTERNAL:
-            continue
-        if name in free_text:
-            columns[name] = _screened(batch.column(name), result)
             continue
         if name not in identifiers:
             columns[name] = batch.column(name)
@@ -109,6 +105,11 @@ def _split_batch(
     if merged is not None:
         problems = pa.array(merged, pa.string())
     bad = pc.is_valid(problems)
+    # free text is screened in the rows for the raw zone here, and in quarantined rows below
+    for column in table.kept_columns:
+        if column.privacy == "free_text" and column.name in rows.column_names:
+            screened = _screened(rows.column(column.name), pc.invert(bad), result)
+            rows = rows.set_column(rows.column_names.index(column.name), column.name, screened)
     if not pc.any(bad).as_py():
         return rows, []
     derived = {
@@ -160,17 +161,18 @@ def _split_batch(
     return rows.filter(pc.invert(bad)), quarantine
 
 
-def _screened(values: pa.ChunkedArray | pa.Array, result: LoadResult) -> pa.Array:
+def _screened(values: pa.ChunkedArray, kept: pa.Array, result: LoadResult) -> pa.Array:
     """A declared free-text column (``privacy: free_text``) with every henkilötunnus in it,
-    in any case, replaced by a marker (counted in the load's audit). Only the values holding a
-    candidate code (found by Arrow, without a Python loop) are looked at in Python."""
+    in any case, replaced by a marker, counted in the load's audit for the ``kept`` rows (the
+    others are quarantined, and counted there). Only the values holding a candidate code
+    (found by Arrow, without a Python loop) are looked at in Python."""
     candidates = pc.match_substring_regex(values, CANDIDATE, ignore_case=True)
     if not pc.any(candidates).as_py():
         return values
-    texts = values.to_pylist()
+    texts, counted = values.to_pylist(), kept.to_pylist()
     for i in pc.indices_nonzero(candidates.fill_null(False)).to_pylist():
         texts[i], codes = screen_codes(texts[i])
-        result.codes_withheld += codes
+        result.codes_withheld += codes if counted[i] else 0
     return pa.array(texts, values.type)
 
 

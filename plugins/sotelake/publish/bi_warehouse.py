@@ -7,9 +7,17 @@ query sees the previous run's tables or this run's, never a half-published mix.
 
 Roles (created if missing, NOLOGIN; a county grants them to its login users):
 
-    bi_reader   USAGE on marts and dq, SELECT on their public tables; nothing else: no raw data
-                (it never leaves the lake), no quarantine rows, no internal schema, no writes
-    dq_steward  bi_reader's rights and the stewards-only tables (dq.quarantine)
+    bi_reader   CONNECT to this database, USAGE on marts and dq, SELECT on their public
+                tables; nothing else: no raw data (it never leaves the lake), no row-level
+                quality records, no internal schema, no writes, no temporary tables
+    dq_steward  bi_reader's rights and the stewards-only tables (dq.quarantine,
+                dq.validation_examples)
+
+Where it creates the roles, the publisher also takes from PUBLIC (every role) what PostgreSQL
+gives it by default: TEMP and CONNECT on this database (the BI roles get CONNECT back), CONNECT
+and TEMP on every other database of the cluster that it may administer (so BI roles connect to
+the warehouse database only), and the use of the schema ``public``. Reading server files,
+running programs (``COPY ... TO PROGRAM``) and taking other roles stay the superuser's.
 
 The schema ``sotelake`` (no grants) logs each publication. Objects that BI users build on top
 of the marts in this database are dropped by the swap: keep them in the BI tool.
@@ -97,21 +105,35 @@ def publish_to_postgres(
     return publication
 
 
-def _create_roles_sql() -> str:
+def _roles_sql() -> str:
+    """The BI roles (created if missing) and the database's defaults taken from PUBLIC: one DO
+    block, so that it runs in the publisher's transaction."""
     roles = "".join(
         f"if not exists (select from pg_roles where rolname = '{role}') then "
         f"create role {role} nologin; end if; "
         for role in (BI_READER, DQ_STEWARD)
     )
-    return f"do $$ begin {roles}end $$"
+    here = "current_database()"
+    return (
+        f"do $$ declare other record; begin {roles}"
+        f"execute format('revoke connect, temporary on database %I from public', {here}); "
+        f"execute format('grant connect on database %I to {BI_READER}, {DQ_STEWARD}', {here}); "
+        # the cluster's other databases that this user owns or administers; a database it
+        # may not change keeps its grants (its owner revokes them: docs/privacy.md)
+        "for other in select datname from pg_database where datallowconn "
+        f"and datname <> {here} and pg_has_role(datdba, 'MEMBER') loop "
+        "execute format('revoke connect, temporary on database %I from public', other.datname); "
+        "end loop; end $$"
+    )
 
 
 def ensure_roles(url: str) -> None:
-    """Create the roles bi_reader and dq_steward if they are missing."""
+    """Create the roles bi_reader and dq_steward if they are missing, and take PUBLIC's
+    defaults away (see the module's documentation)."""
     con = connect(extensions=("postgres-scanner",))
     try:
         con.execute(f"ATTACH {literal(url)} AS bi (TYPE postgres)")
-        _pg(con, _create_roles_sql())
+        _pg(con, _roles_sql() + "; revoke all on schema public from public")
     finally:
         con.close()
 
@@ -125,8 +147,8 @@ def _swap_and_grant_sql(
 ) -> str:
     """One multi-statement string: PostgreSQL runs it as one transaction."""
     statements = [
-        _create_roles_sql(),
-        "revoke create on schema public from public",
+        _roles_sql(),
+        "revoke all on schema public from public",
         f"create schema if not exists {INTERNAL_SCHEMA}",
         f"revoke all on schema {INTERNAL_SCHEMA} from public",
         f"create table if not exists {INTERNAL_SCHEMA}.publications (run_id text, "

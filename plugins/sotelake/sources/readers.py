@@ -22,13 +22,20 @@ import duckdb
 from sotelake.engine import literal, quote
 from sotelake.lake.state import Window
 from sotelake.privacy.scan import columns_with_henkilotunnus
-from sotelake.privacy.withhold import column_label, looks_like_column_name
-from sotelake.settings import Settings
+from sotelake.privacy.withhold import column_label, looks_like_column_name, withhold
+from sotelake.settings import ConfigurationError, Settings
 from sotelake.sources.errors import SourceSchemaError
 from sotelake.sources.fhir import PARSE_ERROR
 from sotelake.sources.registry import Column, Source, Table
 
 __all__ = ["Query", "SourceSchemaError", "attach", "extensions_for", "select_sql"]
+
+# What PostgreSQL says when the user, password or database is wrong (libpq's messages)
+REFUSED_CREDENTIALS = (
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "does not exist",  # FATAL:  role "x" (or database "x") does not exist
+)
 
 
 def attach(
@@ -46,7 +53,16 @@ def attach(
             raise FileNotFoundError(f"Source {source.name}: SQLite database {path} does not exist")
         con.execute(f"ATTACH {literal(path)} AS src (TYPE sqlite, READ_ONLY)")
     elif parsed.scheme in ("postgres", "postgresql"):
-        con.execute(f"ATTACH {literal(url)} AS src (TYPE postgres, READ_ONLY)")
+        try:
+            con.execute(f"ATTACH {literal(url)} AS src (TYPE postgres, READ_ONLY)")
+        except duckdb.Error as error:
+            if not any(refusal in str(error) for refusal in REFUSED_CREDENTIALS):
+                raise  # e.g. the server is restarting: the task is tried again
+            # a retry would be refused again (and may lock the account): fix the credentials
+            raise ConfigurationError(
+                f"Source {source.name}: the database refused the credentials of "
+                f"{withhold(url)}: {withhold(str(error).strip())}"
+            ) from None
     else:
         raise ValueError(f"Source {source.name}: unsupported URL scheme {parsed.scheme!r}")
 
