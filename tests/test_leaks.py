@@ -40,7 +40,7 @@ DAY = date(2026, 1, 1)
 PASSWORD = "S3cret-pw"
 CODE, OTHER_CODE = "100349-164T", "131052-308T"  # valid codes, planted in both cases
 NAME, ADDRESS = "Maija Poppanen", "Kotikatu 5 B 12"
-NEEDLES = [PASSWORD, CODE.lower(), OTHER_CODE.lower(), NAME.lower(), ADDRESS.lower()]
+NEEDLES = [n.lower() for n in (PASSWORD, CODE, OTHER_CODE, NAME, ADDRESS)]  # sought in any case
 
 
 def plant(data: Path) -> dict:
