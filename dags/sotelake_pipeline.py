@@ -11,6 +11,9 @@ extract (one mapped task per table of config/sources.yml: pseudonymise, quaranti
      BI warehouse; also after a failed build)
   -> conclude (fails the run, loudly, if any load failed or was rejected)
 
+The plan checks the pseudonymisation key first: without one, or with another key than the one
+that made the lake's pseudonyms, the run stops there (lake.pseudonym_key), and nothing runs.
+
 The work lives in the sotelake package (plugins/sotelake); this file only wires it, and keeps
 its top level light: heavy imports happen inside the tasks.
 """
@@ -129,10 +132,11 @@ def sotelake_pipeline():
             )
         )
 
-    # Runs even when some loads failed: it validates what loaded and says what did not.
+    # Runs even when some loads failed: it validates what loaded and says what did not; not
+    # when the plan failed (then no load ran: the key was missing or not the lake's).
     @task(
         multiple_outputs=False,
-        trigger_rule="all_done",
+        trigger_rule="all_done_min_one_success",
         outlets=[lake_zone("dq"), lake_zone("rejected"), lake_zone("quarantine")],
         execution_timeout=pendulum.duration(hours=2),
     )
@@ -171,12 +175,13 @@ def sotelake_pipeline():
             date.fromisoformat(checked["load_date"]),
         )
 
-    # Runs even when the build failed: the stewards' report must show what went wrong.
+    # Runs even when the build failed: the stewards' report must show what went wrong (the
+    # validation succeeded); not when the run stopped in its plan.
     @task(
         multiple_outputs=False,
         outlets=[REPORTS, lake_zone("gold"), BI_WAREHOUSE],
         pool="duckdb_writer",
-        trigger_rule="all_done",
+        trigger_rule="all_done_min_one_success",
     )
     def publish() -> dict:
         from sotelake import airflow_secrets
@@ -196,7 +201,7 @@ def sotelake_pipeline():
     checked = validate(planned, extract.expand(load=planned))
     built = transform(checked)
     published = publish()
-    built >> published
+    [checked, built] >> published
     [built, published] >> conclude(checked)
 
 

@@ -146,3 +146,17 @@ def test_rotating_the_key_starts_a_new_lake_and_keeps_the_old(data, capsys):
         pipeline.extract(LEGACY, KEY_A)
     docs = (Path(__file__).parents[1] / "docs" / "privacy.md").read_text(encoding="utf-8")
     assert "sotelake rotate-key" in docs
+
+
+def test_in_airflow_the_plan_stops_a_run_with_another_key(data, airflow_db, monkeypatch):
+    """A deployment's scheduler runs the DAG without the command line's check: its first task
+    checks the key, and nothing else runs."""
+    from sotelake.airflow_run import run_pipeline
+
+    pipeline.check_key(KEY_A)  # the lake's key
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, KEY_B.decode())
+    summary = run_pipeline(DAY)
+    states = summary.task_states
+    assert summary.state == "failed" and states["plan"] == "failed"
+    assert {s for t, s in states.items() if t != "plan"} == {"upstream_failed"}, states
+    assert not (data / "lake" / "raw").exists() and not (data / "warehouse.duckdb").exists()
