@@ -460,7 +460,12 @@ def main(argv: list[str] | None = None) -> int:
     airflow.add_argument("airflow_args", nargs=argparse.REMAINDER)
     airflow.set_defaults(func=cmd_airflow)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as error:  # printed withheld: a driver's error quotes its URL's password
+        from sotelake.privacy.withhold import withheld_error
+
+        raise withheld_error(error) from None
 
 
 if __name__ == "__main__":
