@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -347,7 +348,7 @@ def _add_examples(outcome, batch: pa.Table, quarantined: set[int]) -> None:
     column, every text withheld (privacy.withhold)."""
     visible = [c for c in batch.column_names if not c.startswith("_")]
     for row, positions in outcome.failing_positions:
-        shown = [p for p in positions if p not in quarantined][:EXAMPLES]
+        shown = list(islice((p for p in positions if p not in quarantined), EXAMPLES))
         if not shown:
             row["examples_json"] = "[]"
             continue
