@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
+from daily import KEY, daily_run
 from record_edits import edit_the_record_system
 
 from sotelake.demo.changes import advance
@@ -17,7 +18,6 @@ from sotelake.sources.registry import load_registry
 from sotelake.transform import changes
 from sotelake.transform.targets import build_target
 
-KEY = b"c" * 32
 DAY, NEXT = date(2026, 1, 1), date(2026, 1, 2)
 
 
@@ -137,17 +137,6 @@ def _warehouse_tables(settings, tables: str = MARTS) -> dict[str, list]:
     return out
 
 
-def daily_run(settings, day: date, changed_only: bool = True) -> dict:
-    """One day of the pipeline without Airflow: every load, validation, the build."""
-    from sotelake import pipeline
-
-    planned = pipeline.plan_loads(day, settings)
-    loads = [pipeline.extract(load, KEY, settings=settings) for load in planned]
-    checked = pipeline.validate(planned, loads, f"run-{day}", settings)
-    changed = checked["changed"] if changed_only else None
-    return pipeline.transform(f"run-{day}", checked["held_back"], day, settings, changed=changed)
-
-
 def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo):
     """After a day of changes, the build selects the models the changed tables feed (the
     ledger's marts are left as they were), the facts rebuild the days the changes touch (a move
@@ -179,12 +168,12 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     # the mover's visits count where they lived on each visit's day
     visits = _rows_of(settings, "fct_visits", "visit_key", "source_system = 'unified_record'")
     moved = {v: visits[f"U{v}"]["home_municipality_code"] for v in edits["moved_visits"]}
-    assert {
-        moved[v] for v, day in edits["moved_visits"].items() if day < edits["moved_on"]
-    } == {edits["moved_from"]}
-    assert {
-        moved[v] for v, day in edits["moved_visits"].items() if day >= edits["moved_on"]
-    } == {edits["moved_to"]}
+    assert {moved[v] for v, day in edits["moved_visits"].items() if day < edits["moved_on"]} == {
+        edits["moved_from"]
+    }
+    assert {moved[v] for v, day in edits["moved_visits"].items() if day >= edits["moved_on"]} == {
+        edits["moved_to"]
+    }
     assert f"U{edits['deleted_visit']}" not in visits
     corrected = visits[f"U{edits['corrected_visit']}"]
     assert str(corrected["visit_start"]) == edits["corrected_start"]
