@@ -79,7 +79,7 @@ def test_an_incremental_table_changes_when_its_window_brought_rows(demo):
     rejected = {**busy, "status": "rejected"}  # held back: not in the warehouse
     assert changes.changed_tables([busy, rejected], settings) == ["unified_record.visits"]
     assert changes.selection(["unified_record.visits"], settings) == (
-        "source:unified_record.visits+ source:lake_dq+"
+        "source:unified_record.visits+ source:lake_dq+ indicator_values"
     )
     # a reference table every period depends on: everything is built
     assert changes.selection(["unified_record.visits", "unified_record.units"], settings) is None

@@ -240,3 +240,18 @@ def test_a_county_without_a_residence_table_derives_it_from_the_lake(tmp_path, m
         "staging.stg_unified_record__patients where patient_id = ?) order by valid_from",
         [patient],
     ) == [(home, date(1900, 1, 1)), (moved_to, date(2025, 9, 1))]
+
+
+def test_stewards_and_packages_see_revisions_and_status(history):
+    from sotelake.publish.packages import render_packages
+    from sotelake.quality.steward_report import render_steward_report
+
+    settings = history["settings"]
+    page = render_steward_report(settings).read_text()
+    june = f'data-indicator="pc_physician_visits_per_1000" data-period="{LATE}"'
+    assert june in page and "unified_record.visits: 2 rows added or changed" in page
+    written = render_packages(settings, year=2025)
+    csv = next(p for p in written if p.suffix == ".csv").read_text(encoding="utf-8-sig")
+    assert "period_status" in csv.splitlines()[0] and ",preliminary," in csv
+    html = next(p for p in written if p.name == "primary_care.html").read_text()
+    assert 'data-status="preliminary"' in html and 'class="preliminary"' in html

@@ -101,8 +101,9 @@ def dq_changes(lake: LakePath, since: datetime) -> dict[str, list[str]]:
 
 
 def selection(changed: list[str], settings: Settings) -> str | None:
-    """The dbt selection of the models (and their tests) that the changed tables feed; None
-    when a reference table (mode: full) changed: every period depends on those."""
+    """The dbt selection of the models (and their tests) that the changed tables feed, and
+    marts.indicator_values, whose periods become final as days pass; None when a reference
+    table (mode: full) changed: every period depends on those."""
     from sotelake.sources.registry import all_tables, load_registry
 
     registry = load_registry(settings.config_dir / "sources.yml")
@@ -111,7 +112,7 @@ def selection(changed: list[str], settings: Settings) -> str | None:
     if reference:
         log.info("reference data changed (%s): everything is built", ", ".join(reference))
         return None
-    return " ".join([*(f"source:{name}+" for name in changed), "source:lake_dq+"])
+    return " ".join([*(f"source:{name}+" for name in changed), "source:lake_dq+", "indicator_values"])
 
 
 @dataclass
@@ -175,6 +176,7 @@ def fingerprint(settings: Settings, target: str) -> str:
 
     return (
         f"{project_digest(settings.dbt_project)}:{target}:cells={settings.min_cell_size}"
+        f":close_days={settings.period_close_days}"
         f":lake={settings.lake}:warehouse={settings.warehouse}"
     )
 

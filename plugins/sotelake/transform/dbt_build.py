@@ -62,6 +62,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(settings.logs / "dbt"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SOTELAKE_MIN_CELL_SIZE": str(settings.min_cell_size),
+        "SOTELAKE_PERIOD_CLOSE_DAYS": str(settings.period_close_days),
         DQ_CHANGES_ENV: "",  # a daily build lists the quality files to read (none: all)
     }
 
