@@ -255,3 +255,46 @@ def test_stewards_and_packages_see_revisions_and_status(history):
     assert "period_status" in csv.splitlines()[0] and ",preliminary," in csv
     html = next(p for p in written if p.name == "primary_care.html").read_text()
     assert 'data-status="preliminary"' in html and 'class="preliminary"' in html
+
+
+def test_a_held_back_source_keeps_back_only_the_indicators_that_read_it(history):
+    """A ledger delivery with duplicate posting ids is rejected: the indicators that read the
+    ledger keep their values and name the source behind; the others are built (the last test
+    of the module: it adds a day)."""
+    settings = history["settings"]
+    day = date(2026, 1, 3)
+    header = "posting_id;period;posting_date;cost_centre;account;amount;production;description"
+    line = "2026010000001;2026-01;02.01.2026;ESH-02;4000;100,00;oma;Palkat ja palkkiot"
+    ledger = settings.landing / "finance" / "gl_2026-01.csv"
+    ledger.write_text("\n".join([header, line, line]) + "\n", encoding="utf-8")
+    con = sqlite3.connect(settings.sources_dir / "unified_record.sqlite")
+    con.execute(  # a visit recorded late, so that the indicators of visits change
+        "insert into visits select max(visit_id) + 1, min(patient_id), min(unit_id), null, "
+        "'2025-12-15 09:00:00', 'LK', 'T11', null, 'kiireeton', 'R10', 0, "
+        "'2026-01-03 09:05:00' from visits"
+    )
+    con.commit()
+    con.close()
+    before = values(settings)
+    built = daily_run(settings, day)
+    assert "marts.indicator_values" in built["built"]
+    assert "marts.fct_ledger_postings" not in built["built"]
+    rows = query(
+        settings,
+        "select indicator_id, max(sources_behind), max(run_id) from marts.indicator_values "
+        "group by 1",
+    )
+    behind = {indicator: late for indicator, late, _ in rows}
+    assert {run for _, _, run in rows} == {f"run-{day}"}
+    assert behind["budget_deviation_pct"] == "finance"
+    assert behind["net_cost_per_resident"] == "finance"
+    assert behind["pc_physician_visits_per_1000"] is None
+    after = values(settings)
+    ledger_based = {k for k in before if behind[k[0]]}
+    assert ledger_based and all(after[k][:4] == before[k][:4] for k in ledger_based)
+    december = [
+        k
+        for k in after
+        if k[0] == "pc_physician_visits_per_1000" and k[3] == "month" and after[k] != before[k]
+    ]
+    assert december, "the late visit reached the indicators that read visits"

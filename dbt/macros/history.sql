@@ -235,3 +235,34 @@
                  select {{ value_key() }} from {{ ref('indicator_values_suppressed') }}))
     {%- endif -%}
 {%- endmacro %}
+
+{#- The source systems each indicator's formula reads (ind_<indicator id>, through every model
+    between), from dbt's own graph: indicator id -> sorted source names. -#}
+{% macro indicator_sources() -%}
+    {%- set found = {} -%}
+    {%- if execute -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name.startswith('ind_') -%}
+        {%- set seen = namespace(frontier=node.depends_on.nodes, sources=[]) -%}
+        {%- for _ in range(20) if seen.frontier -%}
+            {%- set upstream = [] -%}
+            {%- for id in seen.frontier -%}
+                {%- if id.startswith('source.') -%}
+                    {%- do seen.sources.append(graph.sources[id].source_name) -%}
+                {%- elif id in graph.nodes -%}
+                    {%- do upstream.extend(graph.nodes[id].depends_on.nodes) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- set seen.frontier = upstream | unique | list -%}
+        {%- endfor -%}
+        {%- do found.update({node.name[4:]: seen.sources | unique | sort | list}) -%}
+    {%- endfor -%}
+    {%- endif -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#- The sources held back from this build (SOTELAKE_HELD_BACK, comma separated, set by the
+    pipeline; read as the model runs). -#}
+{% macro held_back_sources() -%}
+    {%- set listed = env_var('SOTELAKE_HELD_BACK', '') if execute else '' -%}
+    {{ return(listed.split(',') | reject('equalto', '') | list) }}
+{%- endmacro %}

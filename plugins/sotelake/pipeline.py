@@ -149,8 +149,12 @@ def transform(
     state.write(settings)  # not succeeded yet: should this build stop, the next builds all
     validator = Validator(run_id, settings, docs_site="marts")
     suites = build_mart_suites(settings.expectations / "specs.yml")
+    exclude = None
+    if held_back and target.name == "duckdb":
+        exclude = changes.held_back_exclusion(settings, held_back)
+        log.info("held back %s: left out %s", held_back, exclude or "everything downstream")
     try:
-        result = target.build(run_id, settings, select, held_back, dq_since, day)
+        result = target.build(run_id, settings, select, held_back, dq_since, day, exclude)
         built = asdict(result)
     except DbtBuildError:
         try:  # publish shows what did build, as after a failed DuckDB build

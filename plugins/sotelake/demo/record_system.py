@@ -2,7 +2,8 @@
 
 It holds what a county's unified system (like Apotti or Aster) would: patients (with
 henkilötunnus, name, address, phone) and their municipalities of residence over time (as the
-population information system reports them: from and to a day, the last day included), units, the primary care appointment calendar, visits and
+population information system reports them: from and to a day, the last day included), units,
+the primary care appointment calendar, visits and
 contacts of primary and specialist care, diagnoses (ICD-10, ICPC-2), referrals and the waiting
 list of specialist care, inpatient episodes, regular home care (decisions and visits),
 round-the-clock care and child-welfare placements. Event tables carry ``updated_at`` and a

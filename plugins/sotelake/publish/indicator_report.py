@@ -39,7 +39,9 @@ TEXT = {
         "generated": "Päivitetty",
         "run": "Ajo",
         "empty": "Tietovarastossa ei ole vielä indikaattoriarvoja: katso tietojen laadun raportti.",
-        "preliminary": "Ennakkotietoja: {periods} alkaen (lopulliset {days} vrk kauden päättymisen jälkeen)",
+        "preliminary": (
+            "Ennakkotietoja: {periods} alkaen (lopulliset {days} vrk kauden päättymisen jälkeen)"
+        ),
         "preliminary_mark": "ennakkotieto",
     },
     "sv": {
@@ -58,7 +60,9 @@ TEXT = {
         "generated": "Uppdaterad",
         "run": "Körning",
         "empty": "Informationslagret har ännu inga indikatorvärden: se rapporten om datakvalitet.",
-        "preliminary": "Preliminära uppgifter: från {periods} (slutliga {days} dygn efter periodens slut)",
+        "preliminary": (
+            "Preliminära uppgifter: från {periods} (slutliga {days} dygn efter periodens slut)"
+        ),
         "preliminary_mark": "preliminärt",
     },
 }

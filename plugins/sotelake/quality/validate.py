@@ -264,8 +264,8 @@ class Validator:
         Only the columns the suite looks at are read; with ``rebuilt`` (the column of the day
         and the first day a build rebuilt), only the rows of the days rebuilt (the others were
         checked when they were built; the table's keys are also dbt's tests, on every build).
-        A mart a held-back source kept from being built is skipped (no_data). Critical failures are for the caller
-        to act on: a mart cannot be held back, the run fails instead.
+        A mart a held-back source kept from being built is skipped (no_data). Critical failures
+        are for the caller to act on: a mart cannot be held back, the run fails instead.
         """
         started = time.perf_counter()
         schema, model = relation.split(".", 1)

@@ -112,7 +112,8 @@ def selection(changed: list[str], settings: Settings) -> str | None:
     if reference:
         log.info("reference data changed (%s): everything is built", ", ".join(reference))
         return None
-    return " ".join([*(f"source:{name}+" for name in changed), "source:lake_dq+", "indicator_values"])
+    fed = [f"source:{name}+" for name in changed]
+    return " ".join([*fed, "source:lake_dq+", "indicator_values"])
 
 
 @dataclass
@@ -204,3 +205,48 @@ def days_rebuilt(settings: Settings, by_day: dict[str, str | None]) -> dict[str,
     return {
         models[model]: (by_day[models[model]], since) for model, since in rows if since is not None
     }
+
+
+# The models that publish every indicator (dbt tag): a held-back source does not keep them from
+# being built, when the models they read of that source are in the warehouse as last built.
+EVERY_INDICATOR = "every_indicator"
+
+
+def held_back_exclusion(settings: Settings, held_back: list[str]) -> list[str] | None:
+    """What a DuckDB build leaves out for the held-back sources: every model downstream of them
+    but those tagged every_indicator, so the indicators that do not read those sources are
+    built, and those that do keep the values of the last build that had them (their models
+    are left as they were). None (leave out everything downstream) when there is no previous
+    build's manifest, or a model those read is not in the warehouse (a first build)."""
+    from sotelake import engine
+
+    if not held_back:
+        return []
+    manifest_path = settings.data_dir / "dbt" / "target" / "manifest.json"
+    if not manifest_path.exists() or not settings.warehouse.exists():
+        return None
+    manifest = json.loads(manifest_path.read_text())
+    nodes, children = manifest["nodes"], manifest["child_map"]
+    frontier = [
+        unique_id
+        for unique_id, source in manifest["sources"].items()
+        if source["source_name"] in held_back
+    ]
+    downstream: set[str] = set()
+    while frontier:
+        node = frontier.pop()
+        for child in children.get(node, []):
+            if child not in downstream and child.startswith("model."):
+                downstream.add(child)
+                frontier.append(child)
+    kept = {n for n in downstream if EVERY_INDICATOR in nodes[n]["config"].get("tags", [])}
+    excluded = downstream - kept
+    read = {p for n in kept for p in nodes[n]["depends_on"]["nodes"] if p in excluded}
+    con = engine.connect_warehouse(settings.warehouse)
+    try:
+        present = engine.tables(con)
+    finally:
+        con.close()
+    if any(f"{nodes[n]['schema']}.{nodes[n]['alias']}" not in present for n in read):
+        return None
+    return sorted(nodes[n]["name"] for n in excluded)

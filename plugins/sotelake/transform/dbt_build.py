@@ -40,6 +40,7 @@ class DbtResult:
 
 DQ_CHANGES_ENV = "SOTELAKE_DQ_CHANGES"  # the quality files a daily build reads (changes.dq_changes)
 LOAD_DATE_ENV = "SOTELAKE_LOAD_DATE"  # the day the published periods' status is as of
+HELD_BACK_ENV = "SOTELAKE_HELD_BACK"  # the sources a build left out (indicator_values names them)
 
 
 def dq_environment(settings: Settings, since: datetime | None) -> dict[str, str]:
@@ -64,6 +65,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "SOTELAKE_MIN_CELL_SIZE": str(settings.min_cell_size),
         "SOTELAKE_PERIOD_CLOSE_DAYS": str(settings.period_close_days),
         DQ_CHANGES_ENV: "",  # a daily build lists the quality files to read (none: all)
+        HELD_BACK_ENV: "",  # and a build the sources it leaves out
     }
 
 
@@ -161,6 +163,7 @@ def build(
     target_env: dict[str, str] | None = None,
     dq_since: datetime | None = None,
     load_date: date | None = None,
+    exclude: list[str] | None = None,
 ) -> DbtResult:
     """``dbt build``: seeds, staging, intermediate and marts, with their tests.
 
@@ -173,13 +176,16 @@ def build(
     last good state stays in the warehouse): used when a source's batch was rejected or its
     load failed. ``target_env`` selects another target than DuckDB (``postgres_environment``,
     ``spark_environment``). ``load_date``: the day the published periods' status is as of.
+    ``exclude``: what to leave out instead of everything downstream of ``exclude_sources``
+    (transform.changes.held_back_exclusion keeps the indicators that do not read them).
     """
     args = list(WHOLE_BUILD)
     args += ["--select", select] if select else ["--full-refresh"]
-    excluded = [f"source:{name}+" for name in sorted(exclude_sources or [])]
+    held_back = sorted(exclude_sources or [])
+    excluded = exclude if exclude is not None else [f"source:{name}+" for name in held_back]
     if excluded:
         args += ["--exclude", *excluded]
-    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id}
+    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id, HELD_BACK_ENV: ",".join(held_back)}
     if select:
         env.update(dq_environment(settings or get_settings(), dq_since))
     if load_date:

@@ -45,9 +45,11 @@ class BuildTarget:
         exclude_sources: list[str] | None = None,
         dq_since: datetime | None = None,
         load_date: date | None = None,
+        exclude: list[str] | None = None,
     ) -> DbtResult:
         """``dbt build`` of the project (or of ``select``) on this engine: see
-        ``dbt_build.build``; ``dq_since`` on DuckDB only (the others read the lake's copy)."""
+        ``dbt_build.build``; ``dq_since`` and ``exclude`` on DuckDB only (the others read the
+        lake's copy, and leave out everything downstream of a held-back source)."""
         if self.name == "postgres":
             return build_on_postgres(
                 self.warehouse_url, run_id, settings, select, exclude_sources, load_date
@@ -55,7 +57,13 @@ class BuildTarget:
         if self.name == "spark":
             return build_on_spark(run_id, settings, select, exclude_sources, load_date)
         return build(
-            run_id, settings, select, exclude_sources, dq_since=dq_since, load_date=load_date
+            run_id,
+            settings,
+            select,
+            exclude_sources,
+            dq_since=dq_since,
+            load_date=load_date,
+            exclude=exclude,
         )
 
     def rebuild_validation_results(

@@ -4,7 +4,7 @@
     and the cause the pipeline can name: the source rows whose day falls in the period that were
     added, changed or deleted since the previous publication, counted per source table. A value
     that is no longer published is a revision to nothing. Never rebuilt (full_refresh=false). -#}
-{{ config(materialized=incremental_or_table(), full_refresh=false) }}
+{{ config(materialized=incremental_or_table(), full_refresh=false, tags=['every_indicator']) }}
 
 {%- set now = "cast('" ~ run_started_at.isoformat() ~ "' as timestamp with time zone)" %}
 {%- set sources = [

@@ -5,6 +5,7 @@
     (--full-refresh) keeps it (full_refresh=false). On Spark (plain Parquet tables cannot be
     updated) it holds the current versions only. -#}
 {{ config(
+    tags=['every_indicator'],
     materialized=incremental_or_table(),
     full_refresh=false,
     post_hook="{{ close_replaced_versions() }}",

@@ -4,6 +4,7 @@
 -- facts' changes touched (macros/history.sql: the pre-hook records it, the formulas compute
 -- only those periods); a whole build, everything.
 {{ config(
+    tags=['every_indicator'],
     materialized=incremental_or_table(),
     pre_hook=[
         "{{ record_indicator_periods() }}",

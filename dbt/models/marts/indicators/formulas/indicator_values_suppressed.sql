@@ -2,7 +2,7 @@
 -- here for indicators whose catalogue entry says so: a numerator from 1 to
 -- SOTELAKE_MIN_CELL_SIZE - 1 (default 5) withholds numerator and value (suppressed = true).
 -- Every output takes its values from here (marts.indicator_values and its history).
-{{ config(materialized='table') }}
+{{ config(materialized='table', tags=['every_indicator']) }}
 
 with computed as (
     select * from {{ ref('indicator_values_computed') }}
