@@ -668,7 +668,8 @@ def test_rerunning_the_same_load_date_changes_nothing(run):
     assert len(before) > 40 and sum(len(rows) for rows in before.values()) > 50_000
     assert run_pipeline(LOAD_DATE).succeeded
     after = snapshot()
-    changed = [name for name in before if before[name] != after.get(name)]
+    # the record of what each build rebuilt grows by one entry per model and build
+    changed = [n for n in before if before[n] != after.get(n) and n != "intermediate.rebuilds"]
     assert not changed and set(after) == set(before)
 
 
