@@ -242,6 +242,13 @@ def transform_floor(settings, folder: Path) -> tuple[int, float, dict[str, float
     ).fetchall():
         con.execute(f"create table reference.{table} as select * from built.reference.{table}")
     con.execute("detach built")
+    # the build's record of what it rebuilt, which the formulas read (dbt/macros/history.sql):
+    # empty, so they compute every period, as in a whole build
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.rebuilds (model varchar, invocation_id varchar, "
+        "rebuilt_from date, recorded_at timestamptz)"
+    )
     model_seconds = {}
     for node in ordered:
         kind = "view" if node["config"]["materialized"] == "view" else "table"

@@ -50,8 +50,33 @@ def legacy_rows_with_invalid_henkilotunnus(data_dir: Path) -> int:
     )
 
 
-def _legacy_physician_visits(data_dir: Path) -> list[tuple[str, date]]:
-    """(municipality, month) of each legacy physician visit at reception with a valid code."""
+def residences(con: sqlite3.Connection) -> dict[int, list[tuple[date, date, str]]]:
+    """Each patient's residences (from, to, municipality), the last day included, from the
+    record system's residence history."""
+    out: dict[int, list] = defaultdict(list)
+    for patient, municipality, first, last in con.execute(
+        "select patient_id, municipality_code, valid_from, valid_to from patient_residences"
+    ):
+        to = date.fromisoformat(last) if last else date(9999, 12, 31)
+        out[patient].append((date.fromisoformat(first), to, municipality))
+    return out
+
+
+def residence_on(history: list[tuple[date, date, str]], day: date) -> str | None:
+    """The municipality of residence on ``day``; the earliest residence before it begins."""
+    ordered = sorted(history)
+    for first, last, municipality in ordered:
+        if first <= day <= last:
+            return municipality
+    return ordered[0][2] if ordered and day < ordered[0][0] else None
+
+
+def _legacy_physician_visits(
+    data_dir: Path, known: dict[str, list[tuple[date, date, str]]]
+) -> list[tuple[str, date]]:
+    """(municipality, month) of each legacy physician visit at reception with a valid code: where
+    the person lived on the day when the unified record system knows them (``known``: residences
+    by henkilötunnus), else the municipality the legacy file recorded."""
     out = []
     for row in _legacy_rows(data_dir):
         if (
@@ -60,7 +85,11 @@ def _legacy_physician_visits(data_dir: Path) -> list[tuple[str, date]]:
             and stdnum_hetu.is_valid(row["HETU"], allow_temporary=True)
         ):
             day, month, year = row["KAYNTIPVM"].split(".")
-            out.append((row["KUNTA"], date(int(year), int(month), 1)))
+            visited = date(int(year), int(month), int(day))
+            home = row["KUNTA"]
+            if row["HETU"] in known:
+                home = residence_on(known[row["HETU"]], visited) or home
+            out.append((home, visited.replace(day=1)))
     return out
 
 
@@ -68,13 +97,14 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
     """Key (area_level, area_code, grain, period_start) -> value (None when suppressed).
 
     Physician visits at reception in health stations, in both record systems, by the patient's
-    municipality of residence (the current one in the unified system, the recorded one in the
-    legacy files).
+    municipality of residence on the visit's day (the unified system's residence history; for a
+    person it does not know, the municipality the legacy file recorded).
     """
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
-    home = {
-        pid: m
-        for pid, code, m in con.execute("select patient_id, hetu, municipality_code from patients")
+    history = residences(con)
+    valid = {
+        pid: code
+        for pid, code in con.execute("select patient_id, hetu from patients")
         if stdnum_hetu.is_valid(code or "", allow_temporary=True)
     }
     counts: dict[tuple, int] = defaultdict(int)
@@ -84,11 +114,12 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
         "where v.professional_group = 'LK' and v.contact_type = 'R10' and not v.is_deleted "
         "and u.unit_type = 'health_station'"
     ):
-        if patient_id in home:
+        if patient_id in valid:
             month = date.fromisoformat(start[:7] + "-01")
             months.add(month)
-            counts[home[patient_id], month] += 1
-    for municipality, month in _legacy_physician_visits(data_dir):
+            counts[residence_on(history[patient_id], date.fromisoformat(start[:10])), month] += 1
+    known = {code: history[pid] for pid, code in valid.items()}
+    for municipality, month in _legacy_physician_visits(data_dir, known):
         months.add(month)
         counts[municipality, month] += 1
     residents = _population(data_dir)

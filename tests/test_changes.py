@@ -3,9 +3,11 @@
 import json
 import re
 import shutil
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 
 import pytest
+from daily import KEY, daily_run
 from record_edits import edit_the_record_system
 
 from sotelake.demo.changes import advance
@@ -16,7 +18,6 @@ from sotelake.sources.registry import load_registry
 from sotelake.transform import changes
 from sotelake.transform.targets import build_target
 
-KEY = b"c" * 32
 DAY, NEXT = date(2026, 1, 1), date(2026, 1, 2)
 
 
@@ -77,14 +78,16 @@ def test_an_incremental_table_changes_when_its_window_brought_rows(demo):
     busy = load(registry, "unified_record.visits", NEXT)
     rejected = {**busy, "status": "rejected"}  # held back: not in the warehouse
     assert changes.changed_tables([busy, rejected], settings) == ["unified_record.visits"]
-    assert changes.selection(["unified_record.visits"]) == (
-        "source:unified_record.visits+ source:lake_dq+"
+    assert changes.selection(["unified_record.visits"], settings) == (
+        "source:unified_record.visits+ source:lake_dq+ indicator_values"
     )
+    # a reference table every period depends on: everything is built
+    assert changes.selection(["unified_record.visits", "unified_record.units"], settings) is None
 
 
 # the marts and the reconciliation (the dq tables of loads name each run's own load ids)
 MARTS = "table_schema = 'marts' or table_name like 'reconciliation%'"
-# the quality records a daily build merges (macros/dq_changes.sql)
+# the quality records a daily build reads by file (macros/dq_changes.sql)
 MERGED_QUALITY_RECORDS = (
     "load_audit",
     "quarantine",
@@ -95,6 +98,22 @@ MERGED_QUALITY_RECORDS = (
 QUALITY_RECORDS = "table_schema = 'dq' and table_name in ({})".format(
     ", ".join(f"'{m}'" for m in MERGED_QUALITY_RECORDS)
 )
+# run ids and build times differ between builds, everything else must not
+VOLATILE = {
+    "run_id",
+    "recorded_at",
+    "seconds",
+    "validated_at",
+    "exported_at",
+    "_published_at",  # when a row reached the raw zone: a re-run's is later
+    "valid_from",
+    "valid_to",
+    "valid_from_run",
+    "valid_to_run",
+    "first_published_at",
+    "revised_at",
+    "revised_run",
+}
 
 
 def _warehouse_tables(settings, tables: str = MARTS) -> dict[str, list]:
@@ -108,9 +127,6 @@ def _warehouse_tables(settings, tables: str = MARTS) -> dict[str, list]:
                 f"where ({tables}) and table_type = 'BASE TABLE'"
             ).fetchall()
         ]
-        # run ids and timings differ between builds, everything else must not
-        volatile = {"run_id", "recorded_at", "seconds", "validated_at", "exported_at"}
-        volatile.add("_published_at")  # when a row reached the raw zone: a re-run's is later
         out = {}
         for name in sorted(names):
             columns = [
@@ -120,7 +136,7 @@ def _warehouse_tables(settings, tables: str = MARTS) -> dict[str, list]:
                     "where table_schema || '.' || table_name = ?",
                     [name],
                 ).fetchall()
-                if c not in volatile
+                if c not in VOLATILE
             ]
             quoted = ", ".join(f'"{c}"' for c in columns)
             out[name] = con.execute(f"select {quoted} from {name} order by all").fetchall()
@@ -129,71 +145,61 @@ def _warehouse_tables(settings, tables: str = MARTS) -> dict[str, list]:
 
 def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo):
     """After a day of changes, the build selects the models the changed tables feed (the
-    ledger's marts are left as they were) and the warehouse is the one a whole build makes."""
-    from sotelake import pipeline
-
+    ledger's marts are left as they were), the facts rebuild the days the changes touch (a move
+    ten days back moves its events from that day on, not before), and the warehouse is the one
+    a whole build makes."""
     data, _ = demo
     settings = get_settings()
 
-    def daily_run(day: date, changed_only: bool = True) -> dict:
-        planned = pipeline.plan_loads(day, settings)
-        loads = [pipeline.extract(load, KEY, settings=settings) for load in planned]
-        checked = pipeline.validate(planned, loads, f"run-{day}", settings)
-        changed = checked["changed"] if changed_only else None
-        return pipeline.transform(
-            f"run-{day}", checked["held_back"], day, settings, changed=changed
-        )
-
-    first = daily_run(DAY)
+    first = daily_run(settings, DAY)
     assert first["selected"] is None, "the first build builds everything"
     advance(data, NEXT)
     edits = edit_the_record_system(data, NEXT)
     spoilt, valid = _set_henkilotunnus(data, NEXT)  # the patient's row is quarantined
-    newest = changes.newest_published(settings)  # as the pipeline reads it before the build
-    second = daily_run(NEXT)
+    second = daily_run(settings, NEXT)
     assert second["selected"] and "source:unified_record.visits+" in second["selected"]
     assert "source:finance" not in second["selected"], "the ledger did not change that day"
     assert "marts.fct_visits" in second["built"]
     assert "marts.fct_ledger_postings" not in second["built"]
-    # the views kept their SQL (the indicators read the day's marts through them: below, the
-    # warehouse equals a whole build's)
     assert "marts.indicator_values" in second["built"]
-    assert not [m for m in second["built"] if m.startswith(("intermediate.", "indicators.ind_"))]
     checked = {c["table"] for c in second["mart_checks"]}
     assert "marts.fct_visits" in checked and "marts.fct_ledger_postings" not in checked
-    # fct_visits merged the day's changes: moves, deletions, corrections, bookings
-    assert _materialization(settings, "fct_visits") == "incremental"
+    # the facts of events were rebuilt from the first day the changes touch, not whole
+    for mart in ("fct_visits", "fct_home_care_visits", "fct_appointment_slots"):
+        assert _materialization(settings, mart) == "incremental", mart
+    rebuilt = _rebuilt_from(settings)
+    assert date(2025, 10, 1) < rebuilt["fct_visits"] <= edits["moved_on"]
+    assert rebuilt["dim_person_residence"] == edits["moved_on"]
+    assert rebuilt["indicator_values_computed"] == date(2025, 1, 1)  # its periods: the year
+    # the mover's visits count where they lived on each visit's day
     visits = _rows_of(settings, "fct_visits", "visit_key", "source_system = 'unified_record'")
-    moved = [row for row in visits.values() if row["source_visit_id"] in edits["moved_visits"]]
-    assert len(moved) == len(edits["moved_visits"]) >= 2
-    assert {row["home_municipality_code"] for row in moved} == {edits["moved_to"]}
+    moved = {v: visits[f"U{v}"]["home_municipality_code"] for v in edits["moved_visits"]}
+    assert {moved[v] for v, day in edits["moved_visits"].items() if day < edits["moved_on"]} == {
+        edits["moved_from"]
+    }
+    assert {moved[v] for v, day in edits["moved_visits"].items() if day >= edits["moved_on"]} == {
+        edits["moved_to"]
+    }
     assert f"U{edits['deleted_visit']}" not in visits
     corrected = visits[f"U{edits['corrected_visit']}"]
     assert str(corrected["visit_start"]) == edits["corrected_start"]
     rebooked = visits[f"U{edits['rebooked_visit']}"]
     assert str(rebooked["booked_at"]) == edits["booked_at"]
-    # so did the home-care visits (a client moved, a visit soft-deleted) and the slots
-    for mart in ("fct_home_care_visits", "fct_appointment_slots"):
-        assert _materialization(settings, mart) == "incremental", mart
     home_care = _rows_of(settings, "fct_home_care_visits", "home_care_visit_id")
     assert edits["deleted_home_care_visit"] not in home_care
-    client = [home_care[v] for v in edits["home_care_client_visits"]]
-    assert client and {r["home_municipality_code"] for r in client} == {edits["moved_to"]}
+    client = {
+        home_care[v]["home_municipality_code"]
+        for v, day in edits["home_care_client_visits"].items()
+        if day >= edits["moved_on"]
+    }
+    assert client == {edits["home_care_client_to"]}
     slots = _rows_of(settings, "fct_appointment_slots", "appointment_id")
     assert edits["deleted_slot"] not in slots
-    # its checks read the rows the merge added: those published after the table's newest before
+    # the mart's checks read the days rebuilt
     check = _mart_check(second, "marts.fct_visits")
-    after = datetime.fromisoformat(check["published_after"])
-    published = _rows(settings, "where _published_at > ?", [after])
-    assert 0 < check["rows"] == published < _rows(settings)
-    assert _mart_check(second, "marts.dim_person")["published_after"] is None  # rebuilt whole
-
-    # the tests of the incremental models read the rows the build added (a unique test: every
-    # row with an added row's value; macros/tests_of_changes.sql), and nothing else
-    unique = _compiled_test(settings, "unique_stg_unified_record__visits_visit_id")
-    assert "where visit_id in (select visit_id from" in unique and "_published_at >" in unique
-    assert "_published_at" not in _compiled_test(settings, "unique_dim_person_person_pseudonym")
-    _a_merge_that_left_an_added_visit_twice_fails_the_test(settings, newest)
+    assert check["rebuilt_from"] == rebuilt["fct_visits"].isoformat()
+    assert 0 < check["rows"] == _rows(settings, "where visit_date >= ?", [rebuilt["fct_visits"]])
+    assert check["rows"] < _rows(settings)
     # the quality records took the day's files only (macros/dq_changes.sql)
     for model in MERGED_QUALITY_RECORDS:
         assert _materialization(settings, model) == "incremental", model
@@ -201,28 +207,39 @@ def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo)
     # the source is fixed and the day runs again: its loads replace their records, and the row
     # quarantined by the day's first run is gone with that load
     _set_henkilotunnus(data, NEXT, valid)
-    again = daily_run(NEXT)
+    again = daily_run(settings, NEXT)
     assert again["selected"] and spoilt not in _quarantined(settings, NEXT)
     assert _quarantined(settings, DAY), "the first day's quarantined rows are kept"
-    selective = _warehouse_tables(settings)
-    # the quality records are what a whole build reads from the same lake
+    daily = _warehouse_tables(settings)
+    assert daily["marts.indicator_value_history"], "the history is among what is compared"
     merged = _warehouse_tables(settings, QUALITY_RECORDS)
-    build_target(settings).build("whole", settings)
+    build_target(settings).build("whole", settings, load_date=NEXT)
     assert _materialization(settings, "load_audit") == "table"
     assert _warehouse_tables(settings, QUALITY_RECORDS) == merged
 
     changes.BuildState.forget(settings)
-    whole = daily_run(NEXT)  # the same day again, everything built
+    whole = daily_run(settings, NEXT)  # the same day again, everything built
     assert whole["selected"] is None and "marts.fct_ledger_postings" in whole["built"]
-    assert "indicators.ind_pc_physician_visits_per_1000" in whole["built"]
     assert _materialization(settings, "fct_visits") == "table"
     check = _mart_check(whole, "marts.fct_visits")
-    assert check["published_after"] is None and check["rows"] == _rows(settings)
-    assert _warehouse_tables(settings) == selective
+    assert check["rebuilt_from"] is None and check["rows"] == _rows(settings)
+    assert _warehouse_tables(settings) == daily
     # whole and daily builds parse the project alike: after the first, dbt parsed nothing again
-    # (a mart merges or is rebuilt as it runs: macros/merge_changes.sql)
     parsed = _files_parsed_again(settings)
     assert len(parsed) >= 6 and not any(parsed), parsed
+
+
+def _rebuilt_from(settings) -> dict[str, date | None]:
+    """The first day each model rebuilt in the newest build that recorded it."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return dict(
+            con.execute(
+                "select model, rebuilt_from from intermediate.rebuilds qualify row_number() "
+                "over (partition by model order by recorded_at desc) = 1"
+            ).fetchall()
+        )
 
 
 def _set_henkilotunnus(data, day: date, hetu: str | None = None) -> tuple[int, str]:
@@ -257,37 +274,6 @@ def _quarantined(settings, day: date) -> set[int]:
             [day],
         ).fetchall()
     return {json.loads(row)["patient_id"] for (row,) in rows}
-
-
-def _a_merge_that_left_an_added_visit_twice_fails_the_test(settings, newest: dict) -> None:
-    import duckdb
-
-    from sotelake.transform.dbt_build import DbtBuildError, merge_environment
-
-    visits = "staging.stg_unified_record__visits"
-    with duckdb.connect(str(settings.warehouse)) as con:
-        (visit,) = con.execute(
-            f"select min(visit_id) from {visits} where _published_at > ?", [newest[visits]]
-        ).fetchone()
-        con.execute(f"insert into {visits} select * from {visits} where visit_id = ?", [visit])
-    test = ["test", "--select", "unique_stg_unified_record__visits_visit_id"]
-    env = merge_environment(True, settings, newest_published=newest)
-    with pytest.raises(DbtBuildError, match="unique_stg_unified_record__visits_visit_id"):
-        build_target(settings).run(test, settings, extra_env=env)
-    with duckdb.connect(str(settings.warehouse)) as con:  # the row once again
-        con.execute(
-            f"create temp table visit as select * from {visits} where visit_id = ? limit 1",
-            [visit],
-        )
-        con.execute(f"delete from {visits} where visit_id = ?", [visit])
-        con.execute(f"insert into {visits} select * from visit")
-
-
-def _compiled_test(settings, name: str) -> str:
-    """The SQL the last build ran for the test ``name`` (its name before dbt's hash)."""
-    target = settings.data_dir / "dbt" / "target" / "run"
-    (statement,) = target.glob(f"**/{name}.sql")
-    return statement.read_text()
 
 
 def _mart_check(transformed: dict, relation: str) -> dict:
@@ -341,35 +327,16 @@ def test_a_build_that_did_not_finish_makes_the_next_one_build_everything(demo):
     assert changes.BuildState.read(settings).allows_selection(state, settings)
     other = changes.BuildState(state.fingerprint.replace(":duckdb:", ":spark:"), "spark", False)
     assert not changes.BuildState.read(settings).allows_selection(other, settings)
+    # a lake or warehouse in another place: everything is read again, from there
+    for moved in (
+        replace(settings, lake=settings.lake.parent / "moved-lake"),
+        replace(settings, warehouse=settings.warehouse.with_name("moved.duckdb")),
+    ):
+        assert not changes.BuildState.read(settings).allows_selection(
+            changes.BuildState.starting(moved, "duckdb"), moved
+        )
     settings.warehouse.unlink()
     assert not changes.BuildState.read(settings).allows_selection(state, settings)
-
-
-def test_views_are_kept_only_while_every_view_is_of_the_project():
-    """A daily build keeps the views after a whole build that left no source out, and after
-    daily builds since; after a whole build that held a source back (its downstream views were
-    not created), the daily builds create the views again until a whole build leaves none out."""
-
-    def build(previous, selected: bool, held_back: list[str]) -> tuple[bool, changes.BuildState]:
-        state = changes.BuildState("project", "duckdb", succeeded=False)
-        return changes.views_kept(previous, state, selected, held_back), state
-
-    kept, clean = build(None, selected=False, held_back=[])
-    assert not kept and clean.views_current
-    kept, daily = build(clean, selected=True, held_back=[])
-    assert kept and daily.views_current
-    kept, daily_held = build(daily, selected=True, held_back=["finance"])
-    assert kept and daily_held.views_current  # the kept views are of the project still
-    kept, whole_held = build(daily_held, selected=False, held_back=["finance"])
-    assert not kept and not whole_held.views_current
-    for _ in range(2):
-        kept, after = build(whole_held, selected=True, held_back=[])
-        assert not kept and not after.views_current
-        whole_held = after
-    kept, whole = build(after, selected=False, held_back=[])
-    assert not kept and whole.views_current
-    # a state file written before views were tracked keeps nothing
-    assert not changes.BuildState("project", "duckdb", succeeded=True).views_current
 
 
 def test_a_daily_build_reads_the_quality_files_written_since_the_previous_build(tmp_path):

@@ -257,7 +257,8 @@ def test_every_load_accounts_for_its_rows_in_the_audit(s3_run):
 
 
 def test_indicator_values_equal_those_of_a_local_lake(s3_run, local_run):
-    query = "select * from marts.indicator_values order by all"
+    # first published when each run built it: the two runs differ only in time
+    query = "select * exclude (first_published_at) from marts.indicator_values order by all"
     with duckdb.connect(str(s3_run["data"] / "warehouse.duckdb"), read_only=True) as con:
         on_s3 = con.execute(query).fetchall()
     with duckdb.connect(str(local_run["warehouse"]), read_only=True) as con:

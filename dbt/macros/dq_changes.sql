@@ -2,15 +2,15 @@
     dq.validation_results and dq.reconciliation_loads. Every run adds a day of files to the dq
     zone (21 audit files, a results file per validated batch), so reading them all would make
     each daily build slower than the one before (bench/dq_history_bench.py: a year of runs, 10 s
-    a read). In a daily build on DuckDB (SOTELAKE_MERGE_CHANGES=1) these models are incremental:
-    the pipeline lists the quality files written since the previous build began, and the zones'
-    files of the loads those audit files are of (sotelake.transform.changes.dq_changes, the
-    variable SOTELAKE_DQ_CHANGES, read as the model runs, so dbt does not parse again); a model's
-    pre-hook deletes the rows of those loads and the model adds them again as the files have them
-    now. A load run again replaces its files, so its quarantined rows that are gone are deleted
-    too. Any other build rebuilds them whole (macros/merge_changes.sql: should_full_refresh); a
-    daily build without the list and the server targets (which read the lake's copy) read every
-    file. -#}
+    a read). On DuckDB these models are incremental: in a daily build the pipeline lists the
+    quality files written since the previous build began, and the zones' files of the loads
+    those audit files are of (sotelake.transform.changes.dq_changes, the variable
+    SOTELAKE_DQ_CHANGES, read as the model runs, so dbt does not parse again); a model's pre-hook
+    deletes the rows of those loads and the model adds them again as the files have them now. A
+    load run again replaces its files, so its quarantined rows that are gone are deleted too. A
+    whole build (--full-refresh) rebuilds them; an incremental build without the list deletes
+    every row and reads every file, and the server targets (which read the lake's copy) read
+    every file. -#}
 
 {% macro dq_merged_or_rebuilt() -%}
     {{ return('incremental' if target.type == 'duckdb' else 'table') }}

@@ -6,7 +6,8 @@
         breakdown_code     the class of the breakdown ('total' when there is none)
         numerator          what is counted (events, persons, care days)
         denominator        only when denominator='events': the base of a share
-    and this macro adds the rest of indicator_values' columns:
+    and this macro adds the rest of indicator_values' columns, for the periods this build
+    computes (from indicator_periods_from(), macros/history.sql):
 
     denominator='population'  residents on 31 December of the year (optionally of an age
                               range), the same for a month and its year; municipalities and
@@ -27,6 +28,7 @@ events_by_period as (
     select municipality_code, period_start, breakdown_code, sum(numerator) as numerator
         {%- if denominator == 'events' %}, sum(denominator) as denominator{% endif %}
     from {{ events }}
+    where period_start >= {{ indicator_periods_from() }}
     group by municipality_code, period_start, breakdown_code
 ),
 
@@ -136,14 +138,18 @@ where denominator > 0  -- a share of nothing is no value
     `amounts` has period_start (month), service_class_code, numerator and denominator; `value`
     is an expression of `numerator` and `denominator`. -#}
 {% macro county_indicator(indicator_id, amounts, value, grains=('month', 'year')) %}
+periods as (
+    select * from {{ amounts }} where period_start >= {{ indicator_periods_from() }}
+),
+
 classes as (
     select period_start, coalesce(service_class_code, 'unmapped') as breakdown_code,
            sum(numerator) as numerator, sum(denominator) as denominator
-    from {{ amounts }}
+    from periods
     group by 1, 2
     union all
     select period_start, 'total', sum(numerator), sum(denominator)
-    from {{ amounts }}
+    from periods
     group by 1
 ),
 
@@ -199,6 +205,7 @@ with residents as (
     inner join {{ ref('dim_municipality') }} as organisers
         on organisers.municipality_code = population.municipality_code
         and make_date(population.year, 12, 31) between organisers.valid_from and organisers.valid_to
+    where make_date(population.year, 1, 1) >= {{ indicator_periods_from() }}
     group by 1, 2, 3
 ),
 

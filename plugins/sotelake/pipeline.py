@@ -125,9 +125,11 @@ def transform(
     documentation (dbt docs: here, where dbt is already loaded).
 
     With ``changed`` (the tables whose loads changed the raw zone, from ``validate``), only the
-    models those tables feed are built, and only the marts rebuilt are checked again, when the
-    previous build succeeded on the same project and settings (transform.changes); otherwise,
-    and without ``changed``, everything is.
+    models those tables feed are built, when the previous build succeeded on the same project,
+    settings, engine and data folders (transform.changes); within them, the facts and
+    indicators rebuild only the days and years the changes touch, and the marts' checks read
+    those. Otherwise, and without ``changed``, everything is built (the history of published
+    values is kept).
 
     After a PostgreSQL or Spark build, its public schemas are copied into the DuckDB file that
     the checks and publish read (transform.serving), also when some models failed: publish
@@ -143,6 +145,7 @@ def transform(
     from sotelake.transform.targets import build_target
 
     settings = settings or get_settings()
+    day = load_date or date.today()
     target = build_target(settings, connection_lookup)
     previous, state = (
         changes.BuildState.read(settings),
@@ -150,27 +153,19 @@ def transform(
     )
     select = None
     if changed is not None and previous and previous.allows_selection(state, settings):
-        select = changes.selection(changed)
-        log.info("building what the changed tables feed: %s", select)
-    keep_views = changes.views_kept(previous, state, select is not None, held_back or [])
+        select = changes.selection(changed, settings)
+        if select:
+            log.info("building what the changed tables feed: %s", select)
     dq_since = previous.started if select else None  # the quality files it has not read
     state.write(settings)  # not succeeded yet: should this build stop, the next builds all
     validator = Validator(run_id, settings, docs_site="marts")
     suites = build_mart_suites(settings.expectations / "specs.yml")
-    # what the build adds to an incremental model is tested, and a mart it merges the day
-    # into checked, on the rows published after the model's newest row before it
-    newest = changes.newest_published(settings) if select else {}
+    exclude = None
+    if held_back and target.name == "duckdb":
+        exclude = changes.held_back_exclusion(settings, held_back)
+        log.info("held back %s: left out %s", held_back, exclude or "everything downstream")
     try:
-        result = target.build(
-            run_id,
-            settings,
-            select=select,
-            exclude_sources=held_back,
-            merge_changes=bool(select),
-            keep_views=keep_views,
-            dq_since=dq_since,
-            newest_published=newest,
-        )
+        result = target.build(run_id, settings, select, held_back, dq_since, day, exclude)
         built = asdict(result)
     except DbtBuildError:
         try:  # publish shows what did build, as after a failed DuckDB build
@@ -180,16 +175,14 @@ def transform(
         raise
     built["target"], built["selected"] = target.name, select
     built["served"] = serving.refresh(target, settings)
-    day = load_date or date.today()
+    rebuilt = changes.days_rebuilt(settings, result.by_day)
     checks = [
-        validator.validate_relation(
-            relation, day, newest.get(relation) if relation in result.merged else None
-        )
+        validator.validate_relation(relation, day, rebuilt.get(relation))
         for relation in suites
         if select is None or relation in result.built  # the others are as last checked
     ]
     validator.finish()
-    target.rebuild_validation_results(run_id, settings, bool(select), dq_since)
+    target.rebuild_validation_results(run_id, settings, dq_since)
     rebuilt = ["dq.validation_results", "dq.validation_examples"]
     built["served"].update(serving.refresh(target, settings, rebuilt))
     built["dbt_docs"] = str(publish_docs(settings, target.env))

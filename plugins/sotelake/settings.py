@@ -76,6 +76,8 @@ class Settings:
     expectations: Path
     min_cell_size: int  # published counts from 1 to min_cell_size - 1 are suppressed
     dbt_target: str = DBT_TARGETS[0]  # duckdb | postgres | spark: where `dbt build` runs
+    # a published period is preliminary until closed for this many days after its end, then final
+    period_close_days: int = 45
 
     @property
     def sources_dir(self) -> Path:
@@ -104,6 +106,7 @@ def get_settings() -> Settings:
         expectations=_path("SOTELAKE_EXPECTATIONS", REPO_ROOT / "expectations"),
         min_cell_size=int(os.environ.get("SOTELAKE_MIN_CELL_SIZE", "5")),
         dbt_target=_dbt_target(),
+        period_close_days=int(os.environ.get("SOTELAKE_PERIOD_CLOSE_DAYS", "45")),
     )
 
 

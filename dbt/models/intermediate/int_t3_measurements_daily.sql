@@ -34,6 +34,8 @@ measurement_days as (
     from {{ ref('int_days_classified') }}, activity
     where is_working_day and date_day <= activity.last_day
         and date_day >= (select min(first_day) from calendars)
+        -- the periods this build computes (macros/history.sql)
+        and date_day >= {{ indicator_periods_from() }}
 ),
 
 -- The free slots of a day, ranked, looked for in passes of growing windows, because the join

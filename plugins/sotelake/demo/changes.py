@@ -2,7 +2,8 @@
 
 ``advance(data_dir, day)`` changes the record system as a working day would: new visits and
 contacts, appointments booked into free slots, corrections of earlier visits and diagnoses,
-visits soft-deleted as entered by mistake, and patients moving to another municipality. Every
+visits soft-deleted as entered by mistake, and patients moving to another municipality (a new
+residence from the day of the move, which may be days before the record system learns of it). Every
 changed row gets ``updated_at`` on that day, so an incremental load of the day finds exactly
 these rows. Deterministic from the demo seed and the day.
 """
@@ -127,19 +128,38 @@ def advance(data_dir: Path, day: date) -> dict[str, int]:
     )
     counts["deleted_visits"] = len(deleted)
 
-    # Patients moving within the county
+    # Patients moving within the county: the move has a day, up to two weeks before the record
+    # system learns of it (today): their residence until then ends the day before, a new one
+    # begins, and the patient's row has the new municipality
     movers = rng.choice(n, size=int(n * MOVING_SHARE), replace=False).tolist()
-    con.executemany(
-        "update patients set municipality_code = ?, updated_at = ? where patient_id = ?",
-        [
-            (
-                str(rng.choice([m for m in municipalities if m != patients[i][1]])),
-                f"{day:%Y-%m-%d} 10:00:00",
-                patients[i][0],
+    learned = f"{day:%Y-%m-%d} 10:00:00"
+    next_residence = con.execute(
+        "select coalesce(max(residence_id), 0) + 1 from patient_residences"
+    ).fetchone()[0]
+    for i in movers:
+        patient, home = patients[i]
+        current = con.execute(
+            "select residence_id, valid_from from patient_residences "
+            "where patient_id = ? and valid_to is null",
+            [patient],
+        ).fetchone()
+        moved_on = day - timedelta(days=int(rng.integers(0, 15)))
+        if current:  # a second move in two weeks: the new one is the day after the first
+            moved_on = max(moved_on, date.fromisoformat(current[1]) + timedelta(days=1))
+            con.execute(
+                "update patient_residences set valid_to = ?, updated_at = ? where residence_id = ?",
+                [f"{moved_on - timedelta(days=1)}", learned, current[0]],
             )
-            for i in movers
-        ],
-    )
+        destination = str(rng.choice([m for m in municipalities if m != home]))
+        con.execute(
+            "insert into patient_residences values (?, ?, ?, ?, null, ?)",
+            [next_residence, patient, destination, f"{moved_on}", learned],
+        )
+        next_residence += 1
+        con.execute(
+            "update patients set municipality_code = ?, updated_at = ? where patient_id = ?",
+            [destination, learned, patient],
+        )
     counts["moved_patients"] = len(movers)
     con.commit()
     con.close()

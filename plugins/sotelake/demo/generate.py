@@ -29,7 +29,7 @@ import numpy as np
 
 from sotelake.demo import faults, finance, legacy_system, purchased_services
 from sotelake.demo.geography import county_municipalities
-from sotelake.demo.population import generate_residents
+from sotelake.demo.population import add_moves, generate_residents
 from sotelake.demo.record_system import generate_record_system
 from sotelake.demo.world import World
 
@@ -44,6 +44,7 @@ class DemoSpec:
     years: int = 1
     seed: int = 42
     invalid_hetu_rate: float = 0.002  # share of patients whose henkilötunnus was mistyped
+    moving_rate: float = 0.02  # share of residents a year who moved within the county
     faults: dict = field(default_factory=dict)  # fault -> rate (demo/faults.py); none by default
 
     @property
@@ -63,7 +64,9 @@ def write_population(residents, spec: DemoSpec, folder: Path) -> dict[str, int]:
         year_end = date(year, 12, 31)
         born = residents.birth_date <= np.datetime64(year_end)
         age = np.minimum(residents.age_at(year_end)[born], 100)
-        keys = np.rec.fromarrays([residents.municipality[born], age, residents.sex[born]])
+        people = np.flatnonzero(born)
+        home = residents.municipality_on(people, np.full(len(people), np.datetime64(year_end)))
+        keys = np.rec.fromarrays([home, age, residents.sex[born]])
         counts: dict[tuple, int] = {}
         for key in keys.tolist():
             counts[key] = counts.get(key, 0) + 1
@@ -88,7 +91,21 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
     residents = generate_residents(
         rng, municipalities, spec.residents, spec.period_end, spec.invalid_hetu_rate
     )
-    log.info("generated %d residents of %d municipalities", len(residents), len(municipalities))
+    # moves have a generator of their own, so that adding them left the other rows as they were
+    moved = add_moves(
+        np.random.default_rng([spec.seed, 1]),
+        residents,
+        municipalities,
+        spec.period_start,
+        spec.period_end,
+        spec.moving_rate,
+    )
+    log.info(
+        "generated %d residents of %d municipalities (%d moved within the county)",
+        len(residents),
+        len(municipalities),
+        moved,
+    )
     world = World(rng, spec.county, municipalities, residents, spec.period_start, spec.period_end)
     legacy = legacy_system.legacy_municipalities(world)
     cutover = legacy_system.cutover_date(world)
@@ -121,6 +138,7 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
             },
         },
         "invalid_hetu": int((~residents.hetu_valid).sum()),
+        "moved": moved,
         "seconds": round(time.perf_counter() - started, 2),
     }
     if spec.faults:

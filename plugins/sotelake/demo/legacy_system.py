@@ -86,6 +86,8 @@ def write_legacy_files(world: World, visits: Columns, folder: Path) -> dict[str,
                 for i in rows.tolist():
                     start = visits["start"][i].astype(object)
                     person = visits["person"][i]
+                    # the patient's municipality of residence on the day of the visit
+                    home = world.residents.municipality_on([person], [start.date()])[0]
                     key = (
                         person,
                         f"{start:%Y-%m-%d %H:%M}",
@@ -100,7 +102,7 @@ def write_legacy_files(world: World, visits: Columns, folder: Path) -> dict[str,
                         [
                             world.residents.hetu[person],
                             f"Potilas {person % 997}",
-                            code,
+                            home,
                             f"{start:%d.%m.%Y}",
                             f"{start:%H:%M}",
                             PROFESSION[visits["professional_group"][i]],

@@ -1,8 +1,9 @@
-"""The demo county's residents: age, sex, municipality, language and a henkilötunnus each."""
+"""The demo county's residents: age, sex, municipality, language and a henkilötunnus each, and
+the move that brought some of them to their municipality during the demo period."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -73,9 +74,25 @@ class Residents:
     language: np.ndarray  # fi | sv | other
     hetu: np.ndarray  # henkilötunnus as delivered by the source (a few are invalid)
     hetu_valid: np.ndarray  # bool: the truth the pipeline must rediscover
+    # A resident who moved within the county during the demo period lived in
+    # ``previous_municipality`` until the day before ``moved_on``; NaT / None for the others.
+    moved_on: np.ndarray = field(default=None)  # datetime64[D]
+    previous_municipality: np.ndarray = field(default=None)  # municipality code (str) or None
+
+    def __post_init__(self) -> None:
+        if self.moved_on is None:
+            self.moved_on = np.full(len(self.sex), np.datetime64("NaT"), "datetime64[D]")
+        if self.previous_municipality is None:
+            self.previous_municipality = np.full(len(self.sex), None, dtype=object)
 
     def __len__(self) -> int:
         return len(self.sex)
+
+    def municipality_on(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The municipality of residence of each ``person`` on the matching ``day``."""
+        person = np.asarray(person)
+        before_move = np.asarray(day, "datetime64[D]") < self.moved_on[person]  # NaT: False
+        return np.where(before_move, self.previous_municipality[person], self.municipality[person])
 
     def age_at(self, day: date) -> np.ndarray:
         born = self.birth_date.astype("datetime64[D]").astype(object)
@@ -127,6 +144,33 @@ def generate_residents(
         hetu[bad] = [_corrupt(code, i) for i, code in enumerate(hetu[bad])]
         hetu_valid[bad] = False
     return Residents(municipality, birth_date, sex, language, hetu, hetu_valid)
+
+
+def add_moves(
+    rng: np.random.Generator,
+    residents: Residents,
+    municipalities: list[Municipality],
+    start: date,
+    end: date,
+    yearly_rate: float,
+) -> int:
+    """Let a share of the residents (``yearly_rate`` a year of the period) have moved to their
+    municipality from another municipality of the county on a day of the period (after their
+    birth); the previous municipality is drawn by size. Returns how many moved."""
+    n = len(residents)
+    days = (end - start).days + 1
+    day = np.datetime64(start, "D") + rng.integers(0, days, size=n).astype("timedelta64[D]")
+    movers = (rng.random(n) < yearly_rate * days / 365) & (residents.birth_date < day)
+    movers &= len(municipalities) > 1
+    codes = np.array([m.code for m in municipalities])
+    weights = np.array([m.population_2020 for m in municipalities], float)
+    for i in np.flatnonzero(movers).tolist():
+        others = codes != residents.municipality[i]
+        residents.previous_municipality[i] = str(
+            rng.choice(codes[others], p=weights[others] / weights[others].sum())
+        )
+        residents.moved_on[i] = day[i]
+    return int(movers.sum())
 
 
 def _henkilotunnus(rng: np.random.Generator, birth_date: np.ndarray, sex: np.ndarray) -> np.ndarray:

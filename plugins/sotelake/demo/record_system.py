@@ -1,7 +1,9 @@
 """The unified client/patient record system (asiakas- ja potilastietojärjestelmä) as SQLite.
 
 It holds what a county's unified system (like Apotti or Aster) would: patients (with
-henkilötunnus, name, address, phone), units, the primary care appointment calendar, visits and
+henkilötunnus, name, address, phone) and their municipalities of residence over time (as the
+population information system reports them: from and to a day, the last day included), units,
+the primary care appointment calendar, visits and
 contacts of primary and specialist care, diagnoses (ICD-10, ICPC-2), referrals and the waiting
 list of specialist care, inpatient episodes, regular home care (decisions and visits),
 round-the-clock care and child-welfare placements. Event tables carry ``updated_at`` and a
@@ -14,7 +16,7 @@ their primary care before the cut-over there, not here.
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,10 @@ create table units (
 create table patients (
     patient_id integer primary key, hetu text, first_name text, last_name text,
     street_address text, phone text, municipality_code text not null, language text not null,
+    updated_at text not null);
+create table patient_residences (
+    residence_id integer primary key, patient_id integer not null,
+    municipality_code text not null, valid_from text not null, valid_to text,
     updated_at text not null);
 create table appointments (
     appointment_id integer primary key, unit_id integer not null, professional_group text not null,
@@ -252,6 +258,7 @@ def generate_record_system(
         },
     )
     rows["patients"] = _insert(con, "patients", _patients(world))
+    rows["patient_residences"] = _insert(con, "patient_residences", _residences(world))
     appointments["updated_at"] = np.minimum(
         appointments.pop("updated_at"), extraction - np.timedelta64(1, "s")
     )
@@ -314,6 +321,8 @@ def _patients(world: World) -> dict[str, list]:
     updated = np.datetime64(world.period_start, "s") - rng.integers(0, 2000, size=n).astype(
         "timedelta64[D]"
     )
+    # a patient who moved was updated when the record system learned of the move
+    updated = np.where(np.isnat(r.moved_on), updated, _learned(world, np.arange(n)))
     return {
         "patient_id": world.patient_ids.tolist(),
         "hetu": r.hetu.tolist(),
@@ -325,3 +334,50 @@ def _patients(world: World) -> dict[str, list]:
         "language": r.language.tolist(),
         "updated_at": timestamps(updated),
     }
+
+
+def _learned(world: World, person: np.ndarray) -> np.ndarray:
+    """When the record system learned of each person's move: its day at 10:00, or up to two
+    weeks later (from the population information system), before the extraction."""
+    moved = world.residents.moved_on[person].astype("datetime64[s]")
+    lag = (np.arange(len(person)) * 7919 % 15).astype("timedelta64[D]")  # 0 to 14 days
+    return np.minimum(
+        moved + lag + np.timedelta64(10, "h"), world.extraction_moment - np.timedelta64(1, "s")
+    )
+
+
+def _residences(world: World) -> dict[str, list]:
+    """Each patient's municipalities of residence: since a day before the period (or their
+    birth), and for those who moved during it, the municipality before and the one after."""
+    r = world.residents
+    n = len(r)
+    since = np.maximum(
+        np.datetime64(world.period_start, "D")
+        - (np.arange(n) * 104729 % 9000 + 1).astype("timedelta64[D]"),
+        r.birth_date.astype("datetime64[D]"),
+    )
+    moved = np.flatnonzero(~np.isnat(r.moved_on))
+    learned = timestamps(_learned(world, moved))
+    first_updated = f"{world.period_start - timedelta(days=1)} 09:00:00"
+    patient = world.patient_ids.tolist()
+    columns: dict[str, list] = {
+        k: [] for k in ("patient_id", "municipality_code", "valid_from", "valid_to", "updated_at")
+    }
+
+    def add(person: int, municipality: str, valid_from, valid_to, updated: str) -> None:
+        columns["patient_id"].append(patient[person])
+        columns["municipality_code"].append(municipality)
+        columns["valid_from"].append(str(valid_from))
+        columns["valid_to"].append(None if valid_to is None else str(valid_to))
+        columns["updated_at"].append(updated)
+
+    moves = dict(zip(moved.tolist(), learned, strict=True))
+    for person in range(n):
+        first = since[person].astype(object)
+        if person in moves:
+            day = r.moved_on[person].astype(object)
+            add(person, r.previous_municipality[person], first, day - timedelta(1), moves[person])
+            add(person, r.municipality[person], day, None, moves[person])
+        else:
+            add(person, r.municipality[person], first, None, first_updated)
+    return {"residence_id": list(range(1, len(columns["patient_id"]) + 1)), **columns}

@@ -1,7 +1,8 @@
 """The indicator report: ``<reports>/indicators/index.html``, in Finnish and Swedish.
 
 For every indicator of the catalogue: its definition, a trend chart of the county value and a
-comparison of municipalities (or units, or service classes where that is the indicator's grain).
+comparison of municipalities (or units, or service classes where that is the indicator's grain),
+with the periods that are not final yet (preliminary) named.
 Built from the warehouse's public tables only (marts.indicator_catalog, marts.indicator_values),
 so it shows exactly what BI tools see, suppressed cells included.
 """
@@ -38,6 +39,10 @@ TEXT = {
         "generated": "Päivitetty",
         "run": "Ajo",
         "empty": "Tietovarastossa ei ole vielä indikaattoriarvoja: katso tietojen laadun raportti.",
+        "preliminary": (
+            "Ennakkotietoja: {periods} alkaen (lopulliset {days} vrk kauden päättymisen jälkeen)"
+        ),
+        "preliminary_mark": "ennakkotieto",
     },
     "sv": {
         "title": "Indikatorer",
@@ -55,6 +60,10 @@ TEXT = {
         "generated": "Uppdaterad",
         "run": "Körning",
         "empty": "Informationslagret har ännu inga indikatorvärden: se rapporten om datakvalitet.",
+        "preliminary": (
+            "Preliminära uppgifter: från {periods} (slutliga {days} dygn efter periodens slut)"
+        ),
+        "preliminary_mark": "preliminärt",
     },
 }
 
@@ -70,6 +79,13 @@ def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
         "order by period_start",
         [indicator["indicator_id"]],
     ).fetchall()
+    preliminary = dict(
+        con.execute(
+            "select period_grain, min(period_start) from marts.indicator_values "
+            "where indicator_id = ? and period_status = 'preliminary' group by 1",
+            [indicator["indicator_id"]],
+        ).fetchall()
+    )
     name = lambda code: labels[lang].get(code, code)  # noqa: E731
     levels = {r[0] for r in rows}
     county = [r for r in rows if r[0] == "county"]
@@ -105,6 +121,8 @@ def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
             (name(r[4]), None if r[6] else r[5]) for r in sorted(candidates, key=lambda r: r[4])
         ]
     heading = f"{_period(grain, latest) if latest else ''}"
+    if latest is not None and grain in preliminary and latest >= preliminary[grain]:
+        heading += f" ({TEXT[lang]['preliminary_mark']})"
     if level != "county" and first_breakdown:
         heading += f", {name(first_breakdown[0])}"
     comparison = charts.bar_chart(
@@ -116,6 +134,10 @@ def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
         "comparison_heading": heading,
         "suppressed_count": sum(1 for r in rows if r[6]),
         "rows": len(rows),
+        # the first preliminary period of the trend's grain: what is not final yet
+        "preliminary_from": _period(trend_grain, preliminary[trend_grain])
+        if trend_grain in preliminary
+        else None,
     }
 
 
@@ -158,6 +180,7 @@ def render_indicator_report(settings: Settings | None = None, run_id: str | None
         pages=pages,
         run_id=run,
         min_cell=min_cell,
+        close_days=settings.period_close_days,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
     log.info("indicator report: %s (%d indicators)", path, len(catalog))

@@ -5,7 +5,8 @@ the catalogue. For the county the warehouse reports on and a year, each package 
 CSV (UTF-8, one row per indicator and area), Parquet (the same rows, typed) and an HTML page in
 Finnish and Swedish with the county and its municipalities side by side; ``packages/index.html``
 links them. Values come from ``marts.indicator_values``, the public table where small cells are
-already withheld, so a package can never show what BI cannot.
+already withheld, so a package can never show what BI cannot; a year that is not yet final
+(period_status preliminary) is marked.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ TEXT = {
         "suppressed": "× = pieni solu (n < {n}) salattu",
         "not_available": "· = ei kuntatasolla (kustannuspaikat ovat koko alueen)",
         "no_data": "– = ei tietoa",
+        "preliminary": "* = ennakkotieto (vuosi ei ole vielä lopullinen)",
         "generated": "Päivitetty",
         "run": "Ajo",
         "downloads": "Lataa",
@@ -52,6 +54,7 @@ TEXT = {
         "suppressed": "× = liten cell (n < {n}) skyddad",
         "not_available": "· = inte på kommunnivå (kostnadsställena gäller hela området)",
         "no_data": "– = inga uppgifter",
+        "preliminary": "* = preliminärt (året är ännu inte slutligt)",
         "generated": "Uppdaterad",
         "run": "Körning",
         "downloads": "Ladda ner",
@@ -77,6 +80,7 @@ COLUMNS = [
     ("numerator", pa.float64()),
     ("denominator", pa.float64()),
     ("suppressed", pa.bool_()),
+    ("period_status", pa.string()),
     ("run_id", pa.string()),
 ]
 SCHEMA = pa.schema(COLUMNS)
@@ -147,7 +151,7 @@ def _package_rows(con, package: Package, county: str, year: int, catalog: dict) 
                 """
                 select values.breakdown_code, values.area_level, values.area_code,
                        values.value, values.numerator, values.denominator, values.suppressed,
-                       values.run_id
+                       values.period_status, values.run_id
                 from marts.indicator_values as values
                 left join marts.dim_municipality as municipalities
                     on values.area_level = 'municipality'
@@ -169,7 +173,17 @@ def _package_rows(con, package: Package, county: str, year: int, catalog: dict) 
                     f"{', '.join(codes)} and no total: name one with breakdown:"
                 )
             definition = catalog[item.indicator_id]
-            for breakdown, level, area, value, numerator, denominator, suppressed, run in rows:
+            for (
+                breakdown,
+                level,
+                area,
+                value,
+                numerator,
+                denominator,
+                suppressed,
+                status,
+                run,
+            ) in rows:
                 if breakdown != code:
                     continue
                 out.append(
@@ -190,6 +204,7 @@ def _package_rows(con, package: Package, county: str, year: int, catalog: dict) 
                         "numerator": numerator,
                         "denominator": denominator,
                         "suppressed": suppressed,
+                        "period_status": status,
                         "run_id": run,
                     }
                 )

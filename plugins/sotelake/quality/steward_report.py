@@ -72,6 +72,16 @@ TEXT = {
         "generated": "Päivitetty",
         "more": "ja {n} muuta",
         "notes": "Huomiot",
+        "revisions": "Julkaistujen lopullisten lukujen muutokset",
+        "revisions_none": "Viimeisimmät ajot eivät muuttaneet yhtään lopullisen kauden lukua.",
+        "revisions_intro": "Viimeisten {runs} ajon muutokset (marts.indicator_revisions).",
+        "indicator": "Indikaattori",
+        "area": "Alue",
+        "period": "Kausi",
+        "old": "Oli",
+        "new": "On",
+        "cause": "Syy",
+        "revised": "Ajo",
         "status_names": {
             "ok": "kunnossa",
             "warning": "varoitus",
@@ -124,6 +134,16 @@ TEXT = {
         "generated": "Generated",
         "more": "and {n} more",
         "notes": "Notes",
+        "revisions": "Changes to published final figures",
+        "revisions_none": "The latest runs changed no figure of a final period.",
+        "revisions_intro": "The changes of the last {runs} runs (marts.indicator_revisions).",
+        "indicator": "Indicator",
+        "area": "Area",
+        "period": "Period",
+        "old": "Was",
+        "new": "Is",
+        "cause": "Cause",
+        "revised": "Run",
         "status_names": {
             "ok": "ok",
             "warning": "warning",
@@ -138,6 +158,8 @@ TEXT = {
 SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2}
 MAX_FAILING = 200
 TREND_DAYS = 30
+REVISION_RUNS = 5  # the revisions of this many latest runs that made any
+MAX_REVISIONS = 200
 
 
 def collect(con) -> dict:
@@ -256,9 +278,27 @@ def collect(con) -> dict:
                days.rejected
         from days left join failures using (load_date) order by 1""",
     )
+    revisions = (
+        engine.rows(
+            con,
+            f"""
+            select indicator_id, area_level, area_code, period_grain, period_start,
+                   breakdown_code, old_value, new_value, old_suppressed, new_suppressed, cause,
+                   revised_run, revised_at
+            from marts.indicator_revisions
+            where revised_run in (
+                select revised_run from marts.indicator_revisions group by 1
+                order by max(revised_at) desc limit {REVISION_RUNS})
+            order by revised_at desc, indicator_id, period_start, area_level, area_code
+            limit {MAX_REVISIONS}""",
+        )
+        if "marts.indicator_revisions" in present
+        else []
+    )
     return {
         "loads": loads,
         "held_back": held_back,
+        "revisions": revisions,
         "failing": failing[:MAX_FAILING],
         "failing_more": max(0, len(failing) - MAX_FAILING),
         "quarantine": quarantine,
@@ -300,6 +340,7 @@ def render_steward_report(settings: Settings | None = None) -> Path:
         text=TEXT,
         trend_charts={lang: _trend_chart(data["trend"], TEXT[lang]) for lang in LANGUAGES},
         gx_docs=docs,
+        revision_runs=REVISION_RUNS,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         **data,
     )

@@ -67,13 +67,13 @@ class ValidationSummary:
     status: str = "passed"  # passed | warnings | rows_quarantined | rejected | no_data
     failing: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    published_after: str | None = None  # a merged mart: only its rows published after this
+    rebuilt_from: str | None = None  # a mart rebuilt by day: only its rows of the days rebuilt
 
     def summary(self) -> str:
         return (
             f"{self.source}.{self.table} ({self.load_date}): {self.status}; "
             f"{self.evaluated} expectations on {self.rows} rows"
-            + (f" published after {self.published_after}" if self.published_after else "")
+            + (f" of the days from {self.rebuilt_from}" if self.rebuilt_from else "")
             + f", failed {self.failed or 'none'}"
             + (f", {self.quarantined_rows} rows quarantined" if self.quarantined_rows else "")
             + f" in {self.seconds:.1f} s"
@@ -266,15 +266,15 @@ class Validator:
         summary.status = "rows_quarantined"
 
     def validate_relation(
-        self, relation: str, load_date: date, published_after: datetime | None = None
+        self, relation: str, load_date: date, rebuilt: tuple[str, date] | None = None
     ) -> ValidationSummary:
         """Validate a published mart (``schema.model``) of the warehouse with its suite.
 
-        Only the columns the suite looks at are read; with ``published_after``, only the rows
-        published after it: those a merge added (the rows it kept were checked when they were
-        added; the table's keys are also dbt's tests, on every build). A mart a held-back
-        source kept from being built is skipped (no_data). Critical failures are for the caller
-        to act on: a mart cannot be held back, the run fails instead.
+        Only the columns the suite looks at are read; with ``rebuilt`` (the column of the day
+        and the first day a build rebuilt), only the rows of the days rebuilt (the others were
+        checked when they were built; the table's keys are also dbt's tests, on every build).
+        A mart a held-back source kept from being built is skipped (no_data). Critical failures
+        are for the caller to act on: a mart cannot be held back, the run fails instead.
         """
         started = time.perf_counter()
         schema, model = relation.split(".", 1)
@@ -294,17 +294,17 @@ class Validator:
             if not exists:
                 summary.status = "no_data"
                 return summary
-            where = "" if published_after is None else " where _published_at > ?"
+            where = "" if rebuilt is None else f" where {engine.quote(rebuilt[0])} >= ?"
             batch = con.execute(
                 f"select {', '.join(engine.quote(c) for c in columns)} "
                 f"from {engine.quote(schema)}.{engine.quote(model)}{where}",
-                [] if published_after is None else [published_after],
+                [] if rebuilt is None else [rebuilt[1]],
             ).to_arrow_table()
         finally:
             con.close()
         summary.rows, summary.load_id = batch.num_rows, f"build_{self.run_id}"
-        if published_after is not None:
-            summary.published_after = published_after.isoformat()
+        if rebuilt is not None:
+            summary.rebuilt_from = rebuilt[1].isoformat()
         outcome = self._run_suite(
             batch, document, suite_file, summary, "warehouse", relation, load_date
         )

@@ -7,9 +7,14 @@ models keep what the previous build made from the same inputs.
 
 A table changed in a run when its load brought rows: an incremental load's rows are the changes
 of its window; a full load (the whole table again, every day) counts only when its rows differ
-from the table's previous load. The selection is used only when it is safe (``BuildState``):
-after a previous build that succeeded with the same dbt project and settings; anything else (a
-first build, a failed one, a changed model, seed, macro or cell size) builds everything.
+from the table's previous load. Within the selected models, the facts and indicators rebuild
+only the days and years the changes touch (dbt/macros/history.sql).
+
+The selection is used only when it is safe (``BuildState``): after a previous build that
+succeeded with the same dbt project, settings, engine, lake and warehouse. Anything else builds
+everything: a first build, a failed one, a changed model, seed, macro or cell size, a lake or
+warehouse that moved, and a change to a reference table (a full table: units, the cost-centre
+mapping, the population), which every period depends on.
 """
 
 from __future__ import annotations
@@ -95,45 +100,29 @@ def dq_changes(lake: LakePath, since: datetime) -> dict[str, list[str]]:
     return {kind: [str(file) for file in files] for kind, files in changed.items()}
 
 
-def newest_published(settings: Settings) -> dict[str, datetime]:
-    """The newest ``_published_at`` of every table of the warehouse that has the column (none
-    for an empty one), read before a daily build: what the build adds to an incremental model
-    or a merging mart are the rows published after it, and those are the rows its dbt tests
-    (dbt/macros/tests_of_changes.sql) and the marts' GX checks then read."""
-    from sotelake import engine
+def selection(changed: list[str], settings: Settings) -> str | None:
+    """The dbt selection of the models (and their tests) that the changed tables feed, and
+    marts.indicator_values, whose periods become final as days pass; None when a reference
+    table (mode: full) changed: every period depends on those."""
+    from sotelake.sources.registry import all_tables, load_registry
 
-    con = engine.connect_warehouse(settings.warehouse)
-    try:
-        having = con.execute(
-            "select table_schema, table_name from information_schema.columns "
-            "where column_name = '_published_at'"
-        ).fetchall()
-        newest = {
-            f"{schema}.{table}": con.execute(
-                f"select max(_published_at) from {engine.quote(schema)}.{engine.quote(table)}"
-            ).fetchone()[0]
-            for schema, table in having
-        }
-    finally:
-        con.close()
-    return {relation: value for relation, value in newest.items() if value is not None}
-
-
-def selection(changed: list[str]) -> str:
-    """The dbt selection of the models (and their tests) that the changed tables feed."""
-    return " ".join([*(f"source:{name}+" for name in changed), "source:lake_dq+"])
+    registry = load_registry(settings.config_dir / "sources.yml")
+    tables = {table.qualified_name: table for table in all_tables(registry)}
+    reference = [name for name in changed if tables[name].mode == "full"]
+    if reference:
+        log.info("reference data changed (%s): everything is built", ", ".join(reference))
+        return None
+    fed = [f"source:{name}+" for name in changed]
+    return " ".join([*fed, "source:lake_dq+", "indicator_values"])
 
 
 @dataclass
 class BuildState:
     """What the previous build was made from: ``<data>/dbt/build_state.json``."""
 
-    fingerprint: str  # the dbt project, its settings and the engine (``fingerprint``)
+    fingerprint: str  # the dbt project, its settings, the engine and where it reads and writes
     target: str  # the engine: duckdb | postgres | spark
     succeeded: bool
-    # every view in the warehouse was created from this project: by a whole build that left
-    # no source out, or kept since by builds of the same project (``views_kept``)
-    views_current: bool = False
     started_at: str | None = None  # when the build began (UTC, ISO 8601): see ``dq_changes``
 
     @staticmethod
@@ -180,23 +169,84 @@ class BuildState:
         tmp.replace(path)
 
 
-def views_kept(
-    previous: BuildState | None, state: BuildState, selected: bool, held_back: list[str]
-) -> bool:
-    """Whether a build may leave the warehouse's views as they are (dbt_build.build
-    ``keep_views``): when it selects what its changes feed and every view is of this project
-    (the previous build's ``views_current``). A whole build that leaves out the models of a
-    held-back source does not create or update the views downstream of it, so after one the
-    daily builds create the views they select again, until a whole build leaves nothing out.
-    Records in ``state`` whether the build leaves every view of this project."""
-    keep = selected and previous is not None and previous.views_current
-    state.views_current = keep or (not selected and not held_back)
-    return keep
-
-
 def fingerprint(settings: Settings, target: str) -> str:
-    """What every model depends on besides the lake: the project files (models, macros,
-    seeds), the settings the models read, and the engine that builds them."""
+    """What every model depends on besides the lake's rows: the project files (models, macros,
+    seeds), the settings the models read, the engine that builds them, and where the lake and
+    the warehouse are (a moved data folder is read again whole, from its new place)."""
     from sotelake.transform.dbt_build import project_digest
 
-    return f"{project_digest(settings.dbt_project)}:{target}:cells={settings.min_cell_size}"
+    return (
+        f"{project_digest(settings.dbt_project)}:{target}:cells={settings.min_cell_size}"
+        f":close_days={settings.period_close_days}"
+        f":lake={settings.lake}:warehouse={settings.warehouse}"
+    )
+
+
+def days_rebuilt(settings: Settings, by_day: dict[str, str | None]) -> dict[str, tuple[str, date]]:
+    """For the models a build rebuilt by day (``DbtResult.by_day``: ``schema.model`` -> the
+    column of the day), the column and the first day it rebuilt, from the build's record
+    (dbt/macros/history.sql: intermediate.rebuilds). A model whose changes touched nothing is
+    left out; so is one without a day column."""
+    from sotelake import engine
+
+    models = {relation.split(".")[1]: relation for relation, column in by_day.items() if column}
+    if not models:
+        return {}
+    con = engine.connect_warehouse(settings.warehouse)
+    try:
+        rows = con.execute(
+            "select model, rebuilt_from from intermediate.rebuilds "
+            "where model in (select unnest(?)) "
+            "qualify row_number() over (partition by model order by recorded_at desc) = 1",
+            [list(models)],
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        models[model]: (by_day[models[model]], since) for model, since in rows if since is not None
+    }
+
+
+# The models that publish every indicator (dbt tag): a held-back source does not keep them from
+# being built, when the models they read of that source are in the warehouse as last built.
+EVERY_INDICATOR = "every_indicator"
+
+
+def held_back_exclusion(settings: Settings, held_back: list[str]) -> list[str] | None:
+    """What a DuckDB build leaves out for the held-back sources: every model downstream of them
+    but those tagged every_indicator, so the indicators that do not read those sources are
+    built, and those that do keep the values of the last build that had them (their models
+    are left as they were). None (leave out everything downstream) when there is no previous
+    build's manifest, or a model those read is not in the warehouse (a first build)."""
+    from sotelake import engine
+
+    if not held_back:
+        return []
+    manifest_path = settings.data_dir / "dbt" / "target" / "manifest.json"
+    if not manifest_path.exists() or not settings.warehouse.exists():
+        return None
+    manifest = json.loads(manifest_path.read_text())
+    nodes, children = manifest["nodes"], manifest["child_map"]
+    frontier = [
+        unique_id
+        for unique_id, source in manifest["sources"].items()
+        if source["source_name"] in held_back
+    ]
+    downstream: set[str] = set()
+    while frontier:
+        node = frontier.pop()
+        for child in children.get(node, []):
+            if child not in downstream and child.startswith("model."):
+                downstream.add(child)
+                frontier.append(child)
+    kept = {n for n in downstream if EVERY_INDICATOR in nodes[n]["config"].get("tags", [])}
+    excluded = downstream - kept
+    read = {p for n in kept for p in nodes[n]["depends_on"]["nodes"] if p in excluded}
+    con = engine.connect_warehouse(settings.warehouse)
+    try:
+        present = engine.tables(con)
+    finally:
+        con.close()
+    if any(f"{nodes[n]['schema']}.{nodes[n]['alias']}" not in present for n in read):
+        return None
+    return sorted(nodes[n]["name"] for n in excluded)

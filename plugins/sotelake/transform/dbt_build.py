@@ -14,7 +14,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sotelake.settings import ConfigurationError, Settings, get_settings
@@ -33,42 +33,25 @@ class DbtResult:
     statuses: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     built: list[str] = field(default_factory=list)  # schema.model of the models it (re)built
-    merged: list[str] = field(default_factory=list)  # those of them it merged into (incremental)
-
-
-# The marts that can merge a day's changes instead of being rebuilt (dbt/macros/merge_changes.sql)
-# do so when the build says so (the daily build of what the day changed, transform.changes); any
-# other build rebuilds them whole, so a changed model or a failed build never leaves stale rows.
-MERGE_CHANGES_ENV = "SOTELAKE_MERGE_CHANGES"
+    # those of them it built incrementally, and the column of the day they are rebuilt by
+    # (meta day_column: dbt/macros/history.sql), if they have one
+    by_day: dict[str, str | None] = field(default_factory=dict)
 
 
 DQ_CHANGES_ENV = "SOTELAKE_DQ_CHANGES"  # the quality files a daily build reads (changes.dq_changes)
-NEWEST_PUBLISHED_ENV = "SOTELAKE_NEWEST_PUBLISHED"  # what its tests read (tests_of_changes.sql)
+LOAD_DATE_ENV = "SOTELAKE_LOAD_DATE"  # the day the published periods' status is as of
+HELD_BACK_ENV = "SOTELAKE_HELD_BACK"  # the sources a build left out (indicator_values names them)
 
 
-def merge_environment(
-    merge_changes: bool,
-    settings: Settings | None = None,
-    since: datetime | None = None,
-    newest_published: dict[str, datetime] | None = None,
-) -> dict[str, str]:
-    """The environment of a dbt invocation that may merge the changes ("0" otherwise, from
-    dbt_environment); with ``since`` (when the previous build began), the quality files written
-    since, listed as the invocation starts (dbt/macros/dq_changes.sql); with
-    ``newest_published`` (``changes.newest_published``), the tests of the incremental models
-    read the rows published after their newest before the build."""
-    if not merge_changes:
+def dq_environment(settings: Settings, since: datetime | None) -> dict[str, str]:
+    """The environment of a dbt invocation that reads only the quality records written since
+    ``since`` (the previous build's start: dbt/macros/dq_changes.sql), listed as it starts;
+    none without ``since`` (every record is read)."""
+    if since is None:
         return {}
-    env = {MERGE_CHANGES_ENV: "1"}
-    if since is not None:
-        from sotelake.transform.changes import dq_changes
+    from sotelake.transform.changes import dq_changes
 
-        lake = (settings or get_settings()).lake
-        env[DQ_CHANGES_ENV] = json.dumps(dq_changes(lake, since))
-    if newest_published:
-        newest = {relation: moment.isoformat() for relation, moment in newest_published.items()}
-        env[NEWEST_PUBLISHED_ENV] = json.dumps(newest)
-    return env
+    return {DQ_CHANGES_ENV: json.dumps(dq_changes(settings.lake, since))}
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -80,9 +63,9 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "DBT_LOG_PATH": str(settings.logs / "dbt"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "SOTELAKE_MIN_CELL_SIZE": str(settings.min_cell_size),
-        MERGE_CHANGES_ENV: "0",  # build() says "1" when the marts may merge the changes
-        DQ_CHANGES_ENV: "",  # and lists the quality files to read (none: read them all)
-        NEWEST_PUBLISHED_ENV: "",  # and the rows its tests read (none: all)
+        "SOTELAKE_PERIOD_CLOSE_DAYS": str(settings.period_close_days),
+        DQ_CHANGES_ENV: "",  # a daily build lists the quality files to read (none: all)
+        HELD_BACK_ENV: "",  # and a build the sources it leaves out
     }
 
 
@@ -130,7 +113,7 @@ def run_dbt(
         finally:
             _release_duckdb()
     result = DbtResult(command, round(time.perf_counter() - started, 2))
-    merging, refreshed = env[MERGE_CHANGES_ENV] == "1", "--full-refresh" in args
+    refreshed = "--full-refresh" in args
     for node_result in getattr(outcome.result, "results", None) or []:
         status = str(node_result.status)
         result.statuses[status] = result.statuses.get(status, 0) + 1
@@ -141,22 +124,14 @@ def run_dbt(
             result.failures.append(f"{where}: {status}: {node_result.message}")
         elif status == "success" and node is not None and node.resource_type == "model":
             result.built.append(f"{node.schema}.{node.alias}")
-            if _merged(node.config, merging, refreshed):
-                result.merged.append(result.built[-1])
+            if node.config.materialized == "incremental" and not refreshed:
+                day = (node.config.meta or {}).get("day_column")
+                result.by_day[result.built[-1]] = day
     log.info("dbt finished in %.1f s: %s", result.seconds, result.statuses)
     if not outcome.success:
         detail = "\n".join(result.failures) or str(outcome.exception)
         raise DbtBuildError(f"dbt {args[0]} failed:\n{detail}")
     return result
-
-
-def _merged(config, merging: bool, refreshed: bool) -> bool:
-    """Whether an incremental model merged, as the project's should_full_refresh decides it
-    (dbt/macros/merge_changes.sql: --full-refresh, the model's full_refresh, and a mart that
-    merges only in a daily build is rebuilt whole in any other)."""
-    if config.materialized != "incremental" or refreshed or config.full_refresh:
-        return False
-    return merging or not (config.meta or {}).get("rebuilt_unless_merging")
 
 
 def _release_duckdb() -> None:
@@ -186,38 +161,35 @@ def build(
     select: str | None = None,
     exclude_sources: list[str] | None = None,
     target_env: dict[str, str] | None = None,
-    merge_changes: bool = False,
-    keep_views: bool = False,
     dq_since: datetime | None = None,
-    newest_published: dict[str, datetime] | None = None,
+    load_date: date | None = None,
+    exclude: list[str] | None = None,
 ) -> DbtResult:
     """``dbt build``: seeds, staging, intermediate and marts, with their tests.
 
-    ``exclude_sources`` leaves out everything downstream of those sources (their last good
-    state stays in the warehouse): used when a source's batch was rejected or its load failed.
-    ``target_env`` selects another target than DuckDB (``postgres_environment``,
-    ``spark_environment``). With ``merge_changes``, the marts that can merge the rows changed
-    since their last build do (``MERGE_CHANGES_ENV``): only when that build was of the same
-    project and succeeded (the caller knows: transform.changes.BuildState), the quality
-    records read only the files written since ``dq_since``, that build's start, and the tests of
-    the incremental models the rows published after ``newest_published`` (``merge_environment``).
-
-    With ``keep_views`` (DuckDB's daily build, when every view is of this project:
-    transform.changes.views_kept), the selection leaves the views out: their SQL is this
-    project's, and DuckDB binds a view's tables by name when it is read, so a table rebuilt
-    under a view is read through it. The 18 intermediate and formula views of a daily build
-    then cost nothing (its dbt step 1 s less at 650 000 residents). PostgreSQL drops the views
-    on a table that dbt replaces, so there they are built again.
+    Without ``select``, a whole build: every model refreshed (``--full-refresh``), but the
+    history of published values, which is never rebuilt. With ``select`` (the daily build of
+    what the day's changes feed: transform.changes), the incremental models take the changes:
+    the facts and indicators rebuild the days and years the changes touch
+    (dbt/macros/history.sql) and the quality records read the files written since
+    ``dq_since``. ``exclude_sources`` leaves out everything downstream of those sources (their
+    last good state stays in the warehouse): used when a source's batch was rejected or its
+    load failed. ``target_env`` selects another target than DuckDB (``postgres_environment``,
+    ``spark_environment``). ``load_date``: the day the published periods' status is as of.
+    ``exclude``: what to leave out instead of everything downstream of ``exclude_sources``
+    (transform.changes.held_back_exclusion keeps the indicators that do not read them).
     """
     args = list(WHOLE_BUILD)
-    args += ["--select", select] if select else []
-    excluded = [f"source:{name}+" for name in sorted(exclude_sources or [])]
-    if select and keep_views:
-        excluded.append("config.materialized:view")
+    args += ["--select", select] if select else ["--full-refresh"]
+    held_back = sorted(exclude_sources or [])
+    excluded = exclude if exclude is not None else [f"source:{name}+" for name in held_back]
     if excluded:
         args += ["--exclude", *excluded]
-    merge = merge_environment(merge_changes, settings, dq_since, newest_published)
-    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id, **merge}
+    env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id, HELD_BACK_ENV: ",".join(held_back)}
+    if select:
+        env.update(dq_environment(settings or get_settings(), dq_since))
+    if load_date:
+        env[LOAD_DATE_ENV] = load_date.isoformat()
     return run_dbt(args, settings=settings, extra_env=env)
 
 
@@ -295,7 +267,7 @@ def build_on_postgres(
     settings: Settings | None = None,
     select: str | None = None,
     exclude_sources: list[str] | None = None,
-    merge_changes: bool = False,
+    load_date: date | None = None,
 ) -> DbtResult:
     """The dbt build on a PostgreSQL warehouse: copy the lake in, then ``dbt build`` with the
     ``postgres`` target (the same models; grants give bi_reader the public marts)."""
@@ -306,7 +278,7 @@ def build_on_postgres(
     ensure_roles(url)
     copy_lake_to_postgres(url, settings)
     environment = postgres_environment(url, settings)
-    return build(run_id, settings, select, exclude_sources, environment, merge_changes)
+    return build(run_id, settings, select, exclude_sources, environment, load_date=load_date)
 
 
 # Spark through a Spark Thrift Server (a cluster) instead of a session in this process
@@ -337,7 +309,7 @@ def build_on_spark(
     settings: Settings | None = None,
     select: str | None = None,
     exclude_sources: list[str] | None = None,
-    merge_changes: bool = False,
+    load_date: date | None = None,
 ) -> DbtResult:
     """The dbt build on Spark (local mode in this process, or a Thrift Server): the lake's
     Parquet files become external tables (the project's on-run-start hook), then the same
@@ -356,5 +328,5 @@ def build_on_spark(
         )
     spark_warehouse(settings).mkdir(parents=True, exist_ok=True)
     return build(
-        run_id, settings, select, exclude_sources, spark_environment(settings), merge_changes
+        run_id, settings, select, exclude_sources, spark_environment(settings), load_date=load_date
     )

@@ -12,7 +12,9 @@ build on PostgreSQL or Spark, ``refresh`` copies those schemas into it from the 
 
 The copy replaces the schemas in one transaction, and the tasks that open the file share the
 ``duckdb_writer`` pool, so a reader never sees half a warehouse. On those targets the file holds
-the public schemas only (staging and intermediate stay in the engine).
+the public schemas only (staging and intermediate stay in the engine), and the record of what
+each build rebuilt (``intermediate.rebuilds``, dbt/macros/history.sql), which the marts' checks
+read.
 """
 
 from __future__ import annotations
@@ -93,12 +95,22 @@ def _copy_in(con, only: list[str] | None) -> dict[str, int]:
     con.execute(f"USE {quote(home)}")
     if only is not None:
         relations = [relation for relation in relations if relation in only]
+    else:
+        relations += [
+            f"{schema}.{table}"
+            for schema, table in con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                f"WHERE table_catalog = '{BUILT}' AND table_schema = 'intermediate' "
+                "AND table_name = 'rebuilds'"
+            ).fetchall()
+        ]
     copied = {}
     con.execute("BEGIN")
     if only is None:
         for schema in PUBLIC_SCHEMAS:
             con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             con.execute(f"CREATE SCHEMA {schema}")
+        con.execute("CREATE SCHEMA IF NOT EXISTS intermediate")
     for relation in relations:
         con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT * FROM {BUILT}.{relation}")
         (copied[relation],) = con.execute(f"SELECT count(*) FROM {relation}").fetchone()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sotelake.settings import DBT_TARGET_ENV, ConfigurationError, Settings
 from sotelake.transform.dbt_build import (
@@ -24,7 +24,7 @@ from sotelake.transform.dbt_build import (
     build,
     build_on_postgres,
     build_on_spark,
-    merge_environment,
+    dq_environment,
     postgres_environment,
     run_dbt,
     spark_environment,
@@ -43,53 +43,48 @@ class BuildTarget:
         settings: Settings,
         select: str | None = None,
         exclude_sources: list[str] | None = None,
-        merge_changes: bool = False,
-        keep_views: bool = False,
         dq_since: datetime | None = None,
-        newest_published: dict[str, datetime] | None = None,
+        load_date: date | None = None,
+        exclude: list[str] | None = None,
     ) -> DbtResult:
-        """``dbt build`` of the project (or of ``select``) on this engine; ``merge_changes``
-        and, on DuckDB, ``keep_views``, ``dq_since`` and ``newest_published``: see
-        ``dbt_build.build``."""
+        """``dbt build`` of the project (or of ``select``) on this engine: see
+        ``dbt_build.build``; ``dq_since`` and ``exclude`` on DuckDB only (the others read the
+        lake's copy, and leave out everything downstream of a held-back source)."""
         if self.name == "postgres":
             return build_on_postgres(
-                self.warehouse_url, run_id, settings, select, exclude_sources, merge_changes
+                self.warehouse_url, run_id, settings, select, exclude_sources, load_date
             )
         if self.name == "spark":
-            return build_on_spark(run_id, settings, select, exclude_sources, merge_changes)
+            return build_on_spark(run_id, settings, select, exclude_sources, load_date)
         return build(
             run_id,
             settings,
             select,
             exclude_sources,
-            merge_changes=merge_changes,
-            keep_views=keep_views,
             dq_since=dq_since,
-            newest_published=newest_published,
+            load_date=load_date,
+            exclude=exclude,
         )
 
     def rebuild_validation_results(
-        self,
-        run_id: str,
-        settings: Settings,
-        merge_changes: bool = False,
-        dq_since: datetime | None = None,
+        self, run_id: str, settings: Settings, dq_since: datetime | None = None
     ) -> DbtResult:
         """``dq.validation_results`` (and the stewards' ``dq.validation_examples``, from the same
-        files) again, with the results the marts' checks just added to the
-        lake (PostgreSQL reads the lake's copy: its validation results are copied again).
-        ``merge_changes`` and ``dq_since`` as in the build before it: a daily build adds the
-        results written since the previous build began, any other rebuilds the model whole."""
+        files) again, with the results the marts' checks just added to the lake (PostgreSQL reads
+        the lake's copy: its validation results are copied again). After a daily build
+        (``dq_since``: when the previous build began), they add the results written since;
+        otherwise they read every result file."""
         if self.name == "postgres":
             from sotelake.transform.lake_copy import LAKE_DQ_SCHEMA, copy_lake_to_postgres
 
             copy_lake_to_postgres(
                 self.warehouse_url, settings, only={f"{LAKE_DQ_SCHEMA}.validation_results"}
             )
-        since = dq_since if self.name == "duckdb" else None  # the others read the lake's copy
-        merge = merge_environment(merge_changes, settings, since)
-        models = ["validation_results", "validation_examples"]
-        return self.run(["run", "--select", *models], settings, run_id, merge)
+        since = dq_since if self.name == "duckdb" else None
+        args = ["run", "--select", "validation_results", "validation_examples"]
+        if since is None:
+            args.append("--full-refresh")
+        return self.run(args, settings, run_id, dq_environment(settings, since))
 
     def run(
         self,

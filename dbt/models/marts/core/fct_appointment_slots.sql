@@ -1,14 +1,14 @@
-{#- Merges a daily build's changes (macros/merge_changes.sql). -#}
+{#- Built by day (macros/history.sql): a build replaces the slots from the first day its changes
+    touch (a slot's day, or the day it was opened or booked on, whichever is first). -#}
 {{ config(
-    materialized=merged_or_rebuilt(),
-    meta={'rebuilt_unless_merging': true},
-    pre_hook="{{ forget_changed_rows('appointment_id', ref('stg_unified_record__appointments'))
-                 if is_incremental() else '' }}",
+    materialized=incremental_or_table(),
+    meta={'day_column': 'slot_date'},
+    pre_hook=[
+        "{{ record_rebuild(changed_slot_days()) }}",
+        "{{ forget_rebuilt_days() }}",
+    ],
 ) }}
 
 -- depends_on: {{ ref('stg_unified_record__appointments') }} (the pre-hook reads it)
 select * from {{ ref('int_appointment_slots_classified') }}
-{%- if is_incremental() %}
--- the slots the pre-hook deleted, and any the table never had
-where appointment_id not in (select appointment_id from {{ this }})
-{%- endif %}
+where {{ rebuilt_days('slot_date') }}

@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ record_rebuild(changed_events(ref('stg_finance__ledger_postings'), 'posting_id', 'period_start', 'posting_id', 'period_start')) }}") }}
+
 -- Ledger postings with the service class of their cost centre (steward-maintained mapping).
 -- Accounts 4xxx are costs (positive), 3xxx revenues (negative); purchased services are the
 -- postings produced as ostopalvelu or palveluseteli.
@@ -12,7 +14,8 @@ select
     postings.amount,
     postings.production,
     postings.production in ('ostopalvelu', 'palveluseteli') as is_purchased,
-    postings._source_file as source_file
+    postings._source_file as source_file,
+    postings._published_at
 from {{ ref('stg_finance__ledger_postings') }} as postings
 left join {{ ref('stg_finance__cost_centres') }} as mapping
     on postings.cost_centre = mapping.cost_centre

@@ -1,14 +1,24 @@
-{#- Merges a daily build's changes (macros/merge_changes.sql: forget_changed_visits). -#}
+{#- Built by day (macros/history.sql): a build replaces the visits from the first day its changes
+    touch: visits added, changed or deleted in any record system, bookings, residences, and
+    people new to the mart. -#}
 {{ config(
-    materialized=merged_or_rebuilt(),
-    meta={'rebuilt_unless_merging': true},
-    pre_hook="{{ forget_changed_visits() if is_incremental() else '' }}",
+    materialized=incremental_or_table(),
+    meta={'day_column': 'visit_date'},
+    pre_hook=[
+        "{{ record_rebuild(changed_visit_days()) }}",
+        "{{ forget_rebuilt_days() }}",
+    ],
 ) }}
+
+-- depends_on: {{ ref('stg_unified_record__patients') }} (the pre-hook reads it)
 
 -- Visits and contacts of every source in one conformed shape, the source kept: the unified
 -- record system (soft-deleted rows left out), the legacy system of the municipalities before
--- their cut-over, and the purchased services' FHIR encounters. Codes are mapped to conformed ones (seeds professional_groups,
--- contact_types, legacy_units). A person known to both systems has one pseudonym.
+-- their cut-over, and the purchased services' FHIR encounters. Codes are mapped to conformed
+-- ones (seeds professional_groups, contact_types, legacy_units). A person known to both
+-- systems has one pseudonym. A visit counts in the municipality where the person lived on its
+-- day (dim_person_residence); a person the unified record system does not know, in the
+-- municipality the visit's own system recorded.
 -- Unified visits of a quarantined patient (invalid henkilötunnus) cannot be attributed to a
 -- person and are left out; the relationships test on stg_unified_record__visits counts them.
 with unified as (
@@ -17,7 +27,7 @@ with unified as (
         'U' || visits.visit_id as visit_key,
         visits.visit_id as source_visit_id,
         patients.person_pseudonym,
-        patients.home_municipality_code,
+        cast(null as {{ sql_type('varchar') }}) as recorded_municipality_code,
         visits.unit_id,
         visits.appointment_id,
         visits.visit_start,
@@ -33,20 +43,12 @@ with unified as (
             patients._published_at,
             coalesce(appointments._published_at, visits._published_at)
         ) as _published_at
-    from (
-        select * from {{ ref('stg_unified_record__visits') }}
-        where not is_deleted
-        {%- if is_incremental() %}
-            -- the visits the pre-hook deleted, and any the table never had; left out before
-            -- the joins, which then see only these (4x faster than after them on DuckDB)
-            and visit_id not in (
-                select source_visit_id from {{ this }} where source_visit_id is not null)
-        {%- endif %}
-    ) as visits
-    inner join {{ ref('int_patients_attributed') }} as patients
+    from {{ ref('stg_unified_record__visits') }} as visits
+    inner join {{ ref('stg_unified_record__patients') }} as patients
         on visits.patient_id = patients.patient_id
     left join {{ ref('stg_unified_record__appointments') }} as appointments
         on visits.appointment_id = appointments.appointment_id
+    where not visits.is_deleted and {{ rebuilt_days('visits.visit_date') }}
 ),
 
 legacy as (
@@ -55,7 +57,7 @@ legacy as (
         'L' || legacy.legacy_visit_key as visit_key,
         null::bigint as source_visit_id,
         legacy.person_pseudonym,
-        legacy.home_municipality_code,
+        legacy.home_municipality_code as recorded_municipality_code,
         units.unit_id,
         null::bigint as appointment_id,
         legacy.visit_start,
@@ -72,6 +74,7 @@ legacy as (
         on legacy.legacy_unit_code = legacy_units.legacy_unit_code
     left join {{ ref('stg_unified_record__units') }} as units
         on legacy_units.unit_code = units.unit_code
+    where {{ rebuilt_days('legacy.visit_date') }}
 ),
 
 -- Visits bought from a private provider with service vouchers (FHIR Encounters).
@@ -81,7 +84,7 @@ purchased as (
         'P' || encounters.encounter_id as visit_key,
         null::bigint as source_visit_id,
         patients.person_pseudonym,
-        patients.municipality_code as home_municipality_code,
+        patients.municipality_code as recorded_municipality_code,
         null::bigint as unit_id,
         null::bigint as appointment_id,
         encounters.visit_start,
@@ -97,6 +100,7 @@ purchased as (
     inner join {{ ref('stg_purchased_services__patients') }} as patients
         on encounters.patient_ref = patients.patient_ref
     where encounters.status = 'finished' and patients.person_pseudonym is not null
+        and {{ rebuilt_days('cast(encounters.visit_start as date)') }}
 ),
 
 unioned as (
@@ -112,7 +116,7 @@ select
     unioned.visit_key,
     unioned.source_visit_id,
     unioned.person_pseudonym,
-    unioned.home_municipality_code,
+    coalesce(residences.municipality_code, unioned.recorded_municipality_code) as home_municipality_code,
     unioned.unit_id,
     unioned.appointment_id,
     unioned.visit_start,
@@ -125,8 +129,9 @@ select
     contact_types.contact_type_code,
     contact_types.is_remote,
     contact_types.is_digital,
-    unioned._published_at
+    greatest(unioned._published_at, coalesce(residences._published_at, unioned._published_at)) as _published_at
 from unioned
+{{ residence_on('residences', 'unioned.person_pseudonym', 'unioned.visit_date') }}
 left join {{ ref('professional_groups') }} as groups
     on groups.source_system = unioned.source_system
     and groups.source_code = unioned.professional_group_source_code

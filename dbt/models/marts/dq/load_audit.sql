@@ -4,7 +4,6 @@
 -- A daily build adds the loads whose audit changed (macros/dq_changes.sql).
 {{ config(
     materialized=dq_merged_or_rebuilt(),
-    meta={'rebuilt_unless_merging': true},
     pre_hook="{{ forget_changed_loads('load_audit') if is_incremental() else '' }}",
 ) }}
 

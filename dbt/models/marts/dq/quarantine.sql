@@ -3,7 +3,6 @@
 -- build replaces the rows of the loads whose audit changed (macros/dq_changes.sql).
 {{ config(
     materialized=dq_merged_or_rebuilt(),
-    meta={'rebuilt_unless_merging': true},
     pre_hook="{{ forget_changed_loads('load_audit') if is_incremental() else '' }}",
 ) }}
 

@@ -1,3 +1,5 @@
+{{ config(tags=['every_indicator']) }}
+
 -- Reconciliation of indicators: for every additive indicator (catalogue), period and
 -- breakdown, the municipalities' numerators add up to the county's (before suppression).
 with computed as (

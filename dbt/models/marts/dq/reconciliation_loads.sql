@@ -4,7 +4,6 @@
 -- back. A daily build checks the loads whose audit changed (macros/dq_changes.sql).
 {{ config(
     materialized=dq_merged_or_rebuilt(),
-    meta={'rebuilt_unless_merging': true},
     pre_hook="{{ forget_changed_loads('load_audit', key='scope', of=load_scope()) if is_incremental() else '' }}",
 ) }}
 

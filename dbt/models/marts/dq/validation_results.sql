@@ -4,7 +4,6 @@
 -- (macros/dq_changes.sql).
 {{ config(
     materialized=dq_merged_or_rebuilt(),
-    meta={'rebuilt_unless_merging': true},
     pre_hook="{{ forget_changed_loads('validation_results') if is_incremental() else '' }}",
 ) }}
 

@@ -1,36 +1,50 @@
--- Every computed indicator value, one long table (public interface, DESIGN.md): BI needs one
--- query. Small cells are suppressed here for indicators whose catalogue entry says so: a
--- numerator from 1 to SOTELAKE_MIN_CELL_SIZE - 1 (default 5) withholds numerator and value
--- (suppressed = true).
-with computed as (
-    select * from {{ ref('indicator_values_computed') }}
+{{ config(tags=['every_indicator']) }}
+
+-- Public interface: every indicator value, one long table (DESIGN.md), so BI needs one query:
+-- the values as published by this build (indicators.indicator_values_suppressed: small cells
+-- withheld), with the period's status (preliminary until closed for
+-- SOTELAKE_PERIOD_CLOSE_DAYS days, then final) and when each value was first published
+-- (marts.indicator_value_history), and the sources it reads that this build held back (its values
+-- are those of the last build that had them).
+{%- set held_back = held_back_sources() %}
+{%- set behind = {} %}
+{%- for indicator, sources in indicator_sources().items() %}
+    {%- set late = sources | select('in', held_back) | list %}
+    {%- if late %}{% do behind.update({indicator: late | join(', ')}) %}{% endif %}
+{%- endfor %}
+with published as (
+    select * from {{ ref('indicator_values_suppressed') }}
 ),
 
-catalog as (
-    select indicator_id, suppress_small_cells from {{ ref('indicator_definitions') }}
-),
-
-flagged as (
-    select
-        computed.*,
-        coalesce(catalog.suppress_small_cells, true)
-            and computed.numerator > 0
-            and computed.numerator < {{ env_var('SOTELAKE_MIN_CELL_SIZE', '5') | int }} as suppressed
-    from computed
-    left join catalog on catalog.indicator_id = computed.indicator_id
+first_published as (
+    select value_key, min(valid_from) as first_published_at
+    from {{ ref('indicator_value_history') }}
+    group by value_key
 )
 
 select
-    cast(indicator_id as {{ sql_type('varchar') }}) as indicator_id,
-    cast(area_level as {{ sql_type('varchar') }}) as area_level,
-    cast(area_code as {{ sql_type('varchar') }}) as area_code,
-    cast(period_grain as {{ sql_type('varchar') }}) as period_grain,
-    cast(period_start as date) as period_start,
-    cast(breakdown as {{ sql_type('varchar') }}) as breakdown,
-    cast(breakdown_code as {{ sql_type('varchar') }}) as breakdown_code,
-    case when suppressed then null else numerator end as numerator,
-    denominator,
-    case when suppressed then null else value end as value,
-    suppressed,
+    published.indicator_id,
+    published.area_level,
+    published.area_code,
+    published.period_grain,
+    published.period_start,
+    published.breakdown,
+    published.breakdown_code,
+    published.numerator,
+    published.denominator,
+    published.value,
+    published.suppressed,
+    cast({{ period_status('published.period_grain', 'published.period_start') }} as {{ sql_type('varchar') }}) as period_status,
+    first_published.first_published_at,
+    cast(
+        {%- if behind %}
+        case published.indicator_id
+            {%- for indicator, sources in behind.items() %}
+            when '{{ indicator }}' then '{{ sources }}'
+            {%- endfor %}
+        end
+        {%- else %} null
+        {%- endif %} as {{ sql_type('varchar') }}) as sources_behind,
     cast('{{ pipeline_run_id() }}' as {{ sql_type('varchar') }}) as run_id
-from flagged
+from published
+left join first_published on first_published.value_key = {{ value_key('published.') }}

@@ -1,8 +1,9 @@
 -- home_care_75_share: residents aged 75 or more in regular home care on the last day of the
--- month, % of the residents of that age. A year is its 30 November (Sotkanet's measuring day).
+-- month (in the municipality where they lived that day), % of the residents of that age. A
+-- year is its 30 November (Sotkanet's measuring day).
 with clients as (
     select
-        decisions.home_municipality_code as municipality_code,
+        residences.municipality_code,
         months.period_start,
         'total' as breakdown_code,
         count(distinct decisions.person_pseudonym) as numerator
@@ -11,7 +12,11 @@ with clients as (
         on decisions.start_date <= months.month_end
         and (decisions.end_date is null or decisions.end_date >= months.month_end)
     inner join {{ ref('dim_person') }} as persons using (person_pseudonym)
+    inner join {{ ref('dim_person_residence') }} as residences
+        on residences.person_pseudonym = decisions.person_pseudonym
+        and months.month_end between residences.valid_from and residences.valid_to
     where decisions.service_type = 'regular'
+        and months.period_start >= {{ indicator_periods_from() }}
         and {{ year_of('months.month_end') }} - persons.birth_year >= 75
     group by 1, 2, 3
 ),

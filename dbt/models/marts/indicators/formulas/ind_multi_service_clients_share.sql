@@ -1,6 +1,8 @@
 -- multi_service_clients_share: residents who used at least three service areas in the year
 -- (primary care, emergency, specialist care, home care, round-the-clock care, child welfare),
--- % of residents.
+-- % of residents, in the municipality where they lived on 31 December (the population's day;
+-- a person the unified record system does not know: where their own system has them).
+{%- set periods_from = indicator_periods_from() %}
 with uses as (
     select visits.person_pseudonym, {{ year_of('visits.visit_date') }} as year,
            case
@@ -10,27 +12,32 @@ with uses as (
            end as service_area
     from {{ ref('fct_visits') }} as visits
     left join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
+    where visits.visit_date >= {{ periods_from }}
     union all
     select person_pseudonym, {{ year_of('admitted_date') }}, 'specialist_care' from {{ ref('fct_inpatient_episodes') }}
+    where admitted_date >= {{ periods_from }}
     union all
     select person_pseudonym, {{ year_of('visit_date') }}, 'home_care' from {{ ref('fct_home_care_visits') }}
+    where visit_date >= {{ periods_from }}
     union all
     select stays.person_pseudonym, years.year, 'round_the_clock_care'
     from {{ ref('fct_round_the_clock_stays') }} as stays
-    inner join (select distinct year from {{ ref('fct_population') }}) as years
+    inner join (select distinct year from {{ ref('fct_population') }}
+                where make_date(year, 1, 1) >= {{ periods_from }}) as years
         on {{ year_of('stays.start_date') }} <= years.year
         and (stays.end_date is null or {{ year_of('stays.end_date') }} >= years.year)
     union all
     select placements.person_pseudonym, years.year, 'child_welfare'
     from {{ ref('fct_child_welfare_placements') }} as placements
-    inner join (select distinct year from {{ ref('fct_population') }}) as years
+    inner join (select distinct year from {{ ref('fct_population') }}
+                where make_date(year, 1, 1) >= {{ periods_from }}) as years
         on {{ year_of('placements.start_date') }} <= years.year
         and (placements.end_date is null or {{ year_of('placements.end_date') }} >= years.year)
 ),
 
 clients as (
     select
-        persons.home_municipality_code as municipality_code,
+        coalesce(residences.municipality_code, persons.home_municipality_code) as municipality_code,
         make_date(uses.year, 1, 1) as period_start,
         'total' as breakdown_code,
         count(*) as numerator
@@ -40,6 +47,9 @@ clients as (
         having count(distinct service_area) >= 3
     ) as uses
     inner join {{ ref('dim_person') }} as persons using (person_pseudonym)
+    left join {{ ref('dim_person_residence') }} as residences
+        on residences.person_pseudonym = uses.person_pseudonym
+        and make_date(uses.year, 12, 31) between residences.valid_from and residences.valid_to
     group by 1, 2, 3
 ),
 

@@ -3,6 +3,7 @@
 with postings as (
     select {{ year_of('period_start') }} as year, service_class_code, amount
     from {{ ref('fct_ledger_postings') }}
+    where period_start >= {{ indicator_periods_from() }}
 ),
 
 county_residents as (

@@ -1,8 +1,9 @@
 -- round_the_clock_care_75_share: residents aged 75 or more in round-the-clock care on the last
--- day of the month, % of the residents of that age. A year is its 31 December.
+-- day of the month (in the municipality where they lived that day), % of the residents of that
+-- age. A year is its 31 December.
 with clients as (
     select
-        stays.home_municipality_code as municipality_code,
+        residences.municipality_code,
         months.period_start,
         'total' as breakdown_code,
         count(distinct stays.person_pseudonym) as numerator
@@ -11,7 +12,11 @@ with clients as (
         on stays.start_date <= months.month_end
         and (stays.end_date is null or stays.end_date >= months.month_end)
     inner join {{ ref('dim_person') }} as persons using (person_pseudonym)
-    where {{ year_of('months.month_end') }} - persons.birth_year >= 75
+    inner join {{ ref('dim_person_residence') }} as residences
+        on residences.person_pseudonym = stays.person_pseudonym
+        and months.month_end between residences.valid_from and residences.valid_to
+    where months.period_start >= {{ indicator_periods_from() }}
+        and {{ year_of('months.month_end') }} - persons.birth_year >= 75
     group by 1, 2, 3
 ),
 

@@ -13,6 +13,7 @@ with measurements as (
     inner join {{ ref('dim_municipality') }} as organisers
         on organisers.municipality_code = units.municipality_code
         and t3.measured_on between organisers.valid_from and organisers.valid_to
+    where t3.measured_on >= {{ indicator_periods_from() }}
 ),
 
 by_grain as (

@@ -1,7 +1,16 @@
 -- Every indicator formula's values, before small cells are suppressed (internal: the
--- reconciliation checks add them up). Add a new formula model to this list. A table, so that
--- the formulas run once for its two readers (indicator_values, reconciliation_indicators).
-{{ config(materialized='table') }}
+-- reconciliation checks add them up). Add a new formula model to this list. Stored, so that
+-- the formulas run once for its readers. A build replaces the years from the first year its
+-- facts' changes touched (macros/history.sql: the pre-hook records it, the formulas compute
+-- only those periods); a whole build, everything.
+{{ config(
+    tags=['every_indicator'],
+    materialized=incremental_or_table(),
+    pre_hook=[
+        "{{ record_indicator_periods() }}",
+        "{{ 'delete from ' ~ this ~ ' where period_start >= ' ~ indicator_periods_from() if is_incremental() else 'select 1' }}",
+    ],
+) }}
 {% set formulas = [
     'ind_budget_deviation_pct',
     'ind_child_welfare_care_days_per_1000_children',
@@ -25,6 +34,6 @@
     'ind_t3_median_days',
 ] %}
 {% for formula in formulas %}
-select * from {{ ref(formula) }}
+select * from {{ ref(formula) }} where period_start >= {{ indicator_periods_from() }}
 {% if not loop.last %}union all{% endif %}
 {% endfor %}

@@ -1,0 +1,147 @@
+{#- What each fact's build touches (macros/history.sql: record_rebuild): the days of the rows that
+    changed since the fact's newest row, in every table the fact reads, and the first day on which
+    someone's residence changed. One macro per fact, rendered in the fact's pre-hook. -#}
+
+{% macro changed_visit_days() -%}
+    {%- set unified = ref('stg_unified_record__visits') -%}
+    {%- set appointments = ref('stg_unified_record__appointments') -%}
+    {{ changed_events(unified, 'visit_id', 'visit_date', 'source_visit_id', 'visit_date') }}
+    union all
+    -- a visit's booking time is its appointment's
+    select visit_date from {{ this }} where appointment_id in (
+        select appointment_id from {{ appointments }} where _published_at > {{ newest_row() }})
+    union all
+    {{ events_of_new_persons(unified, 'visit_date') }}
+    union all
+    {{ changed_events(ref('stg_legacy_record__visits'), "'L' || legacy_visit_key", 'visit_date',
+                      'visit_key', 'visit_date') }}
+    union all
+    {{ changed_events(ref('stg_purchased_services__encounters'), "'P' || encounter_id",
+                      'cast(visit_start as date)', 'visit_key', 'visit_date') }}
+    union all
+    -- a provider's patient whose pseudonym or municipality changed: all their encounters
+    select cast(encounters.visit_start as date)
+    from {{ ref('stg_purchased_services__encounters') }} as encounters
+    inner join {{ ref('stg_purchased_services__patients') }} as patients
+        on encounters.patient_ref = patients.patient_ref
+    where patients._published_at > {{ newest_row() }}
+    union all
+    {{ residence_changes() }}
+{%- endmacro %}
+
+{% macro changed_home_care_visit_days() -%}
+    {%- set visits = ref('stg_unified_record__home_care_visits') -%}
+    {{ changed_events(visits, 'home_care_visit_id', 'visit_date', 'home_care_visit_id', 'visit_date') }}
+    union all
+    {{ events_of_new_persons(visits, 'visit_date') }}
+    union all
+    {{ residence_changes() }}
+{%- endmacro %}
+
+{#- A slot is free from the day it was opened (created_at) until it is booked, and T3 measures
+    each working day the slots free on it (int_t3_measurements_daily): a booking changes the days
+    from the earlier of its old and new booking days, anything else the days from its opening;
+    and never later than the slot's own day (the fact replaces its rows by slot day). -#}
+{% macro changed_slot_days() -%}
+    {%- set slots = ref('stg_unified_record__appointments') -%}
+    {%- set current -%}
+        select appointment_id, cast(created_at as date) as opened_on, cast(booked_at as date) as booked_on,
+               slot_date, unit_id, professional_group_code
+        from {{ ref('int_appointment_slots_classified') }}
+    {%- endset -%}
+    {%- set as_before -%}
+        (select appointment_id, cast(created_at as date) as opened_on, cast(booked_at as date) as booked_on,
+                slot_date, unit_id, professional_group_code from {{ this }})
+    {%- endset -%}
+    -- a day early: a booking at midnight changes the day it was made on
+    select least(cast(changed.day - interval '1 day' as date),
+                 coalesce(now.slot_date, changed.day), coalesce(was.slot_date, changed.day)) as day
+    from ({{ changed_intervals(slots, 'appointment_id', current, 'opened_on', 'booked_on',
+                               ['slot_date', 'unit_id', 'professional_group_code'], as_before) }}) as changed
+    left join {{ ref('int_appointment_slots_classified') }} as now using (appointment_id)
+    left join {{ this }} as was using (appointment_id)
+{%- endmacro %}
+
+{% macro changed_episode_days() -%}
+    {%- set episodes = ref('stg_unified_record__inpatient_episodes') -%}
+    {{ changed_events(episodes, 'episode_id', 'cast(admitted_at as date)', 'episode_id', 'admitted_date') }}
+    union all
+    {{ events_of_new_persons(episodes, 'cast(admitted_at as date)') }}
+    union all
+    {{ residence_changes() }}
+{%- endmacro %}
+
+{% macro changed_referral_days() -%}
+    {%- set referrals = ref('stg_unified_record__referrals') -%}
+    {{ changed_events(referrals, 'referral_id', 'cast(referred_at as date)', 'referral_id', 'cast(referred_at as date)') }}
+    union all
+    {{ events_of_new_persons(referrals, 'cast(referred_at as date)') }}
+    union all
+    {{ residence_changes() }}
+{%- endmacro %}
+
+{#- Facts that last (a place on the waiting list, a decision or stay in force): from the first
+    day the change makes a difference (changed_intervals). -#}
+{% macro changed_waiting_days() -%}
+    {%- set entries = ref('stg_unified_record__waiting_list_entries') -%}
+    {%- set current -%}
+        select entry_id, cast(placed_at as date) as placed_date, cast(treated_at as date) as treated_date,
+               specialty_code
+        from {{ entries }} where not is_deleted
+    {%- endset -%}
+    select day from ({{ changed_intervals(entries, 'entry_id', current, 'placed_date', 'treated_date',
+                                          ['specialty_code']) }}) as changed
+    union all
+    {{ events_of_new_persons(entries, 'cast(placed_at as date)') }}
+    union all
+    {{ residence_changes() }}
+{%- endmacro %}
+
+{#- A stay or decision of ``rows`` (its start_date, end_date and ``compared`` columns are the
+    fact's). -#}
+{% macro changed_stay_days(rows, key, compared) -%}
+    {%- set current -%}
+        select {{ key }}, start_date, end_date, {{ compared | join(', ') }} from {{ rows }} where not is_deleted
+    {%- endset -%}
+    select day from ({{ changed_intervals(rows, key, current, 'start_date', 'end_date', compared) }}) as changed
+    union all
+    {{ events_of_new_persons(rows, 'start_date') }}
+    union all
+    {{ residence_changes() }}
+{%- endmacro %}
+
+{#- dim_person_residence: the first day on which a known person's municipality of residence is
+    not what the dimension said (a person new to it has no events counted yet). Both histories
+    are constant between their boundaries, so comparing them on the boundaries is enough. -#}
+{% macro changed_residence_days() -%}
+    {%- set residences = ref('int_patient_residences') -%}
+    {%- set open_end = "cast('9999-12-31' as date)" -%}
+    with changed as (
+        select distinct person_pseudonym from {{ residences }}
+        where _published_at > {{ newest_row() }}
+            and person_pseudonym in (select person_pseudonym from {{ this }})
+    ),
+
+    was as (
+        select * from {{ this }} where person_pseudonym in (select person_pseudonym from changed)
+    ),
+
+    now as (
+        select * from {{ residences }} where person_pseudonym in (select person_pseudonym from changed)
+    ),
+
+    boundaries as (
+        select person_pseudonym, valid_from as day from was
+        union select person_pseudonym, valid_from from now
+        union select person_pseudonym, cast(valid_to + interval '1 day' as date) from was where valid_to < {{ open_end }}
+        union select person_pseudonym, cast(valid_to + interval '1 day' as date) from now where valid_to < {{ open_end }}
+    )
+
+    select boundaries.day
+    from boundaries
+    left join was on was.person_pseudonym = boundaries.person_pseudonym
+        and boundaries.day between was.valid_from and was.valid_to
+    left join now on now.person_pseudonym = boundaries.person_pseudonym
+        and boundaries.day between now.valid_from and now.valid_to
+    where was.municipality_code is distinct from now.municipality_code
+{%- endmacro %}
