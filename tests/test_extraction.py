@@ -271,16 +271,36 @@ def test_registry_errors_name_the_place(tmp_path):
         "sources:\n  s:\n    kind: database\n    tables:\n      t:\n"
         "        primary_key: [id]\n        columns: {id: bigint, x: money}\n"
     )
-    with pytest.raises(ConfigurationError, match=r"column s\.t\.x: unknown type 'money'"):
+    with pytest.raises(
+        ConfigurationError, match=r"sources\.s\.tables\.t\.columns\.x\.type: unknown type 'money'"
+    ):
         load_registry(bad)
     bad.write_text(
         "sources:\n  s:\n    kind: database\n    tables:\n      t:\n"
         "        mode: incremental\n        primary_key: [id]\n        columns: {id: bigint}\n"
     )
     with pytest.raises(
-        ConfigurationError, match=r"s\.t: an incremental database table needs watermark"
+        ConfigurationError,
+        match=r"sources\.s\.tables\.t: an incremental database table needs watermark",
     ):
         load_registry(bad)
+    # every problem at once: the schema's (unknown and missing keys, wrong types) and the rules'
+    bad.write_text(
+        "sources:\n  s:\n    kind: files\n    connection: c\n    dialect: {delimeter: ';'}\n"
+        "    tables:\n      t:\n        primary_key: id\n        columns: {id: {requird: true}}\n"
+    )
+    with pytest.raises(ConfigurationError) as raised:
+        load_registry(bad)
+    assert str(raised.value).splitlines() == [
+        f"{bad}: the source registry is not valid (5 problems; docs/loads.md describes every key):",
+        "  - sources.s.dialect: unknown key 'delimeter' (did you mean 'delimiter'? allowed: "
+        "date_format, decimal, delimiter, encoding, timestamp_format)",
+        "  - sources.s.tables.t.columns.id: unknown key 'requird' (did you mean 'required'? "
+        "allowed: as, path, privacy, required, type)",
+        "  - sources.s.tables.t.primary_key: expected a list, not 'id'",
+        "  - sources.s.connection: only for a source of kind database",
+        "  - sources.s.tables.t: missing key 'files' (the glob of the table's files)",
+    ]
 
 
 def test_a_new_table_of_an_existing_source_is_configuration_only(demo, tmp_path, monkeypatch):
