@@ -22,6 +22,7 @@ import os
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
+from sotelake.airflow_retries import RetryWhatMayHeal
 from sotelake.alerts import on_task_failure
 from sotelake.assets import BI_WAREHOUSE, REPORTS, lake_zone, published_marts
 
@@ -37,16 +38,10 @@ def _run_id() -> str:
     return get_current_context()["run_id"]
 
 
-def _no_retry_for_permanent_errors(step, *args):
-    """A changed delivery or a rejected batch fails at once; other errors are retried."""
-    from airflow.sdk.exceptions import AirflowFailException
+def _skip(why: str) -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
 
-    from sotelake.errors import PermanentError
-
-    try:
-        return step(*args)
-    except PermanentError as error:
-        raise AirflowFailException(str(error)) from error
+    raise AirflowSkipException(why)
 
 
 @dag(
@@ -60,15 +55,17 @@ def _no_retry_for_permanent_errors(step, *args):
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(hours=12),
     tags=["sotelake", "lake", "warehouse"],
-    # Transient errors (a source database restarting, a full disk) are retried after 2, 4, 8
-    # minutes; a permanent one (a rejected batch, a changed delivery) fails at once. A task
-    # that fails for good is logged and alerted (sotelake.alerts: webhook or email, off by
-    # default).
+    # Errors that may heal (a refused connection, a lock, a full disk) are retried after 2, 4,
+    # 8 minutes, and the task's log says when; one that cannot (configuration, secrets, a
+    # missing file, a changed delivery, dbt compilation or a failing test) fails at once, in
+    # every task (sotelake.airflow_retries). A task that fails for good is logged and alerted
+    # (sotelake.alerts: webhook or email, off by default).
     default_args={
         "retries": 3,
         "retry_delay": pendulum.duration(minutes=2),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": pendulum.duration(minutes=30),
+        "retry_policy": RetryWhatMayHeal(),
         "execution_timeout": pendulum.duration(hours=1),
         "on_failure_callback": on_task_failure,
     },
@@ -83,12 +80,16 @@ def _no_retry_for_permanent_errors(step, *args):
     doc_md=__doc__,
 )
 def sotelake_pipeline():
+    # Checks the configuration and the secrets before anything moves: the source registry
+    # against its schema, and the pseudonymisation key.
     @task
     def plan(params: dict | None = None) -> list[dict]:
         from datetime import date
 
+        from sotelake import airflow_secrets
         from sotelake.pipeline import plan_loads
 
+        airflow_secrets.pseudonym_key()
         context = get_current_context()
         when = (params or {}).get("load_date")
         if when:
@@ -112,9 +113,7 @@ def sotelake_pipeline():
         from sotelake.pipeline import extract as run_extract
 
         get_current_context()["load_name"] = load["name"]
-        return _no_retry_for_permanent_errors(
-            run_extract, load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url
-        )
+        return run_extract(load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url)
 
     # Runs even when some loads failed: it validates what loaded and says what did not.
     @task(
@@ -123,9 +122,13 @@ def sotelake_pipeline():
         outlets=[lake_zone("dq"), lake_zone("rejected"), lake_zone("quarantine")],
         execution_timeout=pendulum.duration(hours=2),
     )
-    def validate(planned: list[dict], loads: list[dict]) -> dict:
+    def validate(planned: list[dict] | None, loads: list[dict]) -> dict:
         from sotelake.pipeline import validate as run_validate
 
+        if planned is None:  # fails, so that the run fails (a skip would end it "success")
+            from sotelake.errors import PermanentError
+
+            raise PermanentError("nothing was planned: the plan task failed (its log says why)")
         return run_validate(planned, loads[:], _run_id())  # [:]: the loads that finished
 
     # The warehouse publish reads is one DuckDB file with one writer (the build, or on the
@@ -140,21 +143,17 @@ def sotelake_pipeline():
     )
     def transform(checked: dict) -> dict:
         from datetime import date
-        from functools import partial
 
         from sotelake import airflow_secrets
         from sotelake.pipeline import transform as run_transform
 
         # builds what the run's changed tables feed (the whole project when that is not safe)
-        return _no_retry_for_permanent_errors(
-            partial(
-                run_transform,
-                connection_lookup=airflow_secrets.connection_url,
-                changed=checked.get("changed"),
-            ),
+        return run_transform(
             _run_id(),
             checked["held_back"],
             date.fromisoformat(checked["load_date"]),
+            connection_lookup=airflow_secrets.connection_url,
+            changed=checked.get("changed"),
         )
 
     # Runs even when the build failed: the stewards' report must show what went wrong.
@@ -164,22 +163,24 @@ def sotelake_pipeline():
         pool="duckdb_writer",
         trigger_rule="all_done",
     )
-    def publish() -> dict:
+    def publish(checked: dict | None) -> dict:
         from sotelake import airflow_secrets
         from sotelake.pipeline import publish as run_publish
 
+        if checked is None:
+            _skip("nothing to publish: nothing was validated (the plan task failed)")
         return run_publish(_run_id(), connection_lookup=airflow_secrets.connection_url)
 
     @task
     def conclude(checked: dict) -> None:
         from sotelake.pipeline import conclude as run_conclude
 
-        _no_retry_for_permanent_errors(run_conclude, checked)
+        run_conclude(checked)
 
     planned = plan()
     checked = validate(planned, extract.expand(load=planned))
     built = transform(checked)
-    published = publish()
+    published = publish(checked)
     built >> published
     [built, published] >> conclude(checked)
 

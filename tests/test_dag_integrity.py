@@ -27,7 +27,7 @@ def test_pipeline_tasks_and_order(dagbag):
     assert downstream == {
         "plan": {"extract", "validate"},
         "extract": {"validate"},
-        "validate": {"transform", "conclude"},
+        "validate": {"transform", "publish", "conclude"},
         "transform": {"publish", "conclude"},
         "publish": {"conclude"},
         "conclude": set(),

@@ -1,7 +1,8 @@
 """Command line: ``sotelake <command>`` (installed with the package; see README.md).
 
 sotelake generate [--residents N] [--years Y] [--start-year YYYY] [--seed S]
-sotelake run [--load-date YYYY-MM-DD]     run the DAG once through Airflow (dag.test)
+sotelake run [--load-date YYYY-MM-DD]     run the DAG once through Airflow (dag.test); SIGTERM or
+                                          Ctrl-C stops it; exit 2 if the date is already running
 sotelake demo [...generate options]       generate (if needed), run, say where outputs are
 sotelake backfill --from D --to D         run the DAG for each load date of a range
 sotelake replay SOURCE.TABLE --load-date D  re-run a rejected or quarantined load after a fix
@@ -21,6 +22,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -86,10 +88,73 @@ def ensure_demo_key() -> None:
     os.environ[PSEUDONYM_KEY_FILE_ENV] = str(path)
 
 
-def cmd_run(args) -> int:
+# Set in the process that runs the DAG for a command of the parent (``in_a_child``).
+IN_CHILD_ENV = "SOTELAKE_RUN_IN_THIS_PROCESS"
+
+
+def in_a_child(argv: list[str]) -> int:
+    """``sotelake <argv>`` in a child process that SIGTERM or Ctrl-C stops at once; its exit
+    code, or 128 + the signal's number when stopped.
+
+    Airflow's in-process task runner (``dag.test``) answers SIGTERM by asking the running task
+    to stop and then goes on with the run, so a run in this process would ignore it. The
+    child, in a session of its own, is killed with everything it started instead: every load
+    and partition swap is atomic and a watermark advances only after its load is published,
+    so the next run of the date redoes whatever did not finish."""
+    import subprocess
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sotelake.cli", *argv],
+        env={**os.environ, IN_CHILD_ENV: "1"},
+        start_new_session=True,
+    )
+    stopped: list[int] = []
+
+    def stop(signum, frame) -> None:
+        stopped.append(signum)
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        code = child.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if stopped:
+        name = signal.Signals(stopped[0]).name
+        print(
+            f"sotelake: stopped by {name}; the next run of the date redoes what did not finish",
+            file=sys.stderr,
+        )
+        return 128 + stopped[0]
+    return code
+
+
+def _stoppable(command):
+    """A command that runs the DAG: in a child process (``in_a_child``); exit 2 at once when
+    its load date is already running."""
+
+    def run(args) -> int:
+        from sotelake.airflow_run import AlreadyRunning
+
+        ensure_demo_key()
+        if not os.environ.get(IN_CHILD_ENV):
+            return in_a_child(args.argv)
+        try:
+            return command(args)
+        except AlreadyRunning as error:
+            print(f"sotelake: {error}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def _run(args) -> int:
     from sotelake.airflow_run import run_pipeline
 
-    ensure_demo_key()
     summary = run_pipeline(date.fromisoformat(args.load_date or date.today().isoformat()))
     settings = get_settings()
     print(f"\nDAG run {summary.run_id}: {summary.state} in {summary.seconds} s")
@@ -113,14 +178,19 @@ Outputs
     return 0
 
 
-def cmd_backfill(args) -> int:
+cmd_run = _stoppable(_run)
+
+
+def _backfill(args) -> int:
     from sotelake.airflow_run import run_range
 
-    ensure_demo_key()
     runs = run_range(date.fromisoformat(args.first), date.fromisoformat(args.last))
     for run in runs:
         print(f"{run.run_id}: {run.state} in {run.seconds} s")
     return 0 if runs and all(r.succeeded for r in runs) else 1
+
+
+cmd_backfill = _stoppable(_backfill)
 
 
 def cmd_demo(args) -> int:
@@ -134,6 +204,7 @@ def cmd_demo(args) -> int:
         print(f"demo sources for {asdict(spec)} already generated; --regenerate to redo")
     if not args.load_date:  # the demo county's "today": the day its sources were extracted
         args.load_date = json.loads(manifest_path.read_text())["extraction_day"]
+    args.argv = ["run", "--load-date", args.load_date]  # what the run's own process does
     return cmd_run(args)
 
 
@@ -364,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     airflow.add_argument("airflow_args", nargs=argparse.REMAINDER)
     airflow.set_defaults(func=cmd_airflow)
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     return args.func(args)
 
 
