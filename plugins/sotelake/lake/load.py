@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -162,7 +161,9 @@ def load_table(
     load_id = f"{extracted_at:%Y%m%dT%H%M%S%fZ}_{source.name}_{table.name}"
     result = LoadResult(load_id, source.name, table.name, load_date.isoformat(), mode=table.mode)
     window = state.Window()
-    scratch = storage.scratch_dir(lake)
+    owner = zones.load_name(source.name, table.name, load_date)
+    storage.clear_scratch(lake, owner)  # what a killed run of this load left
+    scratch = storage.scratch_dir(lake, owner)
     extensions = extensions_for(source, settings, connection_lookup)
     with engine.load_connection(extensions) as con:
         try:
@@ -222,7 +223,7 @@ def load_table(
             write_audit(result, lake)
             raise
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            storage.release_scratch(scratch)
     result.seconds = round(time.perf_counter() - started, 3)
     result.pseudonymise_seconds = round(result.pseudonymise_seconds, 3)
     write_audit(result, lake)

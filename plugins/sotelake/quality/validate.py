@@ -184,7 +184,10 @@ class Validator:
     ) -> None:
         lake = self.settings.lake
         storage.move_dir(
-            lake, partition, zones.partition(lake, zones.REJECTED, source, table, load_date)
+            lake,
+            partition,
+            zones.partition(lake, zones.REJECTED, source, table, load_date),
+            zones.load_name(source, table, load_date),
         )
         audit = read_audit(lake, source, table, load_date)
         if audit:
@@ -356,7 +359,12 @@ def restore_rejected(
             "_published_at", pa.array([now] * batch.num_rows, pa.timestamp("us", tz="UTC"))
         )
         _write(batch, path)
-    storage.move_dir(lake, rejected, zones.partition(lake, zones.RAW, source, table, load_date))
+    storage.move_dir(
+        lake,
+        rejected,
+        zones.partition(lake, zones.RAW, source, table, load_date),
+        zones.load_name(source, table, load_date),
+    )
     audit = read_audit(lake, source, table, load_date)
     if audit:
         audit.loaded, audit.rejected, audit.status = audit.loaded + audit.rejected, 0, "loaded"
