@@ -131,9 +131,10 @@ def test_incremental_loads_take_only_the_rows_changed_in_their_window(demo):
     moved = changes["corrected_visits"] + changes["deleted_visits"]
     assert load(registry, "unified_record.visits", DAY).extracted == first.extracted - moved
     assert load(registry, "unified_record.visits", date(2026, 1, 3)).extracted == 0
-    assert not zones.partition(
+    empty = zones.partition(
         get_settings().lake, zones.RAW, "unified_record", "visits", date(2026, 1, 3)
-    ).exists()
+    )
+    assert pq.read_table(empty).num_rows == 0  # an empty load: an empty partition
 
 
 def test_incremental_file_tables_take_each_delivery_once(demo):
@@ -263,6 +264,69 @@ def test_no_files_is_no_data_not_an_error(demo):
     shutil.rmtree(data_dir / "landing" / "finance")
     result = load(registry, "finance.ledger_postings")
     assert result.status == "no_data" and result.extracted == 0
+
+
+def test_an_empty_load_writes_an_empty_partition_that_staging_reads(demo):
+    """A table whose first load has no rows (an emptied database table, a file table with no
+    files yet, a header-only file) gets a partition with no rows and the declared schema, and
+    its staging model builds on it (real dbt)."""
+    from sotelake.transform.dbt_build import run_dbt
+
+    data_dir, _, registry = demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    con.execute("delete from child_welfare_placements")
+    con.commit()
+    con.close()
+    finance = data_dir / "landing" / "finance"
+    for budget in finance.glob("budget_*.csv"):
+        budget.unlink()
+    header = (finance / "cost_centres.csv").read_text(encoding="utf-8").splitlines()[0]
+    (finance / "cost_centres.csv").write_text(header + "\n", encoding="utf-8")
+    loads = {
+        name: load(registry, name)
+        for name in (
+            "unified_record.child_welfare_placements",
+            "finance.budget",
+            "finance.cost_centres",
+        )
+    }
+    assert all(r.extracted == r.loaded == 0 for r in loads.values())
+    assert loads["finance.budget"].status == "no_data"
+    assert loads["finance.cost_centres"].source_files == ["cost_centres.csv"], "named though empty"
+    for name in loads:
+        source, table = name.split(".")
+        partition = zones.partition(get_settings().lake, zones.RAW, source, table, DAY)
+        written = pq.read_table(partition)
+        assert written.num_rows == 0
+        declared = [c.name for c in registry[source].tables[table].kept_columns]
+        assert {*declared, "_load_id", "_source_file"} <= set(written.column_names), name
+    placements = pq.read_schema(
+        next(
+            zones.partition(
+                get_settings().lake, zones.RAW, "unified_record", "child_welfare_placements", DAY
+            ).glob("*.parquet")
+        )
+    )
+    assert str(placements.field("start_date").type) == "date32[day]"  # the declared type
+    result = run_dbt(
+        [
+            "build",
+            "--indirect-selection",
+            "cautious",  # the tests of these models alone
+            "--select",
+            "stg_unified_record__child_welfare_placements",
+            "stg_finance__budget_lines",
+            "stg_finance__cost_centres",
+        ]
+    )
+    assert not result.failures and result.statuses.get("success", 0) >= 3
+    # a full table that has loads keeps its latest one when a day brings nothing
+    (finance / "cost_centres.csv").unlink()
+    later = load(registry, "finance.cost_centres", date(2026, 1, 2))
+    assert later.status == "no_data"
+    assert not zones.partition(
+        get_settings().lake, zones.RAW, "finance", "cost_centres", date(2026, 1, 2)
+    ).exists()
 
 
 def test_registry_errors_name_the_place(tmp_path):

@@ -198,10 +198,15 @@ def load_table(
                     for name in intake.rejected:
                         window.files.pop(name, None)
                     files = intake.ready
+                result.source_files = sorted(window.files)  # whatever they held
                 if not files:
                     log.info("%s: no new files to load in %s", table.qualified_name, folder)
                     result.status = "no_data"
-            if result.status != "no_data":
+            # A load with no rows is a valid load: an empty partition with the declared schema
+            # (staging reads it). Only a full table that has loads already keeps its latest one
+            # when nothing was delivered: a missing delivery is not an empty table.
+            missing = result.status == "no_data" and table.mode == "full"
+            if not (missing and _has_loads(lake, table)):
                 query = select_sql(con, source, table, window, files)
                 result.new_columns = query.new_columns
                 result.withheld_columns = query.withheld_columns
@@ -232,6 +237,12 @@ def load_table(
     else:
         log.info(result.summary())
     return result
+
+
+def _has_loads(lake: LakePath, table: Table) -> bool:
+    """Whether the table has a partition in the raw zone (of any load date)."""
+    today = zones.partition(lake, zones.RAW, table.source, table.name, date.today())
+    return bool(storage.files(today.parent, "load_date=*"))
 
 
 def _flatten_fhir(folder: Path, table: Table, files: list[Path], scratch: Path) -> list[Path]:
@@ -275,19 +286,20 @@ def _extract(
         log.info("%s: %d rows extracted so far", table.qualified_name, result.extracted)
     if raw_writer is not None:
         raw_writer.close()
+    else:  # no rows: an empty file with the declared schema, so staging reads the table
+        empty = pa.RecordBatch.from_pylist([], schema=reader.schema)
+        rows, _ = _split_batch(empty, table, key, result, extracted_at)
+        pq.write_table(rows, raw_dir / f"{result.load_id}.parquet", compression="zstd")
     pq.write_table(
         pa.Table.from_pylist(quarantined, QUARANTINE_SCHEMA),
         quarantine_dir / f"{result.load_id}.parquet",
         compression="zstd",
     )
     result.reasons = dict(sorted(reasons.items()))
-    result.source_files = sorted(files)
+    result.source_files = sorted(set(result.source_files) | files)
     result.check()
     raw = zones.partition(lake, zones.RAW, table.source, table.name, load_date)
-    if raw_writer is not None:
-        storage.replace_dir(raw, raw_dir)
-    else:  # nothing changed in the window: an earlier run's rows of this date are gone too
-        storage.remove(raw)
+    storage.replace_dir(raw, raw_dir)
     # a batch of this date rejected earlier is superseded by this load
     storage.remove(zones.partition(lake, zones.REJECTED, table.source, table.name, load_date))
     storage.replace_dir(
