@@ -2,6 +2,7 @@
 files, schema drift and idempotent partitions."""
 
 import json
+import os
 import shutil
 import sqlite3
 from datetime import date, datetime
@@ -143,9 +144,16 @@ def test_incremental_file_tables_take_each_delivery_once(demo):
     assert load(registry, "finance.ledger_postings", date(2026, 1, 2)).status == "no_data"
     folder = data_dir / "landing" / "finance"
     shutil.copy(folder / "gl_2025-12.csv", folder / "gl_2026-01.csv")
+    # a corrected re-delivery: the same name, size and modification time, another content
     corrected = folder / "gl_2025-03.csv"
+    before = corrected.stat()
     corrected.write_text(
         corrected.read_text(encoding="utf-8").replace(";4000;", ";4001;", 1), encoding="utf-8"
+    )
+    os.utime(corrected, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (corrected.stat().st_size, corrected.stat().st_mtime_ns) == (
+        before.st_size,
+        before.st_mtime_ns,
     )
     third = load(registry, "finance.ledger_postings", date(2026, 1, 3))
     assert third.source_files == ["gl_2025-03.csv", "gl_2026-01.csv"]
@@ -190,9 +198,11 @@ def test_bad_files_are_moved_aside_with_the_reason_and_never_half_loaded(demo):
         text.replace("Eläkekulut", "Eläkekulut").encode("cp1252")
     )
     (folder / "gl_2026-04.csv").write_text(text.replace(";", ","), encoding="utf-8")  # dialect
+    (folder / "gl_2026-05.csv").write_text(text, encoding="utf-16")  # from a spreadsheet
     result = load(registry, "finance.ledger_postings")
     reasons = result.rejected_files
-    assert set(reasons) == {"gl_2026-01.csv", "gl_2026-02.csv", "gl_2026-03.csv", "gl_2026-04.csv"}
+    assert set(reasons) == {f"gl_2026-0{m}.csv" for m in range(1, 6)}
+    assert reasons["gl_2026-05.csv"].startswith("the file is utf-16 (little-endian), not utf-8")
     assert reasons["gl_2026-01.csv"] == "empty file"
     assert "malformed" in reasons["gl_2026-02.csv"] and "line" in reasons["gl_2026-02.csv"].lower()
     assert reasons["gl_2026-03.csv"].startswith("not utf-8: undecodable byte at offset")
@@ -203,13 +213,35 @@ def test_bad_files_are_moved_aside_with_the_reason_and_never_half_loaded(demo):
     assert result.extracted == good_rows, "nothing of the bad files was loaded"
     rejected = folder / "_rejected"
     moved = sorted(p.name for p in rejected.iterdir())
-    assert len(moved) == 8 and all(not (folder / name).exists() for name in reasons)
+    assert len(moved) == 10 and all(not (folder / name).exists() for name in reasons)
     note = next(rejected.glob("*gl_2026-01.csv.reason.txt")).read_text()
     assert note.strip() == "empty file"
     audit = pq.read_table(
         zones.dq_file(get_settings().lake, "load_audit", "finance", "ledger_postings", DAY)
     ).to_pylist()[0]
     assert json.loads(audit["rejected_files_json"]) == reasons
+
+
+def test_an_encoding_is_detected_for_what_it_is(demo):
+    """The legacy system's files may be UTF-8 or Windows-1252; one saved as UTF-16 decodes in
+    neither, though Windows-1252 reads its bytes: it is set aside as UTF-16."""
+    data_dir, _, registry = demo
+    folder = data_dir / "landing" / "legacy_record"
+    original = sorted(folder.glob("kaynnit_*.csv"))[0]
+    text = original.read_bytes().decode(
+        "utf-8-sig" if original.read_bytes()[:3] == b"\xef\xbb\xbf" else "cp1252"
+    )
+    (folder / "kaynnit_utf16.csv").write_text(text, encoding="utf-16")
+    (folder / "kaynnit_utf16be.csv").write_bytes(text.encode("utf-16-be"))
+    result = load(registry, "legacy_record.visits")
+    assert result.rejected_files == {
+        "kaynnit_utf16.csv": "the file is utf-16 (little-endian), not utf-8 or windows-1252 as "
+        "declared: save it as utf-8, or declare its encoding in config/sources.yml",
+        "kaynnit_utf16be.csv": "the file is utf-16 (big-endian, no byte-order mark), not utf-8 "
+        "or windows-1252 as declared: save it as utf-8, or declare its encoding in "
+        "config/sources.yml",
+    }
+    assert result.loaded > 0, "the other files loaded"
 
 
 def test_new_columns_are_carried_and_reported_and_identifiers_withheld(demo):

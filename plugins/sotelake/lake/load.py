@@ -32,7 +32,7 @@ from sotelake.lake.audit import LoadResult, write_audit
 from sotelake.privacy import hetu
 from sotelake.settings import Settings, get_settings
 from sotelake.sources import fhir
-from sotelake.sources.files import Intake, take_files
+from sotelake.sources.files import Intake, reject, take_files
 from sotelake.sources.readers import attach, extensions_for, select_sql
 from sotelake.sources.registry import Source, Table
 
@@ -182,6 +182,8 @@ def load_table(
                     delivered = sorted(p for p in folder.glob(table.files) if p.is_file())
                 if table.mode == "incremental":
                     delivered = state.new_files(lake, source.name, table.name, load_date, delivered)
+                if source.kind == "fhir_bulk":  # a file that cannot be read whole is set aside
+                    delivered = _whole_export_files(delivered, result)
                 window.files = {p.name: state.file_signature(p) for p in delivered}
                 if source.kind == "fhir_bulk":
                     files = _flatten_fhir(folder, table, delivered, scratch) if delivered else []
@@ -194,7 +196,7 @@ def load_table(
                         scratch,
                         con,
                     )
-                    result.rejected_files = intake.rejected
+                    result.rejected_files.update(intake.rejected)
                     for name in intake.rejected:
                         window.files.pop(name, None)
                     files = intake.ready
@@ -237,6 +239,20 @@ def load_table(
     else:
         log.info(result.summary())
     return result
+
+
+def _whole_export_files(files: list[Path], result: LoadResult) -> list[Path]:
+    """The export files that can be read whole; the others are set aside (``_rejected/``)."""
+    whole = []
+    for path in files:
+        try:
+            fhir.check_export_file(path)
+        except fhir.IncompleteFile as bad:
+            reject(path, str(bad))
+            result.rejected_files[path.name] = str(bad)
+            continue
+        whole.append(path)
+    return whole
 
 
 def _has_loads(lake: LakePath, table: Table) -> bool:

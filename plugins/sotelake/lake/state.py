@@ -75,13 +75,23 @@ def incremental_window(lake: LakePath, source: str, table: str, load_date: date)
 
 
 def file_signature(path: Path) -> dict:
-    """Size, modification time and SHA-256 of a delivered file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    """SHA-256 of a delivered file's content, with what tells whether the file on disk is still
+    the one hashed: its size, modification and change times, and inode."""
     stat = path.stat()
-    return {"sha256": digest.hexdigest(), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"sha256": digest, **_identity(stat)}
+
+
+def _identity(stat) -> dict:
+    return {
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        # changed by the system on every write, rename or touch, and not settable by a user:
+        # a file with the same inode and change time is the very file hashed, unchanged
+        "ctime_ns": stat.st_ctime_ns,
+        "inode": stat.st_ino,
+    }
 
 
 def new_files(
@@ -89,9 +99,11 @@ def new_files(
 ) -> list[Path]:
     """The files a load of ``load_date`` takes: those no other load date has taken already.
 
-    A file counts as taken by its name and content, so a corrected re-delivery under the same
-    name is new again; the content is hashed only when size or modification time differ. A
-    re-run of a date takes its own files again.
+    A file counts as taken by its name and content (SHA-256), so a corrected re-delivery under
+    the same name is new again, even with the same size and modification time. A file is not
+    hashed again only when it is the very file an earlier load hashed (the same inode and
+    change time, which every write, rename or touch moves on). A re-run of a date takes its
+    own files again.
     """
     taken: dict[str, list[dict]] = {}
     for day, entry in read_state(lake, source, table).items():
@@ -101,10 +113,12 @@ def new_files(
     chosen = []
     for path in candidates:
         earlier = taken.get(path.name, [])
-        stat = path.stat()
-        if any(s["size"] == stat.st_size and s["mtime_ns"] == stat.st_mtime_ns for s in earlier):
+        if not earlier:
+            chosen.append(path)
             continue
-        if earlier and file_signature(path)["sha256"] in {s["sha256"] for s in earlier}:
-            continue
-        chosen.append(path)
+        unchanged = _identity(path.stat())
+        if any(all(s.get(k) == v for k, v in unchanged.items()) for s in earlier):
+            continue  # the very file hashed then
+        if file_signature(path)["sha256"] not in {s["sha256"] for s in earlier}:
+            chosen.append(path)
     return chosen
