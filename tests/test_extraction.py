@@ -5,7 +5,7 @@ import json
 import os
 import shutil
 import sqlite3
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pyarrow.parquet as pq
@@ -136,6 +136,58 @@ def test_incremental_loads_take_only_the_rows_changed_in_their_window(demo):
         get_settings().lake, zones.RAW, "unified_record", "visits", date(2026, 1, 3)
     )
     assert pq.read_table(empty).num_rows == 0  # an empty load: an empty partition
+
+
+def test_a_row_committed_late_is_taken_with_a_lookback_and_merged_once(demo, tmp_path, monkeypatch):
+    """A visit stamped 23:30 but committed after the day's load falls in a window already
+    loaded: without a look-back it is never loaded; with ``lookback: 1h`` the next day's load
+    takes it, and the rows it reads twice are one row each in staging (real dbt)."""
+    from sotelake.transform.dbt_build import run_dbt
+
+    data_dir, _, registry = demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+
+    def visit_stamped(updated_at: str) -> int:
+        visit_id = con.execute("select max(visit_id) + 1 from visits").fetchone()[0]
+        con.execute(
+            "insert into visits select ? as visit_id, patient_id, unit_id, appointment_id, "
+            "'2026-01-01 23:10:00', professional_group, service_code, specialty, urgency, "
+            "contact_type, 0, ? from visits limit 1",
+            [visit_id, updated_at],
+        )
+        con.commit()
+        return visit_id
+
+    on_time = visit_stamped("2026-01-01 23:20:00")  # committed before the day's load
+    first = load(registry, "unified_record.visits")
+    late = visit_stamped("2026-01-01 23:30:00")  # committed after it
+    con.close()
+    day2 = date(2026, 1, 2)
+    without = load(registry, "unified_record.visits", day2)
+    assert late not in {r["visit_id"] for r in raw_rows("unified_record", "visits", day2)}
+    assert without.window["lower"] == "2026-01-02T00:00:00"
+    config = tmp_path / "config"
+    config.mkdir()
+    text = (get_settings().config_dir / "sources.yml").read_text(encoding="utf-8")
+    marker = "        primary_key: [visit_id]\n        columns:\n          visit_id:"
+    assert text.index(marker) < text.index("home_care_visits:")  # the first is of visits
+    (config / "sources.yml").write_text(
+        text.replace(marker, "        lookback: 1h\n" + marker, 1), encoding="utf-8"
+    )
+    monkeypatch.setenv("SOTELAKE_CONFIG", str(config))
+    registry = load_registry()
+    assert registry["unified_record"].tables["visits"].lookback == timedelta(hours=1)
+    with_lookback = load(registry, "unified_record.visits", day2)
+    assert with_lookback.window["lower"] == "2026-01-01T23:00:00"
+    taken = {r["visit_id"] for r in raw_rows("unified_record", "visits", day2)}
+    assert taken == {on_time, late} and with_lookback.extracted == 2, "the last hour again"
+    assert run_dbt(["run", "--select", "stg_unified_record__visits"]).failures == []
+    staged = duckdb.connect(str(get_settings().warehouse), read_only=True)
+    rows, keys = staged.execute(
+        "select count(*), count(distinct visit_id) from staging.stg_unified_record__visits"
+    ).fetchone()
+    staged.close()
+    assert rows == keys == first.loaded + 1
 
 
 def test_incremental_file_tables_take_each_delivery_once(demo):

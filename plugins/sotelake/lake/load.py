@@ -172,7 +172,9 @@ def load_table(
             if source.kind == "database":
                 attach(con, source, settings, connection_lookup)
                 if table.mode == "incremental":
-                    window = state.incremental_window(lake, source.name, table.name, load_date)
+                    window = state.incremental_window(
+                        lake, source.name, table.name, load_date, table.lookback
+                    )
                     result.window = {k: v for k, v in window.to_json().items() if k != "files"}
             else:
                 folder = source.path(settings)

@@ -60,10 +60,16 @@ def record(lake: LakePath, source: str, table: str, load_date: date, window: Win
     storage.update_text(_path(lake, source, table), with_this_load)
 
 
-def incremental_window(lake: LakePath, source: str, table: str, load_date: date) -> Window:
+def incremental_window(
+    lake: LakePath, source: str, table: str, load_date: date, lookback: timedelta | None = None
+) -> Window:
     """Rows changed after the previous load date's upper bound, up to the end of ``load_date``.
 
-    The first load of a table has no lower bound: it takes everything so far.
+    The first load of a table has no lower bound: it takes everything so far. With
+    ``lookback`` (the table's ``lookback:``), the window begins that much before the previous
+    upper bound, so a row committed after the previous load but stamped inside its window (a
+    long transaction, a clock behind) is taken late rather than never; the rows read twice
+    are merged by key in staging, the newest version winning.
     """
     earlier = [
         datetime.fromisoformat(entry["upper"])
@@ -71,7 +77,10 @@ def incremental_window(lake: LakePath, source: str, table: str, load_date: date)
         if date.fromisoformat(day) < load_date and entry.get("upper")
     ]
     upper = datetime.combine(load_date + timedelta(days=1), time())
-    return Window(lower=max(earlier, default=None), upper=upper)
+    lower = max(earlier, default=None)
+    if lower is not None and lookback:
+        lower -= lookback
+    return Window(lower=lower, upper=upper)
 
 
 def file_signature(path: Path) -> dict:
