@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from probe_dags import run_probe_dag
 
 from sotelake.airflow_retries import RetryWhatMayHeal
 from sotelake.airflow_run import run_pipeline
@@ -231,17 +232,8 @@ def test_airflow_retries_what_may_heal_saying_when_and_fails_the_rest_at_once(
 ):
     """The policy in a real Airflow run: a refused connection twice, then success; a
     configuration error once."""
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
-    (tmp_path / "retries_probe.py").write_text(RETRY_DAG)
-    bag = DagBag(dag_folder=str(tmp_path))
-    assert not bag.import_errors
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-
-    DagBundlesManager().sync_bundles_to_db()
-    sync_bag_to_db(bag, "dags-folder", None)  # dag.test runs DAGs the metadata database knows
     with caplog.at_level("WARNING"):
-        run = bag.get_dag("retries_probe").test()
+        run = run_probe_dag(RETRY_DAG, tmp_path, "retries_probe")
     tries = {ti.task_id: (str(ti.state), ti.try_number) for ti in run.get_task_instances()}
     assert tries == {"refused": ("success", 3), "misconfigured": ("failed", 1)}
     said = caplog.text
