@@ -171,11 +171,13 @@ def sotelake_pipeline():
             _skip("nothing to publish: nothing was validated (the plan task failed)")
         return run_publish(_run_id(), connection_lookup=airflow_secrets.connection_url)
 
-    @task
-    def conclude(checked: dict) -> None:
+    # Fails (and alerts) while any item is open, this run's or an earlier one's, saying which
+    # are new, which persist and which were resolved since the previous run.
+    @task(multiple_outputs=False)
+    def conclude(checked: dict) -> dict:
         from sotelake.pipeline import conclude as run_conclude
 
-        run_conclude(checked)
+        return run_conclude(checked, _run_id())
 
     planned = plan()
     checked = validate(planned, extract.expand(load=planned))

@@ -6,6 +6,9 @@ sotelake run [--load-date YYYY-MM-DD]     run the DAG once through Airflow (dag.
 sotelake demo [...generate options]       generate (if needed), run, say where outputs are
 sotelake backfill --from D --to D         run the DAG for each load date of a range
 sotelake replay SOURCE.TABLE --load-date D  re-run a rejected or quarantined load after a fix
+sotelake items                            the open items (failed loads, rejected batches, files
+                                          set aside, late deliveries), with what resolves each
+sotelake dismiss ITEM --reason TEXT       close an open item that needs no fix (recorded)
 sotelake packages [--year YYYY]           render the sote information packages of a year
 sotelake publish-postgres [URL]          copy the public marts to the PostgreSQL BI warehouse
 sotelake build-postgres [URL]            build the whole dbt project on PostgreSQL instead
@@ -311,6 +314,38 @@ def cmd_replay(args) -> int:
     return 1 if validation["status"] == "rejected" else 0
 
 
+def cmd_items(args) -> int:
+    from sotelake.lake import open_items
+
+    lake = get_settings().lake
+    items = open_items.read_items(lake)
+    shown = items if args.all else [i for i in items if i["status"] == open_items.OPEN]
+    if not shown:
+        print("no open items" if not args.all else "no items")
+        return 0
+    for item in shown:
+        state = "" if item["status"] == open_items.OPEN else f" [{item['resolution']}]"
+        print(f"- {open_items.describe(item)}{state}")
+    opened = sum(i["status"] == open_items.OPEN for i in items)
+    print(f'{opened} open; close one with: sotelake dismiss ITEM --reason "..."')
+    return 0
+
+
+def cmd_dismiss(args) -> int:
+    import getpass
+
+    from sotelake.lake import open_items
+
+    by = args.by or os.environ.get("SOTELAKE_STEWARD") or getpass.getuser()
+    try:
+        item = open_items.dismiss(get_settings().lake, args.item, args.reason, by)
+    except (open_items.UnknownItem, ValueError) as error:
+        print(f"sotelake: {error}", file=sys.stderr)
+        return 2
+    print(f"dismissed {item['item_id']}: {item['resolution']}")
+    return 0
+
+
 def cmd_suites(args) -> int:
     from sotelake.quality.suite_spec import write_suites
 
@@ -406,6 +441,18 @@ def main(argv: list[str] | None = None) -> int:
         help="extract again from the source instead of restoring a rejected batch",
     )
     replay.set_defaults(func=cmd_replay)
+    items = commands.add_parser("items", help="the open items and what resolves each")
+    items.add_argument("--all", action="store_true", help="also the resolved and dismissed")
+    items.set_defaults(func=cmd_items)
+    dismiss = commands.add_parser(
+        "dismiss", help="close an open item that needs no fix, with the reason (recorded)"
+    )
+    dismiss.add_argument("item", help="the item's id, as `sotelake items` lists it")
+    dismiss.add_argument("--reason", required=True, help="why it needs no fix")
+    dismiss.add_argument(
+        "--by", help="who decides (default: SOTELAKE_STEWARD, else the operating-system user)"
+    )
+    dismiss.set_defaults(func=cmd_dismiss)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
     packages = commands.add_parser("packages", help="render the sote information packages")
     packages.add_argument("--year", type=int, help="default: the latest population year")

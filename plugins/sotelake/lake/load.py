@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sotelake import engine
-from sotelake.lake import state, storage, zones
+from sotelake.lake import freshness, open_items, state, storage, zones
 from sotelake.lake.audit import LoadResult, write_audit
 from sotelake.privacy import hetu
 from sotelake.settings import Settings, get_settings
@@ -169,13 +169,17 @@ def load_table(
         try:
             files: list[Path] = []
             intake = Intake()
+            aside: dict[str, str] = {}  # files set aside: name -> name in _rejected/
             if source.kind == "database":
                 attach(con, source, settings, connection_lookup)
                 if table.mode == "incremental":
                     window = state.incremental_window(
                         lake, source.name, table.name, load_date, table.lookback
                     )
-                    result.window = {k: v for k, v in window.to_json().items() if k != "files"}
+                    result.window = {
+                        "lower": window.to_json()["lower"],
+                        "upper": window.to_json()["upper"],
+                    }
             else:
                 folder = source.path(settings)
                 if source.kind == "fhir_bulk":
@@ -185,7 +189,8 @@ def load_table(
                 if table.mode == "incremental":
                     delivered = state.new_files(lake, source.name, table.name, load_date, delivered)
                 if source.kind == "fhir_bulk":  # a file that cannot be read whole is set aside
-                    delivered = _whole_export_files(delivered, result)
+                    delivered = _whole_export_files(delivered, result, intake)
+                    aside.update(intake.set_aside)
                 window.files = {p.name: state.file_signature(p) for p in delivered}
                 if source.kind == "fhir_bulk":
                     files = _flatten_fhir(folder, table, delivered, scratch) if delivered else []
@@ -199,10 +204,12 @@ def load_table(
                         con,
                     )
                     result.rejected_files.update(intake.rejected)
+                    aside.update(intake.set_aside)
                     for name in intake.rejected:
                         window.files.pop(name, None)
                     files = intake.ready
                 result.source_files = sorted(window.files)  # whatever they held
+                window.delivered = bool(window.files)
                 if not files:
                     log.info("%s: no new files to load in %s", table.qualified_name, folder)
                     result.status = "no_data"
@@ -224,18 +231,22 @@ def load_table(
                     extracted_at,
                     scratch,
                 )
+            if source.kind == "database":  # a full table is read whole: delivered
+                window.delivered = table.mode == "full" or result.extracted > 0
             state.record(lake, source.name, table.name, load_date, window)
         except Exception as error:  # the audit says the load failed, and why; the task fails
             result.status, result.error = "failed", f"{type(error).__name__}: {error}"[:1000]
             result.extracted = result.loaded = result.quarantined = 0  # nothing was published
             result.seconds = round(time.perf_counter() - started, 3)
             write_audit(result, lake)
+            _note_failure(lake, source, table, load_date, result, aside)
             raise
         finally:
             storage.release_scratch(scratch)
     result.seconds = round(time.perf_counter() - started, 3)
     result.pseudonymise_seconds = round(result.pseudonymise_seconds, 3)
     write_audit(result, lake)
+    _note_items(lake, source, table, load_date, result, sorted(window.files), aside)
     if result.rejected_files or result.withheld_columns:
         log.warning(result.summary())
     else:
@@ -243,14 +254,124 @@ def load_table(
     return result
 
 
-def _whole_export_files(files: list[Path], result: LoadResult) -> list[Path]:
+def _set_aside(
+    source: Source, table: Table, load_date: date, result: LoadResult, aside: dict[str, str]
+) -> list[open_items.Found]:
+    """The files this load set aside, as open items (until a corrected file is taken)."""
+    return [
+        open_items.set_aside_file(
+            source, table.name, load_date, name, moved, result.rejected_files[name], result.load_id
+        )
+        for name, moved in aside.items()
+    ]
+
+
+def _note_failure(
+    lake: LakePath,
+    source: Source,
+    table: Table,
+    load_date: date,
+    result: LoadResult,
+    aside: dict[str, str],
+) -> None:
+    """A failed load (and any file it set aside) is an open item."""
+    failed = open_items.Found(
+        open_items.FAILED_LOAD,
+        source.name,
+        table.name,
+        load_date,
+        result.error or "the load failed",
+        "fix the cause, then "
+        + open_items.replay_command(source.name, table.name, load_date, from_source=True),
+        result.load_id,
+    )
+
+    def change(items: list[dict]) -> None:
+        for found in [failed, *_set_aside(source, table, load_date, result, aside)]:
+            open_items.record(items, found)
+
+    try:
+        open_items.update(lake, change)
+    except Exception as error:  # the load's own error is the one to raise
+        log.error("%s: the open item of the failure was not recorded: %s", result.load_id, error)
+
+
+def _note_items(
+    lake: LakePath,
+    source: Source,
+    table: Table,
+    load_date: date,
+    result: LoadResult,
+    taken: list[str],
+    aside: dict[str, str],
+) -> None:
+    """What this load resolves (earlier failures of the table, batches and files it replaced,
+    a late delivery that came) and what it found (files set aside, a delivery now late)."""
+    s, t = source.name, table.name
+    late = None
+    if table.delivery:
+        deliveries, first = state.deliveries(lake, s, t)
+        late = freshness.check(table.delivery, load_date, deliveries, first or load_date)
+    by = f"the load {result.load_id} ({load_date})"
+
+    def change(items: list[dict]) -> None:
+        def mine(kind: str, also=lambda i: True):
+            return lambda i: open_items.of_table(s, t, kind)(i) and also(i)
+
+        resolve = open_items.resolve
+        resolve(
+            items,
+            mine(open_items.FAILED_LOAD, lambda i: i["load_date"] <= load_date),
+            f"loaded by {by}",
+        )
+        resolve(
+            items,
+            mine(open_items.REJECTED_BATCH, lambda i: i["load_date"] == load_date),
+            f"replaced by {by}",
+        )
+        if table.mode == "full" and result.status == "loaded":
+            resolve(
+                items,
+                mine(open_items.REJECTED_BATCH, lambda i: i["load_date"] < load_date),
+                f"superseded: {by} read the whole table again",
+            )
+        if taken:
+            again = open_items.taken_again(taken)
+            resolve(items, mine(open_items.REJECTED_BATCH, again), f"re-delivered: taken by {by}")
+            resolve(items, mine(open_items.FILE_SET_ASIDE, again), f"re-delivered: taken by {by}")
+        for found in _set_aside(source, table, load_date, result, aside):
+            open_items.record(items, found)
+        if late:
+            open_items.record(
+                items,
+                open_items.Found(
+                    open_items.LATE_DELIVERY,
+                    s,
+                    t,
+                    late.due,
+                    late.detail(table.delivery),
+                    f"ask {s} for the delivery (the next load takes it), or dismiss",
+                    result.load_id,
+                ),
+            )
+        elif table.delivery:  # delivered for every due date up to this load's
+            resolve(
+                items,
+                mine(open_items.LATE_DELIVERY, lambda i: i["load_date"] <= load_date),
+                f"delivered: {by}",
+            )
+
+    open_items.update(lake, change)
+
+
+def _whole_export_files(files: list[Path], result: LoadResult, intake: Intake) -> list[Path]:
     """The export files that can be read whole; the others are set aside (``_rejected/``)."""
     whole = []
     for path in files:
         try:
             fhir.check_export_file(path)
         except fhir.IncompleteFile as bad:
-            reject(path, str(bad))
+            intake.set_aside[path.name] = reject(path, str(bad)).name
             result.rejected_files[path.name] = str(bad)
             continue
         whole.append(path)

@@ -28,12 +28,16 @@ class Window:
     lower: datetime | None = None
     upper: datetime | None = None
     files: dict[str, dict] = field(default_factory=dict)  # file name -> file_signature()
+    # whether the load brought something new: a file taken, rows in the window, a full
+    # table read (lake/freshness.py); None before the load has run
+    delivered: bool | None = None
 
     def to_json(self) -> dict:
         return {
             "lower": self.lower.isoformat() if self.lower else None,
             "upper": self.upper.isoformat() if self.upper else None,
             "files": self.files,
+            "delivered": self.delivered,
         }
 
 
@@ -81,6 +85,20 @@ def incremental_window(
     if lower is not None and lookback:
         lower -= lookback
     return Window(lower=lower, upper=upper)
+
+
+def deliveries(lake: LakePath, source: str, table: str) -> tuple[list[date], date | None]:
+    """The load dates that delivered something, and the table's first load date (None when it
+    has none). A date recorded before deliveries were (no ``delivered``) counts when it took
+    files or had a window."""
+    recorded = read_state(lake, source, table)
+    delivered = [
+        date.fromisoformat(day)
+        for day, entry in recorded.items()
+        if entry.get("delivered", bool(entry.get("files")) or entry.get("upper") is not None)
+    ]
+    first = min((date.fromisoformat(day) for day in recorded), default=None)
+    return sorted(delivered), first
 
 
 def file_signature(path: Path) -> dict:

@@ -243,21 +243,38 @@ def update_text(path: LakePath, change: Callable[[str | None], str]) -> None:
     """Replace a text file by ``change(its content or None)``, with no other update between
     the read and the write (loads of different dates may run at once): under a file lock
     locally, by a conditional PUT retried on a conflict on an object store."""
+
+    def in_bytes(content: bytes | None) -> bytes:
+        return change(None if content is None else content.decode("utf-8")).encode("utf-8")
+
+    update_bytes(path, in_bytes)
+
+
+def update_bytes(path: LakePath, change: Callable[[bytes | None], bytes]) -> None:
+    """``update_text`` for any file: ``change`` gets the content (None if there is none) and
+    returns the new one, written whole or not at all."""
     if not on_object_store(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_suffix(".lock"), "w") as lock:
+        # hidden names: a reader of the folder's files (Spark's, say) passes them over
+        with open(path.with_name(f".{path.name}.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            write_text(path, change(read_text(path)))
+            try:
+                content = path.read_bytes()
+            except FileNotFoundError:
+                content = None
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(change(content))
+            tmp.replace(path)
         return
     fs, key = path.fs, path.path
     for attempt in range(30):
         etag = _etag(fs, key)
-        text = change(None if etag is None else fs.cat_file(key).decode("utf-8"))
+        content = change(None if etag is None else fs.cat_file(key))
         try:
             if etag is None:
-                fs.pipe_file(key, text.encode("utf-8"), mode="create")  # If-None-Match: *
+                fs.pipe_file(key, content, mode="create")  # If-None-Match: *
             else:
-                fs.pipe_file(key, text.encode("utf-8"), IfMatch=etag)
+                fs.pipe_file(key, content, IfMatch=etag)
             return
         except OSError:  # 412 Precondition Failed (FileExistsError for a create), or another
             if _etag(fs, key) == etag:  # nothing else wrote: a real error

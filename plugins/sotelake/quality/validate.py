@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sotelake import engine
-from sotelake.lake import storage, zones
+from sotelake.lake import open_items, storage, zones
 from sotelake.lake.audit import read_audit, write_audit
 from sotelake.lake.load import QUARANTINE_SCHEMA
 from sotelake.quality.gx_runner import RESULT_SCHEMA, GreatExpectations, referenced_columns
@@ -195,6 +195,20 @@ class Validator:
             audit.check()
             write_audit(audit, lake)
         summary.status = "rejected"
+        batch = open_items.Found(
+            open_items.REJECTED_BATCH,
+            source,
+            table,
+            load_date,
+            "batch rejected by critical expectations: " + "; ".join(summary.failing),
+            "fix the rule, then "
+            + open_items.replay_command(source, table, load_date, from_source=False)
+            + "; or fix the source, then "
+            + open_items.replay_command(source, table, load_date, from_source=True),
+            summary.load_id,
+            tuple(audit.source_files) if audit else (),
+        )
+        open_items.update(lake, lambda items: open_items.record(items, batch))
 
     def _quarantine_rows(
         self,
@@ -364,6 +378,17 @@ def restore_rejected(
         rejected,
         zones.partition(lake, zones.RAW, source, table, load_date),
         zones.load_name(source, table, load_date),
+    )
+    open_items.update(
+        lake,
+        lambda items: open_items.resolve(
+            items,
+            lambda i: (
+                open_items.of_table(source, table, open_items.REJECTED_BATCH)(i)
+                and i["load_date"] == load_date
+            ),
+            "replayed: put back into the raw zone and validated again",
+        ),
     )
     audit = read_audit(lake, source, table, load_date)
     if audit:

@@ -86,6 +86,7 @@ class Intake:
 
     ready: list[Path] = field(default_factory=list)  # in the scratch folder, original names
     rejected: dict[str, str] = field(default_factory=dict)  # file name -> reason
+    set_aside: dict[str, str] = field(default_factory=dict)  # file name -> its name in _rejected/
     missing: set[str] = field(default_factory=set)  # declared columns some file lacks
 
 
@@ -210,7 +211,7 @@ def take_files(
             fields = _header_fields(header, delimiter, declared)
             _check_rows(con, target, delimiter, fields)
         except BadFile as bad:
-            reject(path, str(bad))
+            intake.set_aside[path.name] = reject(path, str(bad)).name
             intake.rejected[path.name] = str(bad)
             target.unlink(missing_ok=True)
             continue
