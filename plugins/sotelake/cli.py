@@ -311,6 +311,10 @@ def cmd_replay(args) -> int:
         f"{args.table} {args.load_date}: {outcome['action']}; validation {validation['status']}"
         + (f" ({'; '.join(validation['failing'])})" if validation["failing"] else "")
     )
+    from sotelake.lake import open_items
+
+    left = open_items.open_items(get_settings().lake)
+    print(f"open items left: {len(left)}" + (" (sotelake items lists them)" if left else ""))
     return 1 if validation["status"] == "rejected" else 0
 
 
