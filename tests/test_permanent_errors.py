@@ -277,3 +277,13 @@ def test_the_command_line_says_already_running_and_stops_on_sigterm(demo):
     assert "stopped by SIGTERM" in output and time.perf_counter() - started < 10
     with pytest.raises(ProcessLookupError):
         os.kill(running, 0)  # the run's own process is gone too
+
+
+def test_reading_a_warehouse_no_build_has_written_fails_at_once(tmp_path):
+    """After a first build that failed (a dbt project that does not compile), publish finds no
+    warehouse: that is the build's error, not one a retry heals."""
+    from sotelake.engine import connect_warehouse
+
+    with pytest.raises(Exception, match="does not exist: no build has written it yet") as missing:
+        connect_warehouse(tmp_path / "warehouse.duckdb")
+    assert POLICY.evaluate(missing.value, 1, 3).action.value == "fail"
