@@ -25,6 +25,7 @@ import os
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
+from sotelake.airflow_retries import RetryWhatMayHeal
 from sotelake.alerts import on_task_failure
 from sotelake.assets import BI_WAREHOUSE, REPORTS, lake_zone, published_marts
 
@@ -41,23 +42,26 @@ def _run_id() -> str:
 
 
 def _run_step(step, *args):
-    """A changed delivery or a rejected batch fails at once; other errors are retried. Either
-    way the error the task log and the alerts show is withheld (no password, no henkilötunnus:
-    sotelake.privacy.withhold)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    """A step with its error withheld (no password, no henkilötunnus in the task log or the
+    alerts: sotelake.privacy.withhold); whether it is retried is the retry policy's
+    (sotelake.airflow_retries: a permanent error fails at once)."""
     from sotelake.airflow_secrets import mask_secrets
-    from sotelake.errors import PermanentError
     from sotelake.privacy.withhold import withheld_error
 
     mask_secrets()
     try:
         return step(*args)
-    except PermanentError as error:
-        safe = withheld_error(error)
-        raise AirflowFailException(str(safe)).with_traceback(safe.__traceback__) from None
     except Exception as error:
-        raise withheld_error(error) from None
+        safe = withheld_error(error)
+        if safe is error:
+            raise  # with its causes: the retry policy reads them
+        raise safe from None
+
+
+def _skip(why: str) -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    raise AirflowSkipException(why)
 
 
 @dag(
@@ -71,15 +75,17 @@ def _run_step(step, *args):
     max_active_runs=1,
     dagrun_timeout=pendulum.duration(hours=12),
     tags=["sotelake", "lake", "warehouse"],
-    # Transient errors (a source database restarting, a full disk) are retried after 2, 4, 8
-    # minutes; a permanent one (a rejected batch, a changed delivery) fails at once. A task
-    # that fails for good is logged and alerted (sotelake.alerts: webhook or email, off by
-    # default).
+    # Errors that may heal (a refused connection, a lock, a full disk) are retried after 2, 4,
+    # 8 minutes, and the task's log says when; one that cannot (configuration, secrets, a
+    # missing file, a changed delivery, dbt compilation or a failing test) fails at once, in
+    # every task (sotelake.airflow_retries). A task that fails for good is logged and alerted
+    # (sotelake.alerts: webhook or email, off by default).
     default_args={
         "retries": 3,
         "retry_delay": pendulum.duration(minutes=2),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": pendulum.duration(minutes=30),
+        "retry_policy": RetryWhatMayHeal(),
         "execution_timeout": pendulum.duration(hours=1),
         "on_failure_callback": on_task_failure,
     },
@@ -94,6 +100,8 @@ def _run_step(step, *args):
     doc_md=__doc__,
 )
 def sotelake_pipeline():
+    # Checks the configuration and the secrets before anything moves: the source registry
+    # against its schema, and the pseudonymisation key.
     @task
     def plan(params: dict | None = None) -> list[dict]:
         from datetime import date
@@ -140,9 +148,13 @@ def sotelake_pipeline():
         outlets=[lake_zone("dq"), lake_zone("rejected"), lake_zone("quarantine")],
         execution_timeout=pendulum.duration(hours=2),
     )
-    def validate(planned: list[dict], loads: list[dict]) -> dict:
+    def validate(planned: list[dict] | None, loads: list[dict]) -> dict:
         from sotelake.pipeline import validate as run_validate
 
+        if planned is None:  # fails, so that the run fails (a skip would end it "success")
+            from sotelake.errors import PermanentError
+
+            raise PermanentError("nothing was planned: the plan task failed (its log says why)")
         # loads[:]: the loads that finished
         return _run_step(run_validate, planned, loads[:], _run_id())
 
@@ -183,25 +195,29 @@ def sotelake_pipeline():
         pool="duckdb_writer",
         trigger_rule="all_done_min_one_success",
     )
-    def publish() -> dict:
+    def publish(checked: dict | None) -> dict:
         from sotelake import airflow_secrets
         from sotelake.pipeline import publish as run_publish
 
+        if checked is None:
+            _skip("nothing to publish: nothing was validated (the plan task failed)")
         return _run_step(
             lambda: run_publish(_run_id(), connection_lookup=airflow_secrets.connection_url)
         )
 
-    @task
-    def conclude(checked: dict) -> None:
+    # Fails (and alerts) while any item is open, this run's or an earlier one's, saying which
+    # are new, which persist and which were resolved since the previous run.
+    @task(multiple_outputs=False)
+    def conclude(checked: dict) -> dict:
         from sotelake.pipeline import conclude as run_conclude
 
-        _run_step(run_conclude, checked)
+        return _run_step(run_conclude, checked, _run_id())
 
     planned = plan()
     checked = validate(planned, extract.expand(load=planned))
     built = transform(checked)
-    published = publish()
-    [checked, built] >> published
+    published = publish(checked)
+    built >> published
     [built, published] >> conclude(checked)
 
 

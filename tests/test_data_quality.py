@@ -24,7 +24,7 @@ from sotelake import pipeline
 from sotelake.airflow_run import run_pipeline
 from sotelake.demo.faults import DEFAULT_RATES
 from sotelake.demo.generate import DemoSpec, generate
-from sotelake.lake import zones
+from sotelake.lake import open_items, zones
 from sotelake.pipeline import replay
 from sotelake.settings import get_settings
 
@@ -147,12 +147,15 @@ def test_stewards_see_the_failures_in_the_report_in_a_real_browser(faulty, brows
     faults = manifest["faults"]
     report = data / "reports" / "quality" / "index.html"
     page, errors = open_page(browser, report.as_uri(), viewport={"width": 1280, "height": 900})
-    held = page.locator("#fi table.held-back tr[data-table]")
-    assert sorted(held.evaluate_all("rows => rows.map(r => r.dataset.table)")) == [
-        "finance.ledger_postings",
-        "hr.staff_months",
+    held = page.locator("#fi table.open-items tr[data-item]")
+    assert sorted(held.evaluate_all("rows => rows.map(r => r.dataset.item)")) == [
+        f"failed_load:hr.staff_months:{DAY}",
+        f"rejected_batch:finance.ledger_postings:{DAY}",
     ]
-    assert page.locator("#fi table.held-back").inner_text().count("sotelake replay") == 2
+    assert held.evaluate_all("rows => rows.map(r => r.dataset.trend)") == ["new", "new"]
+    actions = page.locator("#fi table.open-items").inner_text()
+    assert f"sotelake replay hr.staff_months --load-date {DAY} --from-source" in actions
+    assert f"sotelake replay finance.ledger_postings --load-date {DAY}" in actions
     unique = page.locator(
         '#fi table.failing tr[data-expectation="expect_column_values_to_be_unique"]'
     )
@@ -164,7 +167,7 @@ def test_stewards_see_the_failures_in_the_report_in_a_real_browser(faulty, brows
     assert page.locator("#fi svg.chart").count() >= 1
     page.click("#fi nav.languages >> text=In English")
     assert page.locator("#en h1").is_visible() and not page.locator("#fi h1").is_visible()
-    assert "Held back from the warehouse" in page.locator("#en").inner_text()
+    assert "Open items" in page.locator("#en").inner_text()
     shot = tmp_path / "quality-report.png"
     page.screenshot(path=str(shot), full_page=True)
     page.close()
@@ -201,6 +204,80 @@ def test_the_report_stays_small_and_fast_with_thousands_of_results(faulty, brows
     page.close()
 
 
+NEXT = date(2026, 1, 2)
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    """A real HTTP endpoint for the alerts (SOTELAKE_ALERT_WEBHOOK): what it received."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SOTELAKE_ALERT_WEBHOOK", f"http://127.0.0.1:{server.server_port}/hook")
+    yield received
+    server.shutdown()
+
+
+def test_the_next_day_the_items_persist_new_ones_join_and_the_alert_says_which(
+    faulty, webhook, browser
+):
+    """The day after, with no new ledger file, the rejected batch and the failed load are still
+    open (the run fails and alerts again); an empty file delivered that day and the visits that
+    did not come are new items."""
+    data, _, _ = faulty
+    (data / "landing" / "finance" / "gl_2026-01.csv").write_bytes(b"")
+    summary = run_pipeline(NEXT)
+    assert summary.task_states["conclude"] == "failed"
+    assert summary.task_tries["conclude"] == 1
+    verdict = next(a for a in webhook if a["task"] == "conclude")["text"]
+    assert "4 open items (2 new, 2 persisting since the previous run); 0 resolved" in verdict
+    aside = next((data / "landing" / "finance" / "_rejected").glob("*_gl_2026-01.csv"))
+    for line in (
+        f"new: file_set_aside:finance.ledger_postings:{aside.name} (0 d): gl_2026-01.csv: empty",
+        f"new: late_delivery:unified_record.visits:{NEXT} (0 d): no delivery between {NEXT} "
+        f"and {NEXT} (expected daily)",
+        f"persisting: rejected_batch:finance.ledger_postings:{DAY} (0 d): batch rejected",
+        f"persisting: failed_load:hr.staff_months:{DAY} (0 d): SourceSchemaError",
+    ):
+        assert line in verdict, (line, verdict)
+    rows = query(data, "select item_id, kind, age_days from dq.open_items order by kind")
+    assert [(k, a) for _, k, a in rows] == [
+        ("failed_load", 0),
+        ("file_set_aside", 0),
+        ("late_delivery", 0),
+        ("rejected_batch", 0),
+    ]
+    page, errors = open_page(browser, (data / "reports" / "quality" / "index.html").as_uri())
+    items = page.locator("#fi table.open-items tr[data-item]")
+    trends = dict(items.evaluate_all("rows => rows.map(r => [r.dataset.kind, r.dataset.trend])"))
+    assert trends == {
+        "file_set_aside": "new",
+        "late_delivery": "new",
+        "rejected_batch": "persisting",
+        "failed_load": "persisting",
+    }
+    # a table's badge and its checks come from the same load: the budget's latest load brought
+    # nothing, so it is "no new data" with no checks (not the checks of the day before)
+    budget = page.locator('#fi table.loads tr[data-table="finance.budget"]')
+    assert budget.get_attribute("data-status") == "no_data"
+    assert budget.locator("td").last.inner_text().strip() == "0 / 0"
+    page.close()
+    assert errors == []
+
+
 # The replays change the lake: they run last.
 def test_replay_after_fixing_the_source_loads_the_batch_once(faulty):
     data, manifest, _ = faulty
@@ -224,13 +301,21 @@ def test_replay_after_fixing_the_source_loads_the_batch_once(faulty):
     assert rows == [(delivered, delivered)]
     assert query(
         data,
-        "select status, loaded, rejected from dq.load_audit where table_name = 'ledger_postings'",
+        "select status, loaded, rejected from dq.load_audit "
+        "where table_name = 'ledger_postings' and load_date = ?",
+        [DAY],
     ) == [("loaded", delivered, 0)]
     lake = data / "lake"
     assert not zones.partition(lake, zones.REJECTED, "finance", "ledger_postings", DAY).exists()
     assert query(data, "select bool_and(passed), count(*) > 0 from dq.reconciliation_ledger") == [
         (True, True)
     ]
+    batch = next(
+        i
+        for i in open_items.read_items(lake)
+        if i["item_id"] == f"rejected_batch:finance.ledger_postings:{DAY}"
+    )
+    assert batch["status"] == "resolved" and batch["resolution"].startswith("replaced by the load")
 
 
 def test_replay_of_a_rejected_batch_after_fixing_the_rule(faulty, tmp_path, monkeypatch):
@@ -276,3 +361,37 @@ def test_replay_of_a_rejected_batch_after_fixing_the_rule(faulty, tmp_path, monk
     assert quarantined == sum(
         faults[f]["count"] for f in ("impossible_dates", "future_dates", "unknown_codes")
     )
+
+
+def test_every_item_resolved_or_dismissed_the_run_concludes_and_says_what_was_resolved(
+    faulty, capsys
+):
+    """The HR file is delivered again with its column and the load replayed; the empty file and
+    the visits that never came are dismissed with a reason: nothing is open, and the verdict
+    names what was resolved since the previous run."""
+    from sotelake import cli
+    from sotelake.pipeline import conclude
+
+    data, manifest, _ = faulty
+    broken = data / "landing" / "hr" / manifest["faults"]["missing_column"]["file"]
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    fixed = [lines[0] + ";sick_leave_days"] + [line + ";1" for line in lines[1:]]
+    broken.write_text("\n".join(fixed) + "\n", encoding="utf-8")
+    outcome = replay("hr.staff_months", DAY, KEY, "replay-hr", from_source=True)
+    assert outcome["action"] == "extracted again" and outcome["validation"]["status"] != "rejected"
+    lake = data / "lake"
+    still = sorted(i["item_id"] for i in open_items.open_items(lake))
+    assert [i.split(":")[0] for i in still] == ["file_set_aside", "late_delivery"]
+    assert cli.main(["dismiss", "no_such_item", "--reason", "x"]) == 2
+    for item in still:
+        assert cli.main(["dismiss", item, "--reason", "the demo county", "--by", "steward"]) == 0
+    assert cli.main(["items"]) == 0 and "no open items" in capsys.readouterr().out
+    verdict = conclude({}, "after-the-fixes")
+    assert verdict["new"] == verdict["persisting"] == []
+    assert sorted(verdict["resolved"]) == sorted(
+        [f"failed_load:hr.staff_months:{DAY}", f"rejected_batch:finance.ledger_postings:{DAY}"]
+        + still
+    )
+    closed = {i["item_id"]: i["resolution"] for i in open_items.read_items(lake)}
+    assert closed[still[0]] == "dismissed by steward: the demo county"
+    assert closed[f"failed_load:hr.staff_months:{DAY}"].startswith("loaded by the load")

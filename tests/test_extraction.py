@@ -2,9 +2,10 @@
 files, schema drift and idempotent partitions."""
 
 import json
+import os
 import shutil
 import sqlite3
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pyarrow.parquet as pq
@@ -131,9 +132,62 @@ def test_incremental_loads_take_only_the_rows_changed_in_their_window(demo):
     moved = changes["corrected_visits"] + changes["deleted_visits"]
     assert load(registry, "unified_record.visits", DAY).extracted == first.extracted - moved
     assert load(registry, "unified_record.visits", date(2026, 1, 3)).extracted == 0
-    assert not zones.partition(
+    empty = zones.partition(
         get_settings().lake, zones.RAW, "unified_record", "visits", date(2026, 1, 3)
-    ).exists()
+    )
+    assert pq.read_table(empty).num_rows == 0  # an empty load: an empty partition
+
+
+def test_a_row_committed_late_is_taken_with_a_lookback_and_merged_once(demo, tmp_path, monkeypatch):
+    """A visit stamped 23:30 but committed after the day's load falls in a window already
+    loaded: without a look-back it is never loaded; with ``lookback: 1h`` the next day's load
+    takes it, and the rows it reads twice are one row each in staging (real dbt)."""
+    from sotelake.transform.dbt_build import run_dbt
+
+    data_dir, _, registry = demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+
+    def visit_stamped(updated_at: str) -> int:
+        visit_id = con.execute("select max(visit_id) + 1 from visits").fetchone()[0]
+        con.execute(
+            "insert into visits select ? as visit_id, patient_id, unit_id, appointment_id, "
+            "'2026-01-01 23:10:00', professional_group, service_code, specialty, urgency, "
+            "contact_type, 0, ? from visits limit 1",
+            [visit_id, updated_at],
+        )
+        con.commit()
+        return visit_id
+
+    on_time = visit_stamped("2026-01-01 23:20:00")  # committed before the day's load
+    first = load(registry, "unified_record.visits")
+    late = visit_stamped("2026-01-01 23:30:00")  # committed after it
+    con.close()
+    day2 = date(2026, 1, 2)
+    without = load(registry, "unified_record.visits", day2)
+    assert late not in {r["visit_id"] for r in raw_rows("unified_record", "visits", day2)}
+    assert without.window["lower"] == "2026-01-02T00:00:00"
+    config = tmp_path / "config"
+    config.mkdir()
+    text = (get_settings().config_dir / "sources.yml").read_text(encoding="utf-8")
+    marker = "        primary_key: [visit_id]\n        columns:\n          visit_id:"
+    assert text.index(marker) < text.index("home_care_visits:")  # the first is of visits
+    (config / "sources.yml").write_text(
+        text.replace(marker, "        lookback: 1h\n" + marker, 1), encoding="utf-8"
+    )
+    monkeypatch.setenv("SOTELAKE_CONFIG", str(config))
+    registry = load_registry()
+    assert registry["unified_record"].tables["visits"].lookback == timedelta(hours=1)
+    with_lookback = load(registry, "unified_record.visits", day2)
+    assert with_lookback.window["lower"] == "2026-01-01T23:00:00"
+    taken = {r["visit_id"] for r in raw_rows("unified_record", "visits", day2)}
+    assert taken == {on_time, late} and with_lookback.extracted == 2, "the last hour again"
+    assert run_dbt(["run", "--select", "stg_unified_record__visits"]).failures == []
+    staged = duckdb.connect(str(get_settings().warehouse), read_only=True)
+    rows, keys = staged.execute(
+        "select count(*), count(distinct visit_id) from staging.stg_unified_record__visits"
+    ).fetchone()
+    staged.close()
+    assert rows == keys == first.loaded + 1
 
 
 def test_incremental_file_tables_take_each_delivery_once(demo):
@@ -142,9 +196,16 @@ def test_incremental_file_tables_take_each_delivery_once(demo):
     assert load(registry, "finance.ledger_postings", date(2026, 1, 2)).status == "no_data"
     folder = data_dir / "landing" / "finance"
     shutil.copy(folder / "gl_2025-12.csv", folder / "gl_2026-01.csv")
+    # a corrected re-delivery: the same name, size and modification time, another content
     corrected = folder / "gl_2025-03.csv"
+    before = corrected.stat()
     corrected.write_text(
         corrected.read_text(encoding="utf-8").replace(";4000;", ";4001;", 1), encoding="utf-8"
+    )
+    os.utime(corrected, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (corrected.stat().st_size, corrected.stat().st_mtime_ns) == (
+        before.st_size,
+        before.st_mtime_ns,
     )
     third = load(registry, "finance.ledger_postings", date(2026, 1, 3))
     assert third.source_files == ["gl_2025-03.csv", "gl_2026-01.csv"]
@@ -189,9 +250,11 @@ def test_bad_files_are_moved_aside_with_the_reason_and_never_half_loaded(demo):
         text.replace("Eläkekulut", "Eläkekulut").encode("cp1252")
     )
     (folder / "gl_2026-04.csv").write_text(text.replace(";", ","), encoding="utf-8")  # dialect
+    (folder / "gl_2026-05.csv").write_text(text, encoding="utf-16")  # from a spreadsheet
     result = load(registry, "finance.ledger_postings")
     reasons = result.rejected_files
-    assert set(reasons) == {"gl_2026-01.csv", "gl_2026-02.csv", "gl_2026-03.csv", "gl_2026-04.csv"}
+    assert set(reasons) == {f"gl_2026-0{m}.csv" for m in range(1, 6)}
+    assert reasons["gl_2026-05.csv"].startswith("the file is utf-16 (little-endian), not utf-8")
     assert reasons["gl_2026-01.csv"] == "empty file"
     assert "malformed" in reasons["gl_2026-02.csv"] and "line" in reasons["gl_2026-02.csv"].lower()
     assert reasons["gl_2026-03.csv"].startswith("not utf-8: undecodable byte at offset")
@@ -202,13 +265,35 @@ def test_bad_files_are_moved_aside_with_the_reason_and_never_half_loaded(demo):
     assert result.extracted == good_rows, "nothing of the bad files was loaded"
     rejected = folder / "_rejected"
     moved = sorted(p.name for p in rejected.iterdir())
-    assert len(moved) == 8 and all(not (folder / name).exists() for name in reasons)
+    assert len(moved) == 10 and all(not (folder / name).exists() for name in reasons)
     note = next(rejected.glob("*gl_2026-01.csv.reason.txt")).read_text()
     assert note.strip() == "empty file"
     audit = pq.read_table(
         zones.dq_file(get_settings().lake, "load_audit", "finance", "ledger_postings", DAY)
     ).to_pylist()[0]
     assert json.loads(audit["rejected_files_json"]) == reasons
+
+
+def test_an_encoding_is_detected_for_what_it_is(demo):
+    """The legacy system's files may be UTF-8 or Windows-1252; one saved as UTF-16 decodes in
+    neither, though Windows-1252 reads its bytes: it is set aside as UTF-16."""
+    data_dir, _, registry = demo
+    folder = data_dir / "landing" / "legacy_record"
+    original = sorted(folder.glob("kaynnit_*.csv"))[0]
+    text = original.read_bytes().decode(
+        "utf-8-sig" if original.read_bytes()[:3] == b"\xef\xbb\xbf" else "cp1252"
+    )
+    (folder / "kaynnit_utf16.csv").write_text(text, encoding="utf-16")
+    (folder / "kaynnit_utf16be.csv").write_bytes(text.encode("utf-16-be"))
+    result = load(registry, "legacy_record.visits")
+    assert result.rejected_files == {
+        "kaynnit_utf16.csv": "the file is utf-16 (little-endian), not utf-8 or windows-1252 as "
+        "declared: save it as utf-8, or declare its encoding in config/sources.yml",
+        "kaynnit_utf16be.csv": "the file is utf-16 (big-endian, no byte-order mark), not utf-8 "
+        "or windows-1252 as declared: save it as utf-8, or declare its encoding in "
+        "config/sources.yml",
+    }
+    assert result.loaded > 0, "the other files loaded"
 
 
 def test_new_columns_are_carried_and_reported_and_identifiers_withheld(demo):
@@ -265,22 +350,105 @@ def test_no_files_is_no_data_not_an_error(demo):
     assert result.status == "no_data" and result.extracted == 0
 
 
+def test_an_empty_load_writes_an_empty_partition_that_staging_reads(demo):
+    """A table whose first load has no rows (an emptied database table, a file table with no
+    files yet, a header-only file) gets a partition with no rows and the declared schema, and
+    its staging model builds on it (real dbt)."""
+    from sotelake.transform.dbt_build import run_dbt
+
+    data_dir, _, registry = demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    con.execute("delete from child_welfare_placements")
+    con.commit()
+    con.close()
+    finance = data_dir / "landing" / "finance"
+    for budget in finance.glob("budget_*.csv"):
+        budget.unlink()
+    header = (finance / "cost_centres.csv").read_text(encoding="utf-8").splitlines()[0]
+    (finance / "cost_centres.csv").write_text(header + "\n", encoding="utf-8")
+    loads = {
+        name: load(registry, name)
+        for name in (
+            "unified_record.child_welfare_placements",
+            "finance.budget",
+            "finance.cost_centres",
+        )
+    }
+    assert all(r.extracted == r.loaded == 0 for r in loads.values())
+    assert loads["finance.budget"].status == "no_data"
+    assert loads["finance.cost_centres"].source_files == ["cost_centres.csv"], "named though empty"
+    for name in loads:
+        source, table = name.split(".")
+        partition = zones.partition(get_settings().lake, zones.RAW, source, table, DAY)
+        written = pq.read_table(partition)
+        assert written.num_rows == 0
+        declared = [c.name for c in registry[source].tables[table].kept_columns]
+        assert {*declared, "_load_id", "_source_file"} <= set(written.column_names), name
+    placements = pq.read_schema(
+        next(
+            zones.partition(
+                get_settings().lake, zones.RAW, "unified_record", "child_welfare_placements", DAY
+            ).glob("*.parquet")
+        )
+    )
+    assert str(placements.field("start_date").type) == "date32[day]"  # the declared type
+    result = run_dbt(
+        [
+            "build",
+            "--indirect-selection",
+            "cautious",  # the tests of these models alone
+            "--select",
+            "stg_unified_record__child_welfare_placements",
+            "stg_finance__budget_lines",
+            "stg_finance__cost_centres",
+        ]
+    )
+    assert not result.failures and result.statuses.get("success", 0) >= 3
+    # a full table that has loads keeps its latest one when a day brings nothing
+    (finance / "cost_centres.csv").unlink()
+    later = load(registry, "finance.cost_centres", date(2026, 1, 2))
+    assert later.status == "no_data"
+    assert not zones.partition(
+        get_settings().lake, zones.RAW, "finance", "cost_centres", date(2026, 1, 2)
+    ).exists()
+
+
 def test_registry_errors_name_the_place(tmp_path):
     bad = tmp_path / "sources.yml"
     bad.write_text(
         "sources:\n  s:\n    kind: database\n    tables:\n      t:\n"
         "        primary_key: [id]\n        columns: {id: bigint, x: money}\n"
     )
-    with pytest.raises(ConfigurationError, match=r"column s\.t\.x: unknown type 'money'"):
+    with pytest.raises(
+        ConfigurationError, match=r"sources\.s\.tables\.t\.columns\.x\.type: unknown type 'money'"
+    ):
         load_registry(bad)
     bad.write_text(
         "sources:\n  s:\n    kind: database\n    tables:\n      t:\n"
         "        mode: incremental\n        primary_key: [id]\n        columns: {id: bigint}\n"
     )
     with pytest.raises(
-        ConfigurationError, match=r"s\.t: an incremental database table needs watermark"
+        ConfigurationError,
+        match=r"sources\.s\.tables\.t: an incremental database table needs watermark",
     ):
         load_registry(bad)
+    # every problem at once: the schema's (unknown and missing keys, wrong types) and the rules'
+    bad.write_text(
+        "sources:\n  s:\n    kind: files\n    connection: c\n    dialect: {delimeter: ';'}\n"
+        "    tables:\n      t:\n        primary_key: id\n        columns: {id: {requird: true}}\n"
+    )
+    with pytest.raises(ConfigurationError) as raised:
+        load_registry(bad)
+    assert str(raised.value).splitlines() == [
+        f"{bad}: the source registry is not valid (5 problems; docs/loads.md describes every key):",
+        "  - sources.s.dialect: unknown key 'delimeter' (did you mean 'delimiter'? allowed: "
+        "date_format, decimal, delimiter, encoding, timestamp_format)",
+        "  - sources.s.tables.t.columns.id: unknown key 'requird' (did you mean 'required'? "
+        "allowed: as, path, privacy, required, type)",
+        "  - sources.s.tables.t.primary_key: expected a list, not 'id'",
+        "  - sources.s.connection: only for a source of kind database",
+        "  - sources.s.tables.t: missing key 'files' (the glob of the table's files)",
+    ]
 
 
 def test_a_new_table_of_an_existing_source_is_configuration_only(demo, tmp_path, monkeypatch):

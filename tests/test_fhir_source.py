@@ -78,3 +78,29 @@ def test_finnish_identifiers_are_pseudonymised_and_the_municipality_read(fhir_la
     assert rows[finnish["id"]]["person_birth_year"] == 1952
     text = " ".join(json.dumps(r, default=str) for r in rows.values())
     assert "131052-308T" not in text
+
+
+def test_a_truncated_or_empty_export_file_is_set_aside_whole(fhir_landing):
+    folder, source = fhir_landing
+    text = (folder / "Encounter.000.ndjson").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    cut = "".join(lines[:19]) + lines[19][: len(lines[19]) // 2]  # ends inside a resource
+    (folder / "Encounter.001.ndjson").write_text(cut, encoding="utf-8")
+    (folder / "Condition.001.ndjson").write_bytes(b"")
+    encounters = load_table(source, source.tables["encounters"], DAY, b"k" * 32)
+    conditions = load_table(source, source.tables["conditions"], DAY, b"k" * 32)
+    assert (encounters.extracted, encounters.loaded, encounters.quarantined) == (1215, 1215, 0)
+    assert list(encounters.rejected_files) == ["Encounter.001.ndjson"]
+    assert encounters.rejected_files["Encounter.001.ndjson"].startswith(
+        "truncated: the last line ends inside a resource"
+    )
+    assert encounters.source_files == ["Encounter.000.ndjson"]
+    assert conditions.loaded == 555 and list(conditions.rejected_files) == ["Condition.001.ndjson"]
+    aside = sorted(p.name for p in (folder / "_rejected").iterdir())
+    assert [n.split("_", 1)[1] for n in aside] == [
+        "Condition.001.ndjson",
+        "Condition.001.ndjson.reason.txt",
+        "Encounter.001.ndjson",
+        "Encounter.001.ndjson.reason.txt",
+    ]
+    assert not (folder / "Encounter.001.ndjson").exists()

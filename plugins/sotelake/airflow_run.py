@@ -6,12 +6,17 @@ task runs with Airflow's task runner, XComs and metadata database (SQLite), one 
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sotelake import airflow_env
+from sotelake.errors import PermanentError
 from sotelake.settings import REPO_ROOT, Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +29,7 @@ class DagRunSummary:
     state: str
     seconds: float
     task_states: dict[str, str] = field(default_factory=dict)  # task id (map index) -> state
+    task_tries: dict[str, int] = field(default_factory=dict)  # task id (map index) -> tries
     stage_seconds: dict[str, float] = field(default_factory=dict)  # task id -> summed run time
 
     @property
@@ -31,8 +37,48 @@ class DagRunSummary:
         return self.state == "success"
 
 
-def run_pipeline(load_date: date, settings: Settings | None = None) -> DagRunSummary:
+class AlreadyRunning(PermanentError):
+    """Another process is running the DAG for the same load date."""
+
+
+@contextmanager
+def date_lock(load_date: date, settings: Settings | None = None) -> Iterator[None]:
+    """Hold ``<data>/runs/<load date>.lock`` while the date runs; another holder: AlreadyRunning.
+
+    A run of a date replaces the date's Airflow run, so two at once would pull each other's
+    task instances away. The lock is the operating system's (``flock``): it is released when
+    the process ends, however it ends, so a killed run never blocks the next one. The file
+    says which process holds it."""
     settings = settings or get_settings()
+    path = settings.data_dir / "runs" / f"{load_date.isoformat()}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            raise AlreadyRunning(
+                f"the load date {load_date} is already running ({holder}; lock {path})"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
+
+
+def run_pipeline(load_date: date, settings: Settings | None = None) -> DagRunSummary:
+    """One run of the DAG for ``load_date``; AlreadyRunning if another process runs the date."""
+    settings = settings or get_settings()
+    with date_lock(load_date, settings):
+        return _run_pipeline(load_date, settings)
+
+
+def _run_pipeline(load_date: date, settings: Settings) -> DagRunSummary:
     airflow_env.configure(settings)
     started = time.perf_counter()
     airflow_env.migrate_database()
@@ -54,6 +100,7 @@ def run_pipeline(load_date: date, settings: Settings | None = None) -> DagRunSum
             else f"{ti.task_id}[{ti.rendered_map_index or ti.map_index}]"
         )
         summary.task_states[name] = str(ti.state)
+        summary.task_tries[name] = ti.try_number
         if ti.start_date and ti.end_date:  # stages in the order they ran; mapped tasks summed
             seconds = (ti.end_date - ti.start_date).total_seconds()
             total = summary.stage_seconds.get(ti.task_id, 0) + seconds

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_ENV = "SOTELAKE_ALERT_WEBHOOK"
 EMAIL_ENV = "SOTELAKE_ALERT_EMAIL"
 TIMEOUT_SECONDS = 10
+MAX_ERROR = 4000  # characters: a run's verdict lists every open item (pipeline.conclude)
 
 
 def on_task_failure(context) -> None:
@@ -46,7 +47,7 @@ def describe(context) -> dict:
     task = f"{task_id}[{rendered or map_index}]" if map_index not in (-1, None) else task_id
     run_id = context.get("run_id") or getattr(ti, "run_id", "?")
     error = withhold(str(context.get("exception") or "unknown error")).strip()
-    error = error if len(error) <= 1000 else error[:1000] + " ..."
+    error = error if len(error) <= MAX_ERROR else error[:MAX_ERROR] + " ..."
     return {
         "text": f"sote-lake: {dag_id}.{task} failed (run {run_id}, try "
         f"{getattr(ti, 'try_number', '?')}): {error}",

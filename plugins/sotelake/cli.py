@@ -1,10 +1,14 @@
 """Command line: ``sotelake <command>`` (installed with the package; see README.md).
 
 sotelake generate [--residents N] [--years Y] [--start-year YYYY] [--seed S]
-sotelake run [--load-date YYYY-MM-DD]     run the DAG once through Airflow (dag.test)
+sotelake run [--load-date YYYY-MM-DD]     run the DAG once through Airflow (dag.test); SIGTERM or
+                                          Ctrl-C stops it; exit 2 if the date is already running
 sotelake demo [...generate options]       generate (if needed), run, say where outputs are
 sotelake backfill --from D --to D         run the DAG for each load date of a range
 sotelake replay SOURCE.TABLE --load-date D  re-run a rejected or quarantined load after a fix
+sotelake items                            the open items (failed loads, rejected batches, files
+                                          set aside, late deliveries), with what resolves each
+sotelake dismiss ITEM --reason TEXT       close an open item that needs no fix (recorded)
 sotelake packages [--year YYYY]           render the sote information packages of a year
 sotelake publish-postgres [URL]          copy the public marts to the PostgreSQL BI warehouse
 sotelake build-postgres [URL]            build the whole dbt project on PostgreSQL instead
@@ -22,6 +26,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import sys
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -131,8 +136,72 @@ def require_key(command: str) -> None:
         raise SystemExit(2) from None
 
 
-def cmd_run(args) -> int:
-    require_key("run")
+# Set in the process that runs the DAG for a command of the parent (``in_a_child``).
+IN_CHILD_ENV = "SOTELAKE_RUN_IN_THIS_PROCESS"
+
+
+def in_a_child(argv: list[str]) -> int:
+    """``sotelake <argv>`` in a child process that SIGTERM or Ctrl-C stops at once; its exit
+    code, or 128 + the signal's number when stopped.
+
+    Airflow's in-process task runner (``dag.test``) answers SIGTERM by asking the running task
+    to stop and then goes on with the run, so a run in this process would ignore it. The
+    child, in a session of its own, is killed with everything it started instead: every load
+    and partition swap is atomic and a watermark advances only after its load is published,
+    so the next run of the date redoes whatever did not finish."""
+    import subprocess
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sotelake.cli", *argv],
+        env={**os.environ, IN_CHILD_ENV: "1"},
+        start_new_session=True,
+    )
+    stopped: list[int] = []
+
+    def stop(signum, frame) -> None:
+        stopped.append(signum)
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        code = child.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if stopped:
+        name = signal.Signals(stopped[0]).name
+        print(
+            f"sotelake: stopped by {name}; the next run of the date redoes what did not finish",
+            file=sys.stderr,
+        )
+        return 128 + stopped[0]
+    return code
+
+
+def _stoppable(command, name: str):
+    """A command that runs the DAG: stops at once without a usable key (``require_key``),
+    then runs in a child process (``in_a_child``); exit 2 at once when its load date is
+    already running."""
+
+    def run(args) -> int:
+        from sotelake.airflow_run import AlreadyRunning
+
+        if not os.environ.get(IN_CHILD_ENV):
+            require_key(name)
+            return in_a_child(args.argv)
+        try:
+            return command(args)
+        except AlreadyRunning as error:
+            print(f"sotelake: {error}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def _run(args) -> int:
     from sotelake.airflow_run import run_pipeline
 
     summary = run_pipeline(date.fromisoformat(args.load_date or date.today().isoformat()))
@@ -158,14 +227,19 @@ Outputs
     return 0
 
 
-def cmd_backfill(args) -> int:
-    require_key("backfill")
+cmd_run = _stoppable(_run, "run")
+
+
+def _backfill(args) -> int:
     from sotelake.airflow_run import run_range
 
     runs = run_range(date.fromisoformat(args.first), date.fromisoformat(args.last))
     for run in runs:
         print(f"{run.run_id}: {run.state} in {run.seconds} s")
     return 0 if runs and all(r.succeeded for r in runs) else 1
+
+
+cmd_backfill = _stoppable(_backfill, "backfill")
 
 
 def cmd_demo(args) -> int:
@@ -180,6 +254,7 @@ def cmd_demo(args) -> int:
     if not args.load_date:  # the demo county's "today": the day its sources were extracted
         args.load_date = json.loads(manifest_path.read_text())["extraction_day"]
     create_demo_key()  # the one command that may make a key: it runs a made-up county
+    args.argv = ["run", "--load-date", args.load_date]  # what the run's own process does
     return cmd_run(args)
 
 
@@ -283,7 +358,43 @@ def cmd_replay(args) -> int:
         f"{args.table} {args.load_date}: {outcome['action']}; validation {validation['status']}"
         + (f" ({'; '.join(validation['failing'])})" if validation["failing"] else "")
     )
+    from sotelake.lake import open_items
+
+    left = open_items.open_items(get_settings().lake)
+    print(f"open items left: {len(left)}" + (" (sotelake items lists them)" if left else ""))
     return 1 if validation["status"] == "rejected" else 0
+
+
+def cmd_items(args) -> int:
+    from sotelake.lake import open_items
+
+    lake = get_settings().lake
+    items = open_items.read_items(lake)
+    shown = items if args.all else [i for i in items if i["status"] == open_items.OPEN]
+    if not shown:
+        print("no open items" if not args.all else "no items")
+        return 0
+    for item in shown:
+        state = "" if item["status"] == open_items.OPEN else f" [{item['resolution']}]"
+        print(f"- {open_items.describe(item)}{state}")
+    opened = sum(i["status"] == open_items.OPEN for i in items)
+    print(f'{opened} open; close one with: sotelake dismiss ITEM --reason "..."')
+    return 0
+
+
+def cmd_dismiss(args) -> int:
+    import getpass
+
+    from sotelake.lake import open_items
+
+    by = args.by or os.environ.get("SOTELAKE_STEWARD") or getpass.getuser()
+    try:
+        item = open_items.dismiss(get_settings().lake, args.item, args.reason, by)
+    except (open_items.UnknownItem, ValueError) as error:
+        print(f"sotelake: {error}", file=sys.stderr)
+        return 2
+    print(f"dismissed {item['item_id']}: {item['resolution']}")
+    return 0
 
 
 def cmd_rotate_key(args) -> int:
@@ -431,6 +542,18 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("--yes", action="store_true", help="do it (without: say what it does)")
     rotate.add_argument("--retire-to", help="where the old lake goes (default <data>/retired/...)")
     rotate.set_defaults(func=cmd_rotate_key)
+    items = commands.add_parser("items", help="the open items and what resolves each")
+    items.add_argument("--all", action="store_true", help="also the resolved and dismissed")
+    items.set_defaults(func=cmd_items)
+    dismiss = commands.add_parser(
+        "dismiss", help="close an open item that needs no fix, with the reason (recorded)"
+    )
+    dismiss.add_argument("item", help="the item's id, as `sotelake items` lists it")
+    dismiss.add_argument("--reason", required=True, help="why it needs no fix")
+    dismiss.add_argument(
+        "--by", help="who decides (default: SOTELAKE_STEWARD, else the operating-system user)"
+    )
+    dismiss.set_defaults(func=cmd_dismiss)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
     packages = commands.add_parser("packages", help="render the sote information packages")
     packages.add_argument("--year", type=int, help="default: the latest population year")
@@ -460,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     airflow.add_argument("airflow_args", nargs=argparse.REMAINDER)
     airflow.set_defaults(func=cmd_airflow)
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except Exception as error:  # printed withheld: a driver's error quotes its URL's password

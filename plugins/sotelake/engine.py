@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from sotelake.errors import PermanentError
+
 
 def extension_file(name: str) -> Path:
     """The ``.duckdb_extension`` file inside the PyPI package ``duckdb-extension-<name>``."""
@@ -95,6 +97,15 @@ def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+class NoWarehouse(PermanentError):
+    """The warehouse file is not there: no build has written it yet (a retry cannot make one)."""
+
+
 def connect_warehouse(path: str | Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the warehouse file (readers never block the one writer)."""
+    if not Path(path).exists():
+        raise NoWarehouse(
+            f"the warehouse {path} does not exist: no build has written it yet (the build's "
+            "log says why the first one failed)"
+        )
     return duckdb.connect(str(path), read_only=True)

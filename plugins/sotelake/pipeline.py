@@ -79,18 +79,20 @@ def validate(
     warehouse build), a one-line verdict per problem, and the tables whose loads changed the
     raw zone (the build does what they feed: transform.changes).
     """
+    from sotelake.lake import open_items
     from sotelake.quality.validate import Validator
     from sotelake.transform.changes import changed_tables
 
     settings = settings or get_settings()
     validator = Validator(run_id, settings)
     done = {(load["source"], load["table"]) for load in loaded}
-    summaries, problems, held_back = [], [], set()
+    summaries, problems, held_back, unfinished = [], [], set(), []
     for load in planned:
         key = (load["source"], load["table"])
         if key not in done:
             problems.append(f"{load['name']}: the load failed (see its extract task)")
             held_back.add(load["source"])
+            unfinished.append(load)
             continue
         summary = validator.validate_load(
             load["source"], load["table"], date.fromisoformat(load["load_date"])
@@ -103,13 +105,48 @@ def validate(
             )
             held_back.add(load["source"])
     validator.finish()
+    _note_unfinished(settings, unfinished)
+    registry = load_registry(settings.config_dir / "sources.yml")
+    if opened := open_items.sweep(settings.lake, registry, settings.landing):
+        log.warning("open items without a record until now: %s", [i["item_id"] for i in opened])
     return {
         "summaries": summaries,
         "problems": problems,
         "held_back": sorted(held_back),
         "changed": changed_tables(summaries, settings),
         "load_date": planned[0]["load_date"] if planned else date.today().isoformat(),
+        "run_id": run_id,
     }
+
+
+def _note_unfinished(settings: Settings, unfinished: list[dict]) -> None:
+    """A load whose task ended without recording its failure (killed, out of memory) is an
+    open item too; one the load recorded keeps its own error."""
+    from sotelake.lake import open_items
+
+    def change(items: list[dict]) -> None:
+        failing = {
+            (i["source"], i["table_name"])
+            for i in items
+            if i["status"] == open_items.OPEN and i["kind"] == open_items.FAILED_LOAD
+        }
+        for load in unfinished:
+            if (load["source"], load["table"]) in failing:  # recorded, with its own error
+                continue
+            day = date.fromisoformat(load["load_date"])
+            found = open_items.Found(
+                open_items.FAILED_LOAD,
+                load["source"],
+                load["table"],
+                day,
+                "the load did not finish (its extract task's log says why)",
+                "fix the cause, then "
+                + open_items.replay_command(load["source"], load["table"], day, from_source=True),
+            )
+            open_items.record(items, found)
+
+    if unfinished:
+        open_items.update(settings.lake, change)
 
 
 def transform(
@@ -229,14 +266,46 @@ def publish(
     return published
 
 
-def conclude(checked: dict) -> None:
-    """Fail loudly when a load failed or a batch was rejected (the rest of the run went on)."""
-    if checked["problems"]:
-        raise RunHeldBack("Held back from the warehouse:\n" + "\n".join(checked["problems"]))
+def conclude(checked: dict, run_id: str | None = None, settings: Settings | None = None) -> dict:
+    """Fail loudly while anything is open: a load that failed, a batch rejected, a file set
+    aside, a delivery late, of this run or of any earlier one (lake/open_items.py), saying
+    which items are new since the previous run, which persist and which were resolved. The
+    failure is what alerts (the task's on_failure_callback)."""
+    from sotelake.lake import open_items
+
+    settings = settings or get_settings()
+    run_id = run_id or checked.get("run_id") or "manual"
+    found = open_items.conclude(settings.lake, run_id)
+    verdict = {
+        "new": [i["item_id"] for i in found.new],
+        "persisting": [i["item_id"] for i in found.persisting],
+        "resolved": [i["item_id"] for i in found.resolved],
+    }
+    for item in found.resolved:
+        log.info("resolved since the previous run: %s: %s", item["item_id"], item["resolution"])
+    if found.open:
+        raise RunHeldBack(verdict_text(found))
+    return verdict
+
+
+def verdict_text(found) -> str:
+    """The open items, new ones first, and what was resolved since the previous run."""
+    from sotelake.lake import open_items
+
+    lines = [
+        f"{len(found.open)} open item{'s' if len(found.open) != 1 else ''} "
+        f"({len(found.new)} new, {len(found.persisting)} persisting since the previous run); "
+        f"{len(found.resolved)} resolved since then"
+    ]
+    for label, items in (("new", found.new), ("persisting", found.persisting)):
+        lines += [f"{label}: {open_items.describe(item, short=True)}" for item in items]
+    lines += [f"resolved: {i['item_id']}: {i['resolution'][:160]}" for i in found.resolved]
+    lines.append('dismiss one after deciding it needs no fix: sotelake dismiss ITEM --reason "..."')
+    return "\n".join(lines)
 
 
 class RunHeldBack(PermanentError):
-    """Some loads failed or were rejected; the other sources were processed."""
+    """Something is open (this run's problem or an earlier one's); the rest was processed."""
 
 
 def replay(

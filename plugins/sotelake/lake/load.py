@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -28,13 +27,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sotelake import engine
-from sotelake.lake import state, storage, zones
+from sotelake.lake import freshness, open_items, state, storage, zones
 from sotelake.lake.audit import LoadResult, write_audit
 from sotelake.privacy import hetu
 from sotelake.privacy.withhold import CANDIDATE, screen_codes, withheld_error, withhold
 from sotelake.settings import Settings, get_settings
 from sotelake.sources import fhir
-from sotelake.sources.files import Intake, take_files
+from sotelake.sources.files import Intake, reject, take_files
 from sotelake.sources.readers import attach, extensions_for, select_sql
 from sotelake.sources.registry import Source, Table
 
@@ -199,17 +198,25 @@ def load_table(
     load_id = f"{extracted_at:%Y%m%dT%H%M%S%fZ}_{source.name}_{table.name}"
     result = LoadResult(load_id, source.name, table.name, load_date.isoformat(), mode=table.mode)
     window = state.Window()
-    scratch = storage.scratch_dir(lake)
+    owner = zones.load_name(source.name, table.name, load_date)
+    storage.clear_scratch(lake, owner)  # what a killed run of this load left
+    scratch = storage.scratch_dir(lake, owner)
     extensions = extensions_for(source, settings, connection_lookup)
     with engine.load_connection(extensions) as con:
         try:
             files: list[Path] = []
             intake = Intake()
+            aside: dict[str, str] = {}  # files set aside: name -> name in _rejected/
             if source.kind == "database":
                 attach(con, source, settings, connection_lookup)
                 if table.mode == "incremental":
-                    window = state.incremental_window(lake, source.name, table.name, load_date)
-                    result.window = {k: v for k, v in window.to_json().items() if k != "files"}
+                    window = state.incremental_window(
+                        lake, source.name, table.name, load_date, table.lookback
+                    )
+                    result.window = {
+                        "lower": window.to_json()["lower"],
+                        "upper": window.to_json()["upper"],
+                    }
             else:
                 folder = source.path(settings)
                 if source.kind == "fhir_bulk":
@@ -218,6 +225,9 @@ def load_table(
                     delivered = sorted(p for p in folder.glob(table.files) if p.is_file())
                 if table.mode == "incremental":
                     delivered = state.new_files(lake, source.name, table.name, load_date, delivered)
+                if source.kind == "fhir_bulk":  # a file that cannot be read whole is set aside
+                    delivered = _whole_export_files(delivered, result, intake)
+                    aside.update(intake.set_aside)
                 window.files = {p.name: state.file_signature(p) for p in delivered}
                 if source.kind == "fhir_bulk":
                     files = _flatten_fhir(folder, table, delivered, scratch) if delivered else []
@@ -230,14 +240,21 @@ def load_table(
                         scratch,
                         con,
                     )
-                    result.rejected_files = intake.rejected
+                    result.rejected_files.update(intake.rejected)
+                    aside.update(intake.set_aside)
                     for name in intake.rejected:
                         window.files.pop(name, None)
                     files = intake.ready
+                result.source_files = sorted(window.files)  # whatever they held
+                window.delivered = bool(window.files)
                 if not files:
                     log.info("%s: no new files to load in %s", table.qualified_name, folder)
                     result.status = "no_data"
-            if result.status != "no_data":
+            # A load with no rows is a valid load: an empty partition with the declared schema
+            # (staging reads it). Only a full table that has loads already keeps its latest one
+            # when nothing was delivered: a missing delivery is not an empty table.
+            missing = result.status == "no_data" and table.mode == "full"
+            if not (missing and _has_loads(lake, table)):
                 query = select_sql(con, source, table, window, files)
                 result.new_columns = query.new_columns
                 result.withheld_columns = query.withheld_columns
@@ -251,6 +268,8 @@ def load_table(
                     extracted_at,
                     scratch,
                 )
+            if source.kind == "database":  # a full table is read whole: delivered
+                window.delivered = table.mode == "full" or result.extracted > 0
             state.record(lake, source.name, table.name, load_date, window)
         except Exception as error:  # the audit says the load failed, and why; the task fails
             # withheld: a driver's error quotes its connection URL, a reader's a row of data
@@ -260,17 +279,152 @@ def load_table(
             result.codes_withheld = 0
             result.seconds = round(time.perf_counter() - started, 3)
             write_audit(result, lake)
-            raise withheld_error(error) from None
+            _note_failure(lake, source, table, load_date, result, aside)
+            safe = withheld_error(error)
+            if safe is error:
+                raise  # with its causes: the retry policy reads them
+            raise safe from None
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            storage.release_scratch(scratch)
     result.seconds = round(time.perf_counter() - started, 3)
     result.pseudonymise_seconds = round(result.pseudonymise_seconds, 3)
     write_audit(result, lake)
+    _note_items(lake, source, table, load_date, result, sorted(window.files), aside)
     if result.rejected_files or result.withheld_columns:
         log.warning(result.summary())
     else:
         log.info(result.summary())
     return result
+
+
+def _set_aside(
+    source: Source, table: Table, load_date: date, result: LoadResult, aside: dict[str, str]
+) -> list[open_items.Found]:
+    """The files this load set aside, as open items (until a corrected file is taken)."""
+    return [
+        open_items.set_aside_file(
+            source, table.name, load_date, name, moved, result.rejected_files[name], result.load_id
+        )
+        for name, moved in aside.items()
+    ]
+
+
+def _note_failure(
+    lake: LakePath,
+    source: Source,
+    table: Table,
+    load_date: date,
+    result: LoadResult,
+    aside: dict[str, str],
+) -> None:
+    """A failed load (and any file it set aside) is an open item."""
+    failed = open_items.Found(
+        open_items.FAILED_LOAD,
+        source.name,
+        table.name,
+        load_date,
+        result.error or "the load failed",
+        "fix the cause, then "
+        + open_items.replay_command(source.name, table.name, load_date, from_source=True),
+        result.load_id,
+    )
+
+    def change(items: list[dict]) -> None:
+        for found in [failed, *_set_aside(source, table, load_date, result, aside)]:
+            open_items.record(items, found)
+
+    try:
+        open_items.update(lake, change)
+    except Exception as error:  # the load's own error is the one to raise
+        log.error("%s: the open item of the failure was not recorded: %s", result.load_id, error)
+
+
+def _note_items(
+    lake: LakePath,
+    source: Source,
+    table: Table,
+    load_date: date,
+    result: LoadResult,
+    taken: list[str],
+    aside: dict[str, str],
+) -> None:
+    """What this load resolves (earlier failures of the table, batches and files it replaced,
+    a late delivery that came) and what it found (files set aside, a delivery now late)."""
+    s, t = source.name, table.name
+    late = None
+    if table.delivery:
+        deliveries, first = state.deliveries(lake, s, t)
+        late = freshness.check(table.delivery, load_date, deliveries, first or load_date)
+    by = f"the load {result.load_id} ({load_date})"
+
+    def change(items: list[dict]) -> None:
+        def mine(kind: str, also=lambda i: True):
+            return lambda i: open_items.of_table(s, t, kind)(i) and also(i)
+
+        resolve = open_items.resolve
+        resolve(
+            items,
+            mine(open_items.FAILED_LOAD, lambda i: i["load_date"] <= load_date),
+            f"loaded by {by}",
+        )
+        resolve(
+            items,
+            mine(open_items.REJECTED_BATCH, lambda i: i["load_date"] == load_date),
+            f"replaced by {by}",
+        )
+        if table.mode == "full" and result.status == "loaded":
+            resolve(
+                items,
+                mine(open_items.REJECTED_BATCH, lambda i: i["load_date"] < load_date),
+                f"superseded: {by} read the whole table again",
+            )
+        if taken:
+            again = open_items.taken_again(taken)
+            resolve(items, mine(open_items.REJECTED_BATCH, again), f"re-delivered: taken by {by}")
+            resolve(items, mine(open_items.FILE_SET_ASIDE, again), f"re-delivered: taken by {by}")
+        for found in _set_aside(source, table, load_date, result, aside):
+            open_items.record(items, found)
+        if late:
+            open_items.record(
+                items,
+                open_items.Found(
+                    open_items.LATE_DELIVERY,
+                    s,
+                    t,
+                    late.due,
+                    late.detail(table.delivery),
+                    f"ask {s} for the delivery (the next load takes it), or dismiss",
+                    result.load_id,
+                ),
+            )
+        elif table.delivery:  # delivered for every due date up to this load's
+            resolve(
+                items,
+                mine(open_items.LATE_DELIVERY, lambda i: i["load_date"] <= load_date),
+                f"delivered: {by}",
+            )
+
+    open_items.update(lake, change)
+
+
+def _whole_export_files(files: list[Path], result: LoadResult, intake: Intake) -> list[Path]:
+    """The export files that can be read whole; the others are set aside (``_rejected/``)."""
+    whole = []
+    for path in files:
+        try:
+            fhir.check_export_file(path)
+        except fhir.IncompleteFile as bad:
+            intake.set_aside[path.name] = reject(path, str(bad)).name
+            result.rejected_files[path.name] = str(bad)
+            continue
+        whole.append(path)
+    return whole
+
+
+def _has_loads(lake: LakePath, table: Table) -> bool:
+    """Whether the table has a partition in the raw zone (of any load date)."""
+    today = zones.partition(lake, zones.RAW, table.source, table.name, date.today())
+    return bool(storage.files(today.parent, "load_date=*"))
 
 
 def _flatten_fhir(folder: Path, table: Table, files: list[Path], scratch: Path) -> list[Path]:
@@ -314,19 +468,20 @@ def _extract(
         log.info("%s: %d rows extracted so far", table.qualified_name, result.extracted)
     if raw_writer is not None:
         raw_writer.close()
+    else:  # no rows: an empty file with the declared schema, so staging reads the table
+        empty = pa.RecordBatch.from_pylist([], schema=reader.schema)
+        rows, _ = _split_batch(empty, table, key, result, extracted_at)
+        pq.write_table(rows, raw_dir / f"{result.load_id}.parquet", compression="zstd")
     pq.write_table(
         pa.Table.from_pylist(quarantined, QUARANTINE_SCHEMA),
         quarantine_dir / f"{result.load_id}.parquet",
         compression="zstd",
     )
     result.reasons = dict(sorted(reasons.items()))
-    result.source_files = sorted(files)
+    result.source_files = sorted(set(result.source_files) | files)
     result.check()
     raw = zones.partition(lake, zones.RAW, table.source, table.name, load_date)
-    if raw_writer is not None:
-        storage.replace_dir(raw, raw_dir)
-    else:  # nothing changed in the window: an earlier run's rows of this date are gone too
-        storage.remove(raw)
+    storage.replace_dir(raw, raw_dir)
     # a batch of this date rejected earlier is superseded by this load
     storage.remove(zones.partition(lake, zones.REJECTED, table.source, table.name, load_date))
     storage.replace_dir(

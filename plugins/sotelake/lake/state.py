@@ -28,12 +28,16 @@ class Window:
     lower: datetime | None = None
     upper: datetime | None = None
     files: dict[str, dict] = field(default_factory=dict)  # file name -> file_signature()
+    # whether the load brought something new: a file taken, rows in the window, a full
+    # table read (lake/freshness.py); None before the load has run
+    delivered: bool | None = None
 
     def to_json(self) -> dict:
         return {
             "lower": self.lower.isoformat() if self.lower else None,
             "upper": self.upper.isoformat() if self.upper else None,
             "files": self.files,
+            "delivered": self.delivered,
         }
 
 
@@ -60,10 +64,16 @@ def record(lake: LakePath, source: str, table: str, load_date: date, window: Win
     storage.update_text(_path(lake, source, table), with_this_load)
 
 
-def incremental_window(lake: LakePath, source: str, table: str, load_date: date) -> Window:
+def incremental_window(
+    lake: LakePath, source: str, table: str, load_date: date, lookback: timedelta | None = None
+) -> Window:
     """Rows changed after the previous load date's upper bound, up to the end of ``load_date``.
 
-    The first load of a table has no lower bound: it takes everything so far.
+    The first load of a table has no lower bound: it takes everything so far. With
+    ``lookback`` (the table's ``lookback:``), the window begins that much before the previous
+    upper bound, so a row committed after the previous load but stamped inside its window (a
+    long transaction, a clock behind) is taken late rather than never; the rows read twice
+    are merged by key in staging, the newest version winning.
     """
     earlier = [
         datetime.fromisoformat(entry["upper"])
@@ -71,17 +81,44 @@ def incremental_window(lake: LakePath, source: str, table: str, load_date: date)
         if date.fromisoformat(day) < load_date and entry.get("upper")
     ]
     upper = datetime.combine(load_date + timedelta(days=1), time())
-    return Window(lower=max(earlier, default=None), upper=upper)
+    lower = max(earlier, default=None)
+    if lower is not None and lookback:
+        lower -= lookback
+    return Window(lower=lower, upper=upper)
+
+
+def deliveries(lake: LakePath, source: str, table: str) -> tuple[list[date], date | None]:
+    """The load dates that delivered something, and the table's first load date (None when it
+    has none). A date recorded before deliveries were (no ``delivered``) counts when it took
+    files or had a window."""
+    recorded = read_state(lake, source, table)
+    delivered = [
+        date.fromisoformat(day)
+        for day, entry in recorded.items()
+        if entry.get("delivered", bool(entry.get("files")) or entry.get("upper") is not None)
+    ]
+    first = min((date.fromisoformat(day) for day in recorded), default=None)
+    return sorted(delivered), first
 
 
 def file_signature(path: Path) -> dict:
-    """Size, modification time and SHA-256 of a delivered file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
+    """SHA-256 of a delivered file's content, with what tells whether the file on disk is still
+    the one hashed: its size, modification and change times, and inode."""
     stat = path.stat()
-    return {"sha256": digest.hexdigest(), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"sha256": digest, **_identity(stat)}
+
+
+def _identity(stat) -> dict:
+    return {
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        # changed by the system on every write, rename or touch, and not settable by a user:
+        # a file with the same inode and change time is the very file hashed, unchanged
+        "ctime_ns": stat.st_ctime_ns,
+        "inode": stat.st_ino,
+    }
 
 
 def new_files(
@@ -89,9 +126,11 @@ def new_files(
 ) -> list[Path]:
     """The files a load of ``load_date`` takes: those no other load date has taken already.
 
-    A file counts as taken by its name and content, so a corrected re-delivery under the same
-    name is new again; the content is hashed only when size or modification time differ. A
-    re-run of a date takes its own files again.
+    A file counts as taken by its name and content (SHA-256), so a corrected re-delivery under
+    the same name is new again, even with the same size and modification time. A file is not
+    hashed again only when it is the very file an earlier load hashed (the same inode and
+    change time, which every write, rename or touch moves on). A re-run of a date takes its
+    own files again.
     """
     taken: dict[str, list[dict]] = {}
     for day, entry in read_state(lake, source, table).items():
@@ -101,10 +140,12 @@ def new_files(
     chosen = []
     for path in candidates:
         earlier = taken.get(path.name, [])
-        stat = path.stat()
-        if any(s["size"] == stat.st_size and s["mtime_ns"] == stat.st_mtime_ns for s in earlier):
+        if not earlier:
+            chosen.append(path)
             continue
-        if earlier and file_signature(path)["sha256"] in {s["sha256"] for s in earlier}:
-            continue
-        chosen.append(path)
+        unchanged = _identity(path.stat())
+        if any(all(s.get(k) == v for k, v in unchanged.items()) for s in earlier):
+            continue  # the very file hashed then
+        if file_signature(path)["sha256"] not in {s["sha256"] for s in earlier}:
+            chosen.append(path)
     return chosen

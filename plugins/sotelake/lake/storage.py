@@ -18,8 +18,12 @@ credentials (``configure_duckdb``).
 
 What is atomic (``replace_dir``, ``move_dir``, ``write_table``, ``update_text``):
 
-- a local folder: as before, a partition is written into ``<lake>/_tmp/<id>`` and swapped in by
-  two renames, a file by a rename, and the watermark state is updated under a file lock;
+- a local folder: a partition is written into a scratch folder (``scratch_dir``) and becomes
+  visible in one step: one rename onto an absent name, or, where a partition is there already,
+  one exchange of the two folders (Linux's ``renameat2`` with ``RENAME_EXCHANGE``, on ext4, xfs,
+  btrfs, tmpfs, overlayfs and NFS 4), so a reader, or a crash at any moment, sees the old
+  partition or the new one, never none. A file is replaced by a rename, and the watermark state
+  is updated under a file lock;
 - an object store has no rename: one object is the unit of atomicity (a PUT, or a multipart
   upload, becomes visible whole when it completes). New objects are therefore written first,
   under the final keys that readers glob, and only then are the stale ones deleted. A load's
@@ -37,7 +41,9 @@ What is atomic (``replace_dir``, ``move_dir``, ``write_table``, ``update_text``)
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import logging
 import os
 import shutil
 import tempfile
@@ -54,6 +60,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sotelake.settings import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import duckdb
@@ -235,21 +243,38 @@ def update_text(path: LakePath, change: Callable[[str | None], str]) -> None:
     """Replace a text file by ``change(its content or None)``, with no other update between
     the read and the write (loads of different dates may run at once): under a file lock
     locally, by a conditional PUT retried on a conflict on an object store."""
+
+    def in_bytes(content: bytes | None) -> bytes:
+        return change(None if content is None else content.decode("utf-8")).encode("utf-8")
+
+    update_bytes(path, in_bytes)
+
+
+def update_bytes(path: LakePath, change: Callable[[bytes | None], bytes]) -> None:
+    """``update_text`` for any file: ``change`` gets the content (None if there is none) and
+    returns the new one, written whole or not at all."""
     if not on_object_store(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_suffix(".lock"), "w") as lock:
+        # hidden names: a reader of the folder's files (Spark's, say) passes them over
+        with open(path.with_name(f".{path.name}.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            write_text(path, change(read_text(path)))
+            try:
+                content = path.read_bytes()
+            except FileNotFoundError:
+                content = None
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(change(content))
+            tmp.replace(path)
         return
     fs, key = path.fs, path.path
     for attempt in range(30):
         etag = _etag(fs, key)
-        text = change(None if etag is None else fs.cat_file(key).decode("utf-8"))
+        content = change(None if etag is None else fs.cat_file(key))
         try:
             if etag is None:
-                fs.pipe_file(key, text.encode("utf-8"), mode="create")  # If-None-Match: *
+                fs.pipe_file(key, content, mode="create")  # If-None-Match: *
             else:
-                fs.pipe_file(key, text.encode("utf-8"), IfMatch=etag)
+                fs.pipe_file(key, content, IfMatch=etag)
             return
         except OSError:  # 412 Precondition Failed (FileExistsError for a create), or another
             if _etag(fs, key) == etag:  # nothing else wrote: a real error
@@ -289,34 +314,169 @@ def _keys(path: UPath) -> list[str]:
 # --- replacing folders --------------------------------------------------------------------
 
 
-def scratch_dir(lake: LakePath) -> Path:
-    """A fresh local folder to write a partition into before ``replace_dir``.
-
-    For a local lake it lies under ``<lake>/_tmp``, on the lake's own file system (so the swap
-    is a rename) and outside every zone, so a crashed load leaves nothing a reader's glob would
-    find; for a lake on an object store it is a temporary folder of this machine."""
+def scratch_root(lake: LakePath) -> Path:
+    """Where scratch folders go: ``<lake>/_tmp`` for a local lake (the lake's own file system,
+    so a swap is a rename, and outside every zone, so a crashed load leaves nothing a reader's
+    glob would find); a folder of this machine's temporary directory for an object store."""
     if on_object_store(lake):
-        return Path(tempfile.mkdtemp(prefix="sotelake-scratch-"))
-    path = lake / "_tmp" / uuid.uuid4().hex
-    path.mkdir(parents=True)
-    return path
+        return Path(tempfile.gettempdir()) / "sotelake-scratch"
+    return lake / "_tmp"
+
+
+# The scratch folders this process uses, with their open lock files (``scratch_dir``).
+_IN_USE: dict[Path, object] = {}
+
+
+def scratch_dir(lake: LakePath, owner: str = "misc") -> Path:
+    """A fresh local folder ``<scratch root>/<owner>/<id>`` to write a partition into before
+    ``replace_dir``; give it back with ``release_scratch``.
+
+    ``owner`` names the work (a load: ``<source>__<table>__<load date>``). The folder's lock
+    file (``<id>.lock``) is held while the folder is in use, and the operating system lets go
+    of it when the process ends however it ends, so ``clear_scratch`` tells what a killed run
+    left from what a running one uses."""
+    folder = scratch_root(lake) / owner / uuid.uuid4().hex
+    for _ in range(3):  # another release may remove the owner's empty folder meanwhile
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock = open(folder.with_name(folder.name + ".lock"), "w")  # noqa: SIM115 (held)
+            break
+        except FileNotFoundError:
+            continue
+    fcntl.flock(lock, fcntl.LOCK_EX)  # before the folder exists: never a folder without it
+    _IN_USE[folder] = lock
+    folder.mkdir()
+    return folder
+
+
+def release_scratch(folder: Path) -> None:
+    """Delete a folder of ``scratch_dir`` (whatever is left in it) and its lock file."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.with_name(folder.name + ".lock").unlink(missing_ok=True)
+    lock = _IN_USE.pop(folder, None)
+    if lock is not None:
+        lock.close()
+    try:
+        folder.parent.rmdir()  # the owner's folder, when nothing else of it is left
+    except OSError:
+        pass
+
+
+def clear_scratch(lake: LakePath, owner: str) -> list[Path]:
+    """Delete the scratch folders of ``owner`` that no running process holds: what a killed
+    run of the same work left (a half-written partition, or the old one it had just swapped
+    out). Returns the folders deleted."""
+    cleared = []
+    for lock_file in sorted((scratch_root(lake) / owner).glob("*.lock")):
+        folder = lock_file.with_suffix("")
+        if folder in _IN_USE:
+            continue
+        with open(lock_file, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # in use by a run of the same work in another process
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            lock_file.unlink(missing_ok=True)
+            cleared.append(folder)
+    for folder in (scratch_root(lake) / owner).glob("*"):  # a folder whose lock never was
+        if folder.is_dir() and not folder.with_name(folder.name + ".lock").exists():
+            if folder not in _IN_USE:
+                shutil.rmtree(folder, ignore_errors=True)
+                cleared.append(folder)
+    if cleared:
+        log.info("removed the scratch of %s that a stopped run left: %s", owner, cleared)
+    return cleared
+
+
+RENAME_EXCHANGE = 2  # linux/fs.h
+AT_FDCWD = -100
+
+
+def exchange(first: Path, second: Path) -> bool:
+    """Swap two local paths in one step (Linux ``renameat2(..., RENAME_EXCHANGE)``): True if
+    done, False where the system or the file system cannot (then nothing changed)."""
+    global _renameat2
+    if _renameat2 is None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = getattr(libc, "renameat2", False)
+        if function:
+            function.argtypes = [
+                ctypes.c_int,
+                ctypes.c_char_p,
+                ctypes.c_int,
+                ctypes.c_char_p,
+                ctypes.c_uint,
+            ]
+            function.restype = ctypes.c_int
+        _renameat2 = function
+    if not _renameat2:
+        return False
+    import ctypes
+
+    done = _renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, f"cannot exchange {first} and {second}: {os.strerror(code)}")
+
+
+_renameat2 = None  # libc's renameat2 once looked up; False where there is none
+
+
+def _in_one_step(target: Path, new: Path) -> bool:
+    """Make the local folder ``new`` ``target`` in one step if the file system can: a rename
+    onto an absent name, or an exchange (then ``new`` holds the old folder, deleted here)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        try:
+            new.rename(target)
+            return True
+        except OSError as error:  # another writer made the target meanwhile
+            if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    if exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)
+        return True
+    return False
+
+
+def _swap_in(target: Path, new: Path) -> None:
+    """Make ``new``, a folder of ``scratch_dir``, ``target``: in one step where the file system
+    can, else by two renames (the old folder goes beside ``new``, outside every zone)."""
+    if _in_one_step(target, new):
+        return
+    global _warned_two_renames
+    if not _warned_two_renames:
+        log.warning(
+            "this file system cannot exchange two folders: a partition is replaced by two "
+            "renames, and a crash between them leaves none (until its load runs again)"
+        )
+        _warned_two_renames = True
+    old = new.with_name(new.name + ".old")
+    target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+_warned_two_renames = False
 
 
 def replace_dir(target: LakePath, new: Path, last: str | None = None) -> None:
     """Make the local folder ``new`` (from ``scratch_dir``) the content of ``target``.
 
-    Locally by renames: readers see the old folder or the new one. On an object store, every
-    file of ``new`` is uploaded under its final key, then the target's other objects are
-    deleted (the module's docstring says what a reader can see meanwhile); ``last`` (a
-    manifest's name) is uploaded after every other file, so whoever finds it finds the files
-    it lists. ``new`` is left in place for the caller's clean-up there."""
+    Locally in one step (``_swap_in``): readers see the old folder or the new one, and so does
+    whoever looks after a crash. On an object store, every file of ``new`` is uploaded under
+    its final key, then the target's other objects are deleted (the module's docstring says
+    what a reader can see meanwhile); ``last`` (a manifest's name) is uploaded after every
+    other file, so whoever finds it finds the files it lists. ``new`` is left in place for
+    the caller's clean-up there."""
     if not on_object_store(target):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        old = new.parent / f"{new.name}.old"
-        if target.exists():
-            target.rename(old)
-        new.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+        _swap_in(target, new)
         return
     names = sorted(p.relative_to(new).as_posix() for p in new.rglob("*") if p.is_file())
     if last in names:
@@ -331,18 +491,21 @@ def replace_dir(target: LakePath, new: Path, last: str | None = None) -> None:
         fs.rm(stale)
 
 
-def move_dir(lake: LakePath, source: LakePath, target: LakePath) -> None:
+def move_dir(lake: LakePath, source: LakePath, target: LakePath, owner: str = "misc") -> None:
     """Move a folder of the lake (a partition from one zone to another), replacing ``target``.
 
-    Locally by renames; on an object store by server-side copies to ``target``, then the
-    deletion of the target's stale objects and of the source (a crash between leaves the
-    batch in both zones, which the reconciliation counts twice and fails on)."""
+    Locally in one step: a rename onto an absent target, else an exchange of the two folders
+    (then the old target, now at ``source``, is deleted); a crash leaves the partition in one
+    zone or the other, never in none. On an object store by server-side copies to ``target``,
+    then the deletion of the target's stale objects and of the source (a crash between leaves
+    the batch in both zones, which the reconciliation counts twice and fails on)."""
     if not on_object_store(lake):
-        scratch = scratch_dir(lake)
-        staged = scratch / source.name
-        shutil.move(source, staged)
-        replace_dir(target, staged)
-        shutil.rmtree(scratch, ignore_errors=True)
+        if not _in_one_step(target, source):
+            scratch = scratch_dir(lake, owner)
+            staged = scratch / source.name
+            shutil.move(source, staged)
+            _swap_in(target, staged)
+            release_scratch(scratch)
         return
     fs = lake.fs
     moved = _keys(source)

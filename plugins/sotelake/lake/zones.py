@@ -31,6 +31,12 @@ def partition(lake: LakePath, zone: str, source: str, table: str, load_date: dat
     return lake / zone / source / table / f"load_date={load_date.isoformat()}"
 
 
+def load_name(source: str, table: str, load_date: date) -> str:
+    """``<source>__<table>__YYYY-MM-DD``: the load of a table for a load date, as files and
+    scratch folders are named after it."""
+    return f"{source}__{table}__{load_date.isoformat()}"
+
+
 def dq_file(lake: LakePath, kind: str, source: str, table: str, load_date: date) -> LakePath:
     return lake / DQ / kind / f"{source}__{table}__{load_date.isoformat()}.parquet"
 

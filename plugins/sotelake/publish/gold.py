@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +38,8 @@ def export_gold(settings: Settings | None = None, run_id: str | None = None) -> 
     """Export every public relation of the warehouse to the gold zone; returns the manifest."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    new = storage.scratch_dir(settings.lake)
+    storage.clear_scratch(settings.lake, GOLD)  # what a killed export left
+    new = storage.scratch_dir(settings.lake, GOLD)
     tables = []
     with connect_warehouse(settings.warehouse) as con:
         # a table's rows have no order (readers sort): unordered, DuckDB writes a file's row
@@ -77,7 +77,7 @@ def export_gold(settings: Settings | None = None, run_id: str | None = None) -> 
     (new / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     target = settings.lake / GOLD
     storage.replace_dir(target, new, last=MANIFEST)
-    shutil.rmtree(new, ignore_errors=True)  # what is left of it on an object store
+    storage.release_scratch(new)  # what is left of it on an object store
     log.info(
         "gold zone: %s (%d tables, %d rows) in %.1f s",
         target,

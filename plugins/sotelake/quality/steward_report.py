@@ -1,12 +1,15 @@
 """The data stewards' report: ``<reports>/quality/index.html``, in Finnish and English.
 
 One static page a steward opens after a run to see what failed, where, how many rows, why and
-what was held back: the loads held back (failed or rejected, with the replay command), status per
-source and table, failing expectations with counts, the shapes of the failing values and example
-rows (pseudonymised; from the stewards-only dq.validation_examples), the quarantine by reason,
-the reconciliation checks, and a trend over the last load dates. It reads the warehouse's dq
-schema and links to the GX Data Docs built beside it. Every text it shows of a load (errors,
-notes, example rows) passes through privacy.withhold, though the pipeline stored it so already.
+what was held back: the open items (failed loads, rejected batches, files set aside and late
+deliveries, of this run or earlier ones, marked new or persisting, with what resolves each) and
+what was resolved since the previous run, status per source and table, failing expectations
+with counts, the shapes of the failing values and example rows (pseudonymised; from the
+stewards-only dq.validation_examples), the quarantine by reason, the reconciliation checks, the
+revisions of published indicator values, and a trend over the last load dates. It reads the
+warehouse's dq schema and the lake's open items, and links to the GX Data Docs built beside it.
+Every text it shows of a load (errors, notes, example rows) passes through privacy.withhold,
+though the pipeline stored it so already.
 
 It stays usable with thousands of validation results: it shows the latest load of each table
 in detail and the history only as daily totals, so its size grows with the number of tables,
@@ -21,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sotelake import engine
+from sotelake.lake import open_items
 from sotelake.privacy.withhold import withhold
 from sotelake.publish import charts, rendering
 from sotelake.quality.validate import DOCS_SITES, docs_site
@@ -32,9 +36,28 @@ LANGUAGES = {"fi": "Suomeksi", "en": "In English"}
 TEXT = {
     "fi": {
         "title": "Tietojen laatu",
-        "held_back": "Pidätetty tietovarastosta",
-        "held_back_none": "Kaikki lataukset päätyivät tietovarastoon.",
-        "replay": "Korjauksen jälkeen",
+        "open_items": "Avoimet asiat",
+        "open_items_none": "Ei avoimia asioita: kaikki lataukset ja toimitukset ovat kunnossa.",
+        "open_items_note": (
+            "Asia pysyy avoimena, kunnes myöhempi lataus, uudelleenajo tai korjattu toimitus "
+            "ratkaisee sen tai joku kuittaa sen perustellen (sotelake dismiss). Niin kauan "
+            "päivittäinen ajo epäonnistuu ja hälyttää."
+        ),
+        "item": "Asia",
+        "kind": "Laji",
+        "age": "Ikä (pv)",
+        "detail": "Mitä tapahtui",
+        "action": "Mikä ratkaisee",
+        "since_previous": "Edelliseen ajoon verrattuna",
+        "trend_names": {"new": "uusi", "persisting": "jatkuu"},
+        "kind_names": {
+            "failed_load": "lataus epäonnistui",
+            "rejected_batch": "erä hylätty",
+            "file_set_aside": "tiedosto siirretty syrjään",
+            "late_delivery": "toimitus myöhässä",
+        },
+        "resolved_since": "Ratkaistu edellisen ajon jälkeen",
+        "resolution": "Miten",
         "tables": "Lähteet ja taulut",
         "source": "Lähde",
         "table": "Taulu",
@@ -94,9 +117,28 @@ TEXT = {
     },
     "en": {
         "title": "Data quality",
-        "held_back": "Held back from the warehouse",
-        "held_back_none": "Every load reached the warehouse.",
-        "replay": "After a fix",
+        "open_items": "Open items",
+        "open_items_none": "Nothing is open: every load and delivery is in order.",
+        "open_items_note": (
+            "An item stays open until a later load, a replay or a corrected delivery resolves "
+            "it, or someone dismisses it with a reason (sotelake dismiss). Until then the daily "
+            "run fails and alerts."
+        ),
+        "item": "Item",
+        "kind": "Kind",
+        "age": "Age (days)",
+        "detail": "What happened",
+        "action": "What resolves it",
+        "since_previous": "Since the previous run",
+        "trend_names": {"new": "new", "persisting": "persisting"},
+        "kind_names": {
+            "failed_load": "load failed",
+            "rejected_batch": "batch rejected",
+            "file_set_aside": "file set aside",
+            "late_delivery": "delivery late",
+        },
+        "resolved_since": "Resolved since the previous run",
+        "resolution": "How",
         "tables": "Sources and tables",
         "source": "Source",
         "table": "Table",
@@ -175,12 +217,20 @@ def collect(con) -> dict:
                                    order by load_date desc, recorded_at desc) = 1
         order by source, table_name""",
     )
+    # the checks of the very loads shown (a table's badge and counts come from one load), and
+    # the latest checks of each published mart
     results = engine.rows(
         con,
         """
-        select v.* from dq.validation_results v
-        inner join (select source, table_name, max(load_date) as load_date
-                    from dq.validation_results group by all) latest
+        with shown as (
+            select source, table_name, load_date from dq.load_audit
+            qualify row_number() over (partition by source, table_name
+                                       order by load_date desc, recorded_at desc) = 1
+            union all
+            select source, table_name, max(load_date) from dq.validation_results
+            where source = 'warehouse' group by all
+        )
+        select v.* from dq.validation_results v inner join shown
             using (source, table_name, load_date)""",
     )
     by_table: dict[tuple, list[dict]] = {}
@@ -218,7 +268,6 @@ def collect(con) -> dict:
         if load["error"]:
             notes.append(load["error"])
         load["notes"] = [withhold(note) for note in notes]
-    held_back = [load for load in loads if load["status"] in ("failed", "rejected")]
     failing = sorted(
         (r for r in results if not r["success"]),
         key=lambda r: (SEVERITY_ORDER[r["severity"]], r["source"], r["table_name"]),
@@ -297,7 +346,6 @@ def collect(con) -> dict:
     )
     return {
         "loads": loads,
-        "held_back": held_back,
         "revisions": revisions,
         "failing": failing[:MAX_FAILING],
         "failing_more": max(0, len(failing) - MAX_FAILING),
@@ -319,6 +367,19 @@ def _trend_chart(trend: list[dict], text: dict) -> str:
     return charts.line_chart(series, title=text["trend"], decimals=0)
 
 
+def items(settings: Settings) -> dict:
+    """The open items, each marked new or persisting since the previous run's conclusion, and
+    the items resolved since then (read from the lake, where they are kept)."""
+    found = open_items.trend(settings.lake)
+    today = datetime.now(UTC).date()
+    shown = [
+        {**item, "trend": trend, "age": open_items.age_days(item, today)}
+        for trend, group in (("new", found.new), ("persisting", found.persisting))
+        for item in group
+    ]
+    return {"open_items": shown, "resolved_items": found.resolved}
+
+
 def render_steward_report(settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
     con = engine.connect_warehouse(settings.warehouse)
@@ -326,6 +387,7 @@ def render_steward_report(settings: Settings | None = None) -> Path:
         data = collect(con)
     finally:
         con.close()
+    data.update(items(settings))
     report = settings.reports / "quality"
     indexes = {site: docs_site(settings, site) / "index.html" for site in DOCS_SITES}
     docs = [  # the Data Docs sites built so far, linked relative to the report
@@ -345,11 +407,11 @@ def render_steward_report(settings: Settings | None = None) -> Path:
         **data,
     )
     log.info(
-        "steward report: %s (%d tables, %d held back, %d failing expectations, "
+        "steward report: %s (%d tables, %d open items, %d failing expectations, "
         "%d quarantine reasons)",
         path,
         len(data["loads"]),
-        len(data["held_back"]),
+        len(data["open_items"]),
         len(data["failing"]),
         len(data["quarantine"]),
     )

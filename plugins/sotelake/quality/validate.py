@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sotelake import engine
-from sotelake.lake import storage, zones
+from sotelake.lake import open_items, storage, zones
 from sotelake.lake.audit import read_audit, write_audit
 from sotelake.lake.load import QUARANTINE_SCHEMA
 from sotelake.privacy.withhold import withhold_values
@@ -198,7 +198,10 @@ class Validator:
     ) -> None:
         lake = self.settings.lake
         storage.move_dir(
-            lake, partition, zones.partition(lake, zones.REJECTED, source, table, load_date)
+            lake,
+            partition,
+            zones.partition(lake, zones.REJECTED, source, table, load_date),
+            zones.load_name(source, table, load_date),
         )
         audit = read_audit(lake, source, table, load_date)
         if audit:
@@ -206,6 +209,20 @@ class Validator:
             audit.check()
             write_audit(audit, lake)
         summary.status = "rejected"
+        batch = open_items.Found(
+            open_items.REJECTED_BATCH,
+            source,
+            table,
+            load_date,
+            "batch rejected by critical expectations: " + "; ".join(summary.failing),
+            "fix the rule, then "
+            + open_items.replay_command(source, table, load_date, from_source=False)
+            + "; or fix the source, then "
+            + open_items.replay_command(source, table, load_date, from_source=True),
+            summary.load_id,
+            tuple(audit.source_files) if audit else (),
+        )
+        open_items.update(lake, lambda items: open_items.record(items, batch))
 
     def _quarantine_rows(
         self,
@@ -395,7 +412,23 @@ def restore_rejected(
             "_published_at", pa.array([now] * batch.num_rows, pa.timestamp("us", tz="UTC"))
         )
         _write(batch, path)
-    storage.move_dir(lake, rejected, zones.partition(lake, zones.RAW, source, table, load_date))
+    storage.move_dir(
+        lake,
+        rejected,
+        zones.partition(lake, zones.RAW, source, table, load_date),
+        zones.load_name(source, table, load_date),
+    )
+    open_items.update(
+        lake,
+        lambda items: open_items.resolve(
+            items,
+            lambda i: (
+                open_items.of_table(source, table, open_items.REJECTED_BATCH)(i)
+                and i["load_date"] == load_date
+            ),
+            "replayed: put back into the raw zone and validated again",
+        ),
+    )
     audit = read_audit(lake, source, table, load_date)
     if audit:
         audit.loaded, audit.rejected, audit.status = audit.loaded + audit.rejected, 0, "loaded"

@@ -145,6 +145,40 @@ def export_files(folder: Path, resource_type: str) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and pattern.fullmatch(p.name))
 
 
+class IncompleteFile(ValueError):
+    """An export file that cannot be read whole (empty, truncated): set aside, not half-read."""
+
+
+def check_export_file(path: Path) -> None:
+    """Raise IncompleteFile when an export file is empty or truncated.
+
+    A bulk export writes no file for a type without resources, so an empty file is a failed
+    write. A truncated file ends inside a line (its last line is not a whole JSON value) or,
+    gzipped, before the end of its stream. A bad line inside a whole file is another matter:
+    it becomes a row with ``_parse_error``, quarantined."""
+    if path.stat().st_size == 0:
+        raise IncompleteFile("empty file (a bulk export writes no file for a type it has none of)")
+    opener = gzip.open if path.name.endswith(".gz") else open
+    last = b""
+    try:
+        with opener(path, "rb") as lines:
+            for line in lines:
+                if line.strip():
+                    last = line
+    except (EOFError, gzip.BadGzipFile, OSError) as error:
+        raise IncompleteFile(f"truncated or corrupt gzip stream: {error}") from error
+    if not last:
+        raise IncompleteFile("no resource in the file (only blank lines)")
+    if not last.endswith(b"\n"):
+        try:
+            json.loads(last)
+        except ValueError as error:
+            raise IncompleteFile(
+                f"truncated: the last line ends inside a resource ({len(last)} bytes, "
+                f"{type(error).__name__} at character {getattr(error, 'pos', '?')})"
+            ) from error
+
+
 def _parse(line: bytes, resource_type: str) -> tuple[dict[str, Any], str | None]:
     """The resource on one line, or why the line is not one of `resource_type`."""
     try:

@@ -34,7 +34,46 @@ ENCODINGS = {
     "cp1252": "cp1252",
     "latin-1": "latin-1",
     "iso-8859-1": "latin-1",
+    "utf-16": "utf-16",  # with a byte-order mark, as Windows tools write it
 }
+# What a file's first bytes say about its encoding, whatever was declared: a byte-order mark,
+# or the zero bytes between the characters of UTF-16 text that has none.
+BYTE_ORDER_MARKS = [
+    (codecs.BOM_UTF32_LE, "utf-32 (little-endian)"),
+    (codecs.BOM_UTF32_BE, "utf-32 (big-endian)"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16 (little-endian)"),
+    (codecs.BOM_UTF16_BE, "utf-16 (big-endian)"),
+]
+
+
+def detect_encoding(sample: bytes) -> str | None:
+    """The encoding a file's first bytes show for what it is: a byte-order mark's, or UTF-16
+    when every other byte is zero; None when they show nothing (an 8-bit text or UTF-8)."""
+    for mark, name in BYTE_ORDER_MARKS:
+        if sample.startswith(mark):
+            return name
+    pairs = len(sample) // 2
+    if pairs >= 4:
+        odd_zeros = sum(1 for i in range(1, 2 * pairs, 2) if sample[i] == 0)
+        even_zeros = sum(1 for i in range(0, 2 * pairs, 2) if sample[i] == 0)
+        if odd_zeros > 0.9 * pairs:
+            return "utf-16 (little-endian, no byte-order mark)"
+        if even_zeros > 0.9 * pairs:
+            return "utf-16 (big-endian, no byte-order mark)"
+    if 0 in sample:
+        return "binary (zero bytes in the text)"
+    return None
+
+
+def _declared_family(detected: str, codecs_declared: set[str]) -> bool:
+    """Whether the detected encoding is one the dialect declares."""
+    family = detected.split(" ")[0]
+    return (family == "utf-8" and "utf-8-sig" in codecs_declared) or (
+        family == "utf-16" and "utf-16" in codecs_declared and "no byte-order" not in detected
+    )
+
+
 OTHER_DELIMITERS = [",", ";", "\t", "|"]
 
 
@@ -48,6 +87,7 @@ class Intake:
 
     ready: list[Path] = field(default_factory=list)  # in the scratch folder, original names
     rejected: dict[str, str] = field(default_factory=dict)  # file name -> reason
+    set_aside: dict[str, str] = field(default_factory=dict)  # file name -> its name in _rejected/
     missing: set[str] = field(default_factory=set)  # declared columns some file lacks
 
 
@@ -96,7 +136,20 @@ def encodings(dialect: dict) -> list[str]:
 
 
 def _decode_any(path: Path, candidates: list[str], target: Path) -> str:
-    """Transcode with the first encoding the whole file decodes in; else say why none did."""
+    """Transcode with the first encoding the whole file decodes in; else say why none did.
+
+    A file whose first bytes show another encoding than those declared (UTF-16 from a
+    spreadsheet, UTF-32, a binary file) is set aside for that reason, not for a byte an 8-bit
+    encoding happens to decode."""
+    with open(path, "rb") as f:
+        sample = f.read(4096)
+    detected = detect_encoding(sample)
+    declared = {ENCODINGS.get(e.lower()) for e in candidates}
+    if detected and not _declared_family(detected, declared):
+        raise BadFile(
+            f"the file is {detected}, not {' or '.join(candidates)} as declared: save it as "
+            f"{candidates[0]}, or declare its encoding in config/sources.yml"
+        )
     failures = []
     for encoding in candidates:
         try:
@@ -184,7 +237,7 @@ def take_files(
             fields = _header_fields(header, delimiter, declared)
             _check_rows(con, target, delimiter, fields)
         except BadFile as bad:
-            reject(path, str(bad))
+            intake.set_aside[path.name] = reject(path, str(bad)).name
             intake.rejected[path.name] = str(bad)
             target.unlink(missing_ok=True)
             continue

@@ -102,6 +102,9 @@ def _from_clause(
         if window.lower and (in_sqlite := _window_in_sqlite(con, table, where)):
             return in_sqlite, "NULL::VARCHAR"
         return f"(SELECT * FROM src.{quote(table.name)}{where})", "NULL::VARCHAR"
+    if not files:  # nothing delivered: no rows, with the declared columns as a file has them
+        nothing = ", ".join(f"NULL::VARCHAR AS {quote(c.name)}" for c in table.columns)
+        return f"(SELECT {nothing}, NULL::VARCHAR AS filename WHERE false)", "filename"
     names = ", ".join(literal(str(p)) for p in files)
     if source.kind == "fhir_bulk":  # the load flattened the resources to Parquet first
         return (

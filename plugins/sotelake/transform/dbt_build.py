@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -17,13 +18,29 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from sotelake.errors import PermanentError
 from sotelake.settings import ConfigurationError, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 
 class DbtBuildError(RuntimeError):
-    """dbt build failed; the message lists the failing nodes and their messages."""
+    """dbt build failed; the message lists the failing nodes and their messages. This class
+    itself is an error that may heal (a lock, a refused connection): a retry may pass."""
+
+
+class DbtBuildFailed(DbtBuildError, PermanentError):
+    """dbt failed for a reason no retry fixes: the project does not compile, a test fails, a
+    model's SQL is wrong for the data. Fix the project or the data, then run again."""
+
+
+# What dbt reports when the warehouse was busy or out of reach: the failures a retry may heal.
+MAY_HEAL = re.compile(
+    r"could not set lock|conflicting lock|database is locked|connection refused|"
+    r"could not connect|connection to server .* failed|server closed the connection|"
+    r"too many (clients|connections)|timeout expired|timed out|temporarily unavailable",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -130,7 +147,8 @@ def run_dbt(
     log.info("dbt finished in %.1f s: %s", result.seconds, result.statuses)
     if not outcome.success:
         detail = "\n".join(result.failures) or str(outcome.exception)
-        raise DbtBuildError(f"dbt {args[0]} failed:\n{detail}")
+        error = DbtBuildError if MAY_HEAL.search(detail) else DbtBuildFailed
+        raise error(f"dbt {args[0]} failed:\n{detail}")
     return result
 
 

@@ -2,10 +2,11 @@
 
 DuckDB reads the lake's Parquet files where they lie; PostgreSQL cannot, so before a build on
 PostgreSQL the lake is copied into it, one schema per source (``lake_<source>.<table>``, the
-``schema`` of each dbt source) plus ``lake_dq`` (load audit, quarantine, validation results and
-the rows per zone and load that the reconciliation needs). DuckDB's postgres extension does the
-copying (binary COPY). Each table's rows are replaced whole, so a re-run copies the same; the
-incremental staging models still process only what was published since their last run.
+``schema`` of each dbt source) plus ``lake_dq`` (load audit, quarantine, validation results, the
+open items and the rows per zone and load that the reconciliation needs). DuckDB's postgres
+extension does the copying (binary COPY). Each table's rows are replaced whole, so a re-run
+copies the same; the incremental staging models still process only what was published since
+their last run.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def copy_lake_to_postgres(
         f"{LAKE_DQ_SCHEMA}.load_audit": lake / DQ / "load_audit" / "*.parquet",
         f"{LAKE_DQ_SCHEMA}.validation_results": lake / DQ / "validation_results" / "*.parquet",
         f"{LAKE_DQ_SCHEMA}.quarantine": lake / QUARANTINE / "*" / "*" / "*" / "*.parquet",
+        f"{LAKE_DQ_SCHEMA}.items": lake / DQ / "items" / "*.parquet",
     }
     if only is not None:
         tables = {name: pattern for name, pattern in tables.items() if name in only}

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 
 from sotelake.engine import connect, literal, quote
-from sotelake.lake.storage import scratch_dir
+from sotelake.lake.storage import clear_scratch, release_scratch, scratch_dir
 from sotelake.publish.public_interface import PUBLIC_SCHEMAS, public_relations, steward_relations
 from sotelake.settings import Settings
 from sotelake.transform.targets import BuildTarget
@@ -44,7 +43,9 @@ def refresh(
         return {}
     started = time.perf_counter()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    scratch = scratch_dir(settings.lake) if target.name == "spark" else None
+    if target.name == "spark":
+        clear_scratch(settings.lake, "serving")  # what a killed copy left
+    scratch = scratch_dir(settings.lake, "serving") if target.name == "spark" else None
     try:
         if scratch:
             chosen = {"relations": relations} if relations else {"schemas": list(PUBLIC_SCHEMAS)}
@@ -62,7 +63,7 @@ def refresh(
             con.close()
     finally:
         if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+            release_scratch(scratch)
     log.info(
         "serving copy %s from %s: %d relations, %d rows in %.1f s",
         settings.warehouse,
