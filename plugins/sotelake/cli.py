@@ -5,6 +5,8 @@ sotelake run [--load-date YYYY-MM-DD]     run the DAG once through Airflow (dag.
 sotelake demo [...generate options]       generate (if needed), run, say where outputs are
 sotelake backfill --from D --to D         run the DAG for each load date of a range
 sotelake replay SOURCE.TABLE --load-date D  re-run a rejected or quarantined load after a fix
+sotelake suites                           write the GX suites from expectations/specs.yml
+sotelake dbt-sources                      write dbt's sources from config/sources.yml
 sotelake packages [--year YYYY]           render the sote information packages of a year
 sotelake publish-postgres [URL]          copy the public marts to the PostgreSQL BI warehouse
 sotelake build-postgres [URL]            build the whole dbt project on PostgreSQL instead
@@ -248,6 +250,15 @@ def cmd_suites(args) -> int:
     return 0
 
 
+def cmd_dbt_sources(args) -> int:
+    from sotelake.transform.dbt_sources import write_sources
+
+    settings = get_settings()
+    written = write_sources(settings.dbt_project, settings.config_dir / "sources.yml")
+    print(f"wrote {len(written)} dbt source files under {settings.dbt_project / 'models/staging'}")
+    return 0
+
+
 def cmd_advance(args) -> int:
     from datetime import timedelta
 
@@ -336,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     replay.set_defaults(func=cmd_replay)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
+    commands.add_parser(
+        "dbt-sources", help="write dbt's source definitions from config/sources.yml"
+    ).set_defaults(func=cmd_dbt_sources)
     packages = commands.add_parser("packages", help="render the sote information packages")
     packages.add_argument("--year", type=int, help="default: the latest population year")
     packages.set_defaults(func=cmd_packages)
