@@ -20,6 +20,19 @@ from sotelake.sources.registry import all_tables, load_registry
 log = logging.getLogger(__name__)
 
 
+def _record_lineage(make_events: Callable[[], list], settings: Settings) -> int:
+    """Emit a step's OpenLineage events (publish.lineage); never fails the step."""
+    from sotelake.publish import lineage
+
+    if lineage.transport_config(settings) is None:
+        return 0
+    try:
+        return lineage.emit(make_events(), settings)
+    except Exception as error:  # lineage records the work: it is never why the work failed
+        log.warning("OpenLineage events not made: %s", error, exc_info=True)
+        return 0
+
+
 def plan_loads(load_date: date, settings: Settings | None = None) -> list[dict]:
     """One load per table of the source registry."""
     settings = settings or get_settings()
@@ -40,10 +53,15 @@ def extract(
     key: bytes,
     connection_lookup: Callable[[str], str | None] | None = None,
     settings: Settings | None = None,
+    lineage_parent: dict | None = None,
 ) -> dict:
+    """Load one table into the raw zone. ``lineage_parent`` (the Airflow task's OpenLineage
+    run, as in every step below) makes the load's OpenLineage run a child of it."""
     from sotelake.lake.load import load_table
+    from sotelake.publish import lineage
 
     settings = settings or get_settings()
+    started = lineage.now()
     registry = load_registry(settings.config_dir / "sources.yml")
     source = registry[load["source"]]
     result = load_table(
@@ -54,11 +72,20 @@ def extract(
         settings,
         connection_lookup,
     )
-    return {**load, **asdict(result)}
+    loaded = {**load, **asdict(result)}
+    _record_lineage(
+        lambda: lineage.load_events(loaded, settings, started, lineage_parent, connection_lookup),
+        settings,
+    )
+    return loaded
 
 
 def validate(
-    planned: list[dict], loaded: list[dict], run_id: str, settings: Settings | None = None
+    planned: list[dict],
+    loaded: list[dict],
+    run_id: str,
+    settings: Settings | None = None,
+    lineage_parent: dict | None = None,
 ) -> dict:
     """Validate every load that ran (GX imported once); say what was rejected or failed.
 
@@ -68,10 +95,12 @@ def validate(
     warehouse build), a one-line verdict per problem, and the tables whose loads changed the
     raw zone (the build does what they feed: transform.changes).
     """
+    from sotelake.publish import lineage
     from sotelake.quality.validate import Validator
     from sotelake.transform.changes import changed_tables
 
     settings = settings or get_settings()
+    started = lineage.now()
     validator = Validator(run_id, settings)
     done = {(load["source"], load["table"]) for load in loaded}
     summaries, problems, held_back = [], [], set()
@@ -92,6 +121,9 @@ def validate(
             )
             held_back.add(load["source"])
     validator.finish()
+    _record_lineage(
+        lambda: lineage.validation_events(summaries, settings, started, lineage_parent), settings
+    )
     return {
         "summaries": summaries,
         "problems": problems,
@@ -108,6 +140,7 @@ def transform(
     settings: Settings | None = None,
     connection_lookup: Callable[[str], str | None] | None = None,
     changed: list[str] | None = None,
+    lineage_parent: dict | None = None,
 ) -> dict:
     """Build the warehouse on the configured engine (``SOTELAKE_DBT_TARGET``: DuckDB, PostgreSQL
     or Spark), check the published marts with their GX suites, and write the warehouse's
@@ -125,6 +158,7 @@ def transform(
     after the check); a failed critical expectation on a mart fails the step after everything
     is recorded.
     """
+    from sotelake.publish import dbt_lineage, lineage
     from sotelake.quality.suite_spec import build_mart_suites
     from sotelake.quality.validate import Validator
     from sotelake.transform import changes, serving
@@ -166,7 +200,16 @@ def transform(
             serving.refresh(target, settings)
         except Exception as error:  # the build's error is the one to raise
             log.warning("the serving copy keeps its last state: %s", error)
+        _record_lineage(  # the failed models' FAIL events too
+            lambda: dbt_lineage.build_events(settings, target.env, lineage_parent, newest),
+            settings,
+        )
         raise
+    # the models and tests of the build (before the marts' checks add their own results)
+    built["lineage_events"] = _record_lineage(
+        lambda: dbt_lineage.build_events(settings, target.env, lineage_parent, newest), settings
+    )
+    checked_from = lineage.now()
     built["target"], built["selected"] = target.name, select
     built["served"] = serving.refresh(target, settings)
     day = load_date or date.today()
@@ -178,6 +221,12 @@ def transform(
         if select is None or relation in result.built  # the others are as last checked
     ]
     validator.finish()
+    built["lineage_events"] += _record_lineage(
+        lambda: lineage.mart_check_events(
+            [asdict(c) for c in checks], settings, checked_from, lineage_parent
+        ),
+        settings,
+    )
     target.rebuild_validation_results(run_id, settings, bool(select), dq_since)
     built["served"].update(serving.refresh(target, settings, ["dq.validation_results"]))
     built["dbt_docs"] = str(publish_docs(settings, target.env))
@@ -197,11 +246,13 @@ def publish(
     run_id: str,
     settings: Settings | None = None,
     connection_lookup: Callable[[str], str | None] | None = None,
+    lineage_parent: dict | None = None,
 ) -> dict:
     """What the build feeds: the reports for people (indicators, sote information packages,
     the steward report), the gold Parquet zone and, when one is configured, the PostgreSQL BI
     warehouse. All read the DuckDB file, whichever engine built it (transform.serving); on
     the postgres target the BI warehouse is where the build ran, so there is nothing to copy."""
+    from sotelake.publish import lineage
     from sotelake.publish.bi_warehouse import bi_warehouse_url, publish_to_postgres
     from sotelake.publish.gold import export_gold
     from sotelake.publish.indicator_report import render_indicator_report
@@ -210,6 +261,7 @@ def publish(
 
     settings = settings or get_settings()
     packages = render_packages(settings, run_id=run_id)
+    gold_started = lineage.now()
     published = {
         "indicator_report": str(render_indicator_report(settings, run_id)),
         "packages": str(packages[-1]) if packages else None,
@@ -217,6 +269,12 @@ def publish(
         "gold_manifest": str(export_gold(settings, run_id)),
         "warehouse": str(settings.warehouse),
     }
+    _record_lineage(
+        lambda: lineage.gold_events(
+            settings.lake / "gold" / "manifest.json", settings, gold_started, lineage_parent
+        ),
+        settings,
+    )
     if settings.dbt_target == "postgres":
         log.info("BI warehouse: built there by dbt (%s=postgres)", DBT_TARGET_ENV)
     elif url := bi_warehouse_url(connection_lookup):
