@@ -11,6 +11,11 @@ extract (one mapped task per table of config/sources.yml: pseudonymise, quaranti
      BI warehouse; also after a failed build)
   -> conclude (fails the run, loudly, if any load failed or was rejected)
 
+Each task adds an Airflow asset event for what it changed (sotelake.assets: a lake zone, a
+public mart, the reports), with extras, so other DAGs can be scheduled on them; and each step
+emits OpenLineage events of what it read and wrote, as child runs of the task's own
+(sotelake.publish.lineage; docs/lineage.md).
+
 The work lives in the sotelake package (plugins/sotelake); this file only wires it, and keeps
 its top level light: heavy imports happen inside the tasks.
 """
@@ -23,7 +28,7 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
 from sotelake.alerts import on_task_failure
-from sotelake.assets import BI_WAREHOUSE, REPORTS, lake_zone, published_marts
+from sotelake.assets import ALIASES
 
 LOCAL_TIME = "Europe/Helsinki"
 # Catch-up: a scheduler that was down runs every missed day in order (each day's window of
@@ -37,14 +42,27 @@ def _run_id() -> str:
     return get_current_context()["run_id"]
 
 
-def _no_retry_for_permanent_errors(step, *args):
+def _record(task: str, make_events) -> None:
+    """Add the task's asset events (``make_events`` gives (asset, extra) pairs)."""
+    from sotelake.assets import add_events
+
+    add_events(get_current_context()["outlet_events"], task, make_events())
+
+
+def _lineage_parent() -> dict | None:
+    from sotelake.assets import task_lineage_parent
+
+    return task_lineage_parent(get_current_context())
+
+
+def _no_retry_for_permanent_errors(step, *args, **kwargs):
     """A changed delivery or a rejected batch fails at once; other errors are retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from sotelake.errors import PermanentError
 
     try:
-        return step(*args)
+        return step(*args, **kwargs)
     except PermanentError as error:
         raise AirflowFailException(str(error)) from error
 
@@ -104,29 +122,40 @@ def sotelake_pipeline():
     @task(
         multiple_outputs=False,
         map_index_template="{{ load_name }}",
-        outlets=[lake_zone("raw"), lake_zone("quarantine")],
+        outlets=[ALIASES["extract"]],
         execution_timeout=pendulum.duration(hours=2),
     )
     def extract(load: dict) -> dict:
         from sotelake import airflow_secrets
+        from sotelake.assets import load_events
         from sotelake.pipeline import extract as run_extract
 
         get_current_context()["load_name"] = load["name"]
-        return _no_retry_for_permanent_errors(
-            run_extract, load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url
+        loaded = _no_retry_for_permanent_errors(
+            run_extract,
+            load,
+            airflow_secrets.pseudonym_key(),
+            airflow_secrets.connection_url,
+            lineage_parent=_lineage_parent(),
         )
+        _record("extract", lambda: load_events(loaded, _run_id()))
+        return loaded
 
     # Runs even when some loads failed: it validates what loaded and says what did not.
     @task(
         multiple_outputs=False,
         trigger_rule="all_done",
-        outlets=[lake_zone("dq"), lake_zone("rejected"), lake_zone("quarantine")],
+        outlets=[ALIASES["validate"]],
         execution_timeout=pendulum.duration(hours=2),
     )
     def validate(planned: list[dict], loads: list[dict]) -> dict:
+        from sotelake.assets import validation_events
         from sotelake.pipeline import validate as run_validate
 
-        return run_validate(planned, loads[:], _run_id())  # [:]: the loads that finished
+        # [:]: the loads that finished
+        checked = run_validate(planned, loads[:], _run_id(), lineage_parent=_lineage_parent())
+        _record("validate", lambda: validation_events(checked, _run_id()))
+        return checked
 
     # The warehouse publish reads is one DuckDB file with one writer (the build, or on the
     # postgres and spark targets the copy of the build's public marts): tasks that open it take
@@ -134,41 +163,54 @@ def sotelake_pipeline():
     # init).
     @task(
         multiple_outputs=False,
-        outlets=published_marts(),
+        outlets=[ALIASES["transform"]],
         pool="duckdb_writer",
         execution_timeout=pendulum.duration(hours=3),
     )
     def transform(checked: dict) -> dict:
         from datetime import date
-        from functools import partial
 
         from sotelake import airflow_secrets
+        from sotelake.assets import mart_events
         from sotelake.pipeline import transform as run_transform
 
         # builds what the run's changed tables feed (the whole project when that is not safe)
-        return _no_retry_for_permanent_errors(
-            partial(
-                run_transform,
-                connection_lookup=airflow_secrets.connection_url,
-                changed=checked.get("changed"),
-            ),
+        built = _no_retry_for_permanent_errors(
+            run_transform,
             _run_id(),
             checked["held_back"],
             date.fromisoformat(checked["load_date"]),
+            connection_lookup=airflow_secrets.connection_url,
+            changed=checked.get("changed"),
+            lineage_parent=_lineage_parent(),
         )
+        # the public marts it rebuilt: none of a held-back source's, none on a quiet day
+        _record(
+            "transform",
+            lambda: mart_events(built, _run_id(), checked["load_date"], checked["held_back"]),
+        )
+        return built
 
     # Runs even when the build failed: the stewards' report must show what went wrong.
     @task(
         multiple_outputs=False,
-        outlets=[REPORTS, lake_zone("gold"), BI_WAREHOUSE],
+        outlets=[ALIASES["publish"]],
         pool="duckdb_writer",
         trigger_rule="all_done",
     )
     def publish() -> dict:
         from sotelake import airflow_secrets
+        from sotelake.assets import publish_events
         from sotelake.pipeline import publish as run_publish
+        from sotelake.publish.bi_warehouse import bi_warehouse_url
 
-        return run_publish(_run_id(), connection_lookup=airflow_secrets.connection_url)
+        lookup = airflow_secrets.connection_url
+        published = run_publish(
+            _run_id(), connection_lookup=lookup, lineage_parent=_lineage_parent()
+        )
+        url = bi_warehouse_url(lookup)
+        _record("publish", lambda: publish_events(published, _run_id(), url))
+        return published
 
     @task
     def conclude(checked: dict) -> None:
