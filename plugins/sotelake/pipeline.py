@@ -9,6 +9,7 @@ the command line calls it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
@@ -26,11 +27,16 @@ def _record_lineage(make_events: Callable[[], list], settings: Settings) -> int:
 
     if lineage.transport_config(settings) is None:
         return 0
+    started = time.perf_counter()
     try:
-        return lineage.emit(make_events(), settings)
+        with lineage.producing():
+            events = make_events()
+        sent = lineage.emit(events, settings)
     except Exception as error:  # lineage records the work: it is never why the work failed
         log.warning("OpenLineage events not made: %s", error, exc_info=True)
         return 0
+    log.info("OpenLineage: %d events made and sent in %.3f s", sent, time.perf_counter() - started)
+    return sent
 
 
 def plan_loads(load_date: date, settings: Settings | None = None) -> list[dict]:

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +49,7 @@ URL_ENV = "OPENLINEAGE_URL"  # openlineage-python's own variables
 ENDPOINT_ENV = "OPENLINEAGE_ENDPOINT"
 API_KEY_ENV = "OPENLINEAGE_API_KEY"
 JOB_NAMESPACE = "sotelake"  # the namespace of every job, the Airflow tasks' included
-PRODUCER = "https://github.com/sote-lake/sote-lake"
+PRODUCER = "urn:sotelake:pipeline"  # the producer of every event and facet the pipeline makes
 
 
 def enabled() -> bool:
@@ -227,6 +228,20 @@ def run_pair(
     return [start, end]
 
 
+@contextmanager
+def producing():
+    """The facets made inside name this pipeline as their producer (openlineage-python keeps
+    the producer in a global, which Airflow's provider sets to its own in the same process)."""
+    from openlineage.client.generated import base
+
+    saved = base.PRODUCER
+    base.set_producer(PRODUCER)
+    try:
+        yield
+    finally:
+        base.set_producer(saved)
+
+
 def emit(events: Iterable, settings: Settings | None = None) -> int:
     """Send the events through the configured transport; how many were sent. Never raises."""
     events = list(events)
@@ -234,9 +249,8 @@ def emit(events: Iterable, settings: Settings | None = None) -> int:
     if config is None or not events:
         return 0
     try:
-        from openlineage.client import OpenLineageClient, set_producer
+        from openlineage.client import OpenLineageClient
 
-        set_producer(PRODUCER)
         client = OpenLineageClient(config={"transport": config})
         for event in events:
             client.emit(event)
