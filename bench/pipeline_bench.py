@@ -109,11 +109,17 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
             start_task_api()
             out["airflow_start_seconds"] = round(time.perf_counter() - started, 2)
             started = time.perf_counter()
+        from sotelake.publish.lineage import lineage_file
+
+        events = lineage_file(settings)
+        before = _lines(events)
         summary = run_pipeline(day, settings)
         if not summary.succeeded:
             raise RuntimeError(f"{name}: {summary.state} {summary.task_states}")
         out["rows"] = sum(state_rows(data, day))
         out["stages"] = summary.stage_seconds
+        # the run's OpenLineage events (docs/lineage.md): SOTELAKE_LINEAGE=off times it without
+        out["lineage_events"] = _lines(events) - before
     elif name == "extract floor":
         out["rows"] = extract_floor(settings, data / "floor")
     elif name == "dbt build (Spark)":
@@ -134,6 +140,13 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
     out["peak_mb"] += out.pop("jvm_peak_mb", 0)  # Spark's JVM is a child process
     state_file.write_text(json.dumps(state, default=str))
     return out
+
+
+def _lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open("rb") as f:
+        return sum(1 for _ in f)
 
 
 def _children_peak_mb() -> int:
@@ -337,6 +350,16 @@ def bench(
                         "  Airflow start (before it)",
                         None,
                         {"seconds": result["airflow_start_seconds"], "peak_mb": None},
+                    )
+                )
+            if "lineage_events" in result:  # rows: the events the run emitted
+                rows.append(
+                    row(
+                        residents,
+                        years,
+                        "  OpenLineage events",
+                        result["lineage_events"],
+                        {"seconds": None, "peak_mb": None},
                     )
                 )
             if name == "extract":

@@ -14,6 +14,11 @@ extract (one mapped task per table of config/sources.yml: pseudonymise, quaranti
 The plan checks the pseudonymisation key first: without one, or with another key than the one
 that made the lake's pseudonyms, the run stops there (lake.pseudonym_key), and nothing runs.
 
+Each task adds an Airflow asset event for what it changed (sotelake.assets: a lake zone, a
+public mart, the reports), with extras, so other DAGs can be scheduled on them; and each step
+emits OpenLineage events of what it read and wrote, as child runs of the task's own
+(sotelake.publish.lineage; docs/lineage.md).
+
 The work lives in the sotelake package (plugins/sotelake); this file only wires it, and keeps
 its top level light: heavy imports happen inside the tasks.
 """
@@ -27,7 +32,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from sotelake.airflow_retries import RetryWhatMayHeal
 from sotelake.alerts import on_task_failure
-from sotelake.assets import BI_WAREHOUSE, REPORTS, lake_zone, published_marts
+from sotelake.assets import ALIASES
 
 LOCAL_TIME = "Europe/Helsinki"
 # Catch-up: a scheduler that was down runs every missed day in order (each day's window of
@@ -41,7 +46,20 @@ def _run_id() -> str:
     return get_current_context()["run_id"]
 
 
-def _run_step(step, *args):
+def _record(task: str, make_events) -> None:
+    """Add the task's asset events (``make_events`` gives (asset, extra) pairs)."""
+    from sotelake.assets import add_events
+
+    add_events(get_current_context()["outlet_events"], task, make_events())
+
+
+def _lineage_parent() -> dict | None:
+    from sotelake.assets import task_lineage_parent
+
+    return task_lineage_parent(get_current_context())
+
+
+def _run_step(step, *args, **kwargs):
     """A step with its error withheld (no password, no henkilötunnus in the task log or the
     alerts: sotelake.privacy.withhold); whether it is retried is the retry policy's
     (sotelake.airflow_retries: a permanent error fails at once)."""
@@ -50,7 +68,7 @@ def _run_step(step, *args):
 
     mask_secrets()
     try:
-        return step(*args)
+        return step(*args, **kwargs)
     except Exception as error:
         safe = withheld_error(error)
         if safe is error:
@@ -126,29 +144,35 @@ def sotelake_pipeline():
     @task(
         multiple_outputs=False,
         map_index_template="{{ load_name }}",
-        outlets=[lake_zone("raw"), lake_zone("quarantine")],
+        outlets=[ALIASES["extract"]],
         execution_timeout=pendulum.duration(hours=2),
     )
     def extract(load: dict) -> dict:
         from sotelake import airflow_secrets
+        from sotelake.assets import load_events
         from sotelake.pipeline import extract as run_extract
 
         get_current_context()["load_name"] = load["name"]
-        return _run_step(
-            lambda: run_extract(
-                load, airflow_secrets.pseudonym_key(), airflow_secrets.connection_url
-            )
+        loaded = _run_step(
+            run_extract,
+            load,
+            airflow_secrets.pseudonym_key(),
+            airflow_secrets.connection_url,
+            lineage_parent=_lineage_parent(),
         )
+        _record("extract", lambda: load_events(loaded, _run_id()))
+        return loaded
 
     # Runs even when some loads failed: it validates what loaded and says what did not; not
     # when the plan failed (then no load ran: the key was missing or not the lake's).
     @task(
         multiple_outputs=False,
         trigger_rule="all_done_min_one_success",
-        outlets=[lake_zone("dq"), lake_zone("rejected"), lake_zone("quarantine")],
+        outlets=[ALIASES["validate"]],
         execution_timeout=pendulum.duration(hours=2),
     )
     def validate(planned: list[dict] | None, loads: list[dict]) -> dict:
+        from sotelake.assets import validation_events
         from sotelake.pipeline import validate as run_validate
 
         if planned is None:  # fails, so that the run fails (a skip would end it "success")
@@ -156,7 +180,11 @@ def sotelake_pipeline():
 
             raise PermanentError("nothing was planned: the plan task failed (its log says why)")
         # loads[:]: the loads that finished
-        return _run_step(run_validate, planned, loads[:], _run_id())
+        checked = _run_step(
+            run_validate, planned, loads[:], _run_id(), lineage_parent=_lineage_parent()
+        )
+        _record("validate", lambda: validation_events(checked, _run_id()))
+        return checked
 
     # The warehouse publish reads is one DuckDB file with one writer (the build, or on the
     # postgres and spark targets the copy of the build's public marts): tasks that open it take
@@ -164,46 +192,57 @@ def sotelake_pipeline():
     # init).
     @task(
         multiple_outputs=False,
-        outlets=published_marts(),
+        outlets=[ALIASES["transform"]],
         pool="duckdb_writer",
         execution_timeout=pendulum.duration(hours=3),
     )
     def transform(checked: dict) -> dict:
         from datetime import date
-        from functools import partial
 
         from sotelake import airflow_secrets
+        from sotelake.assets import mart_events
         from sotelake.pipeline import transform as run_transform
 
         # builds what the run's changed tables feed (the whole project when that is not safe)
-        return _run_step(
-            partial(
-                run_transform,
-                connection_lookup=airflow_secrets.connection_url,
-                changed=checked.get("changed"),
-            ),
+        built = _run_step(
+            run_transform,
             _run_id(),
             checked["held_back"],
             date.fromisoformat(checked["load_date"]),
+            connection_lookup=airflow_secrets.connection_url,
+            changed=checked.get("changed"),
+            lineage_parent=_lineage_parent(),
         )
+        # the public marts it rebuilt: none of a held-back source's, none on a quiet day
+        _record(
+            "transform",
+            lambda: mart_events(built, _run_id(), checked["load_date"], checked["held_back"]),
+        )
+        return built
 
     # Runs even when the build failed: the stewards' report must show what went wrong (the
     # validation succeeded); not when the run stopped in its plan.
     @task(
         multiple_outputs=False,
-        outlets=[REPORTS, lake_zone("gold"), BI_WAREHOUSE],
+        outlets=[ALIASES["publish"]],
         pool="duckdb_writer",
         trigger_rule="all_done_min_one_success",
     )
     def publish(checked: dict | None) -> dict:
         from sotelake import airflow_secrets
+        from sotelake.assets import publish_events
         from sotelake.pipeline import publish as run_publish
+        from sotelake.publish.bi_warehouse import bi_warehouse_url
 
         if checked is None:
             _skip("nothing to publish: nothing was validated (the plan task failed)")
-        return _run_step(
-            lambda: run_publish(_run_id(), connection_lookup=airflow_secrets.connection_url)
+        lookup = airflow_secrets.connection_url
+        published = _run_step(
+            run_publish, _run_id(), connection_lookup=lookup, lineage_parent=_lineage_parent()
         )
+        url = bi_warehouse_url(lookup)
+        _record("publish", lambda: publish_events(published, _run_id(), url))
+        return published
 
     # Fails (and alerts) while any item is open, this run's or an earlier one's, saying which
     # are new, which persist and which were resolved since the previous run.

@@ -248,3 +248,25 @@ def test_the_warehouse_init_script_gives_bi_tools_a_read_only_login(tmp_path):
             bi.execute("select * from w.dq.quarantine").fetchall()
         tables = {t for (t,) in bi.execute("select table_name from duckdb_tables()").fetchall()}
         assert "stg_x" not in tables
+
+
+def test_the_servers_lineage_goes_where_the_embedded_modes_does(compose, monkeypatch):
+    """Airflow's OpenLineage provider in compose: the pipeline's namespace, thread emission and
+    policy, and the file transport into data/lineage/ (sotelake.publish.lineage)."""
+    import json
+
+    from sotelake.publish.lineage import airflow_environment
+
+    environment = compose["x-airflow-common"]["environment"]
+    monkeypatch.setenv("SOTELAKE_DATA_DIR", environment["SOTELAKE_DATA_DIR"])
+    for variable in ("OPENLINEAGE_URL", "SOTELAKE_LINEAGE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr("pathlib.Path.mkdir", lambda *args, **kwargs: None)
+    embedded = airflow_environment()
+    served = {k: v for k, v in environment.items() if k.startswith("AIRFLOW__OPENLINEAGE__")}
+    assert set(served) == set(embedded)
+    for key, value in embedded.items():
+        if value.startswith(("{", "[")):
+            assert json.loads(served[key]) == json.loads(value), key
+        else:
+            assert served[key] == value, key

@@ -66,17 +66,33 @@ def test_conventions_tags_retries_timeouts_and_alerts(dagbag):
             assert not task.multiple_outputs, task.task_id
 
 
-def test_assets_name_every_lake_zone_and_published_mart(dagbag):
+def test_tasks_record_asset_events_through_their_aliases(dagbag):
+    """Each writing task's outlet is its asset alias: it adds an event for each asset it
+    changed, with extras (tests/test_pipeline_end_to_end.py checks what a run records)."""
+    from sotelake.assets import ALIASES
+
     dag = dagbag.get_dag("sotelake_pipeline")
-    outlets = {t.task_id: {a.name for a in t.outlets} for t in dag.tasks}
-    assert {"sotelake.lake.raw", "sotelake.lake.quarantine"} <= outlets["extract"]
-    assert {"sotelake.lake.dq", "sotelake.lake.rejected"} <= outlets["validate"]
-    assert {"sotelake.lake.gold", "sotelake.reports", "sotelake.bi_warehouse"} <= outlets["publish"]
+    outlets = {t.task_id: [a.name for a in t.outlets] for t in dag.tasks}
+    assert {task: names for task, names in outlets.items() if names} == {
+        task: [alias.name] for task, alias in ALIASES.items()
+    }
+
+
+def test_assets_name_every_lake_zone_and_public_mart():
+    from sotelake.assets import lake_zone, public_marts, published_marts
+
     marts = REPO_ROOT / "dbt" / "models" / "marts"
-    models = {f.stem for f in marts.glob("*/*.sql")}
-    assert {name.rsplit(".", 1)[-1] for name in outlets["transform"]} == models
-    assert "sotelake.warehouse.marts.indicator_values" in outlets["transform"]
-    assert "sotelake.warehouse.dq.validation_results" in outlets["transform"]
+    models = {
+        f"{'dq' if f.parent.name == 'dq' else 'marts'}.{f.stem}" for f in marts.glob("*/*.sql")
+    }
+    assert set(public_marts()) == models - {"dq.quarantine"}, "the public marts of dbt's access"
+    names = {a.name for a in published_marts()}
+    assert "sotelake.warehouse.marts.indicator_values" in names
+    assert "sotelake.warehouse.dq.validation_results" in names
+    raw = lake_zone("raw")
+    assert raw.uri.startswith("file:///") and raw.uri.endswith("/lake/raw")
+    with pytest.raises(ValueError, match="unknown lake zone"):
+        lake_zone("silver")
 
 
 def test_dag_file_top_level_stays_light():

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import openlineage_events
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,6 +23,7 @@ from chromium import open_page
 
 from sotelake import pipeline
 from sotelake.airflow_run import run_pipeline
+from sotelake.assets import public_marts
 from sotelake.demo.faults import DEFAULT_RATES
 from sotelake.demo.generate import DemoSpec, generate
 from sotelake.lake import open_items, zones
@@ -140,6 +142,39 @@ def test_a_rejected_batch_is_kept_aside_and_a_failed_load_says_why(faulty):
         "the ledger's models were left out (a first run: not built at all); the others were built"
     )
     assert query(data, "select bool_and(passed) from dq.reconciliation_loads") == [(True,)]
+
+
+def test_a_held_back_sources_marts_get_no_asset_event(faulty):
+    """The ledger's batch was rejected and HR's load failed: the public marts downstream of
+    finance and hr were not built, so they get no asset event (a DAG scheduled on them does not
+    run on stale data); the marts that were built do, with their extras."""
+    data, _, summary = faulty
+    held = {s for (s,) in query(data, "select source from dq.load_audit where status <> 'loaded'")}
+    assert held == {"finance", "hr"}
+    manifest = json.loads((data / "dbt" / "target" / "manifest.json").read_text())
+    children, downstream = manifest["child_map"], set()
+    queue = [s for s in manifest["sources"] if manifest["sources"][s]["source_name"] in held]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            if child not in downstream:
+                downstream.add(child)
+                queue.append(child)
+    nodes = manifest["nodes"]
+    held_marts = {
+        f"{nodes[n]['schema']}.{nodes[n]['alias']}" for n in downstream if n in nodes
+    } & set(public_marts())
+    assert {"marts.fct_ledger_postings", "marts.fct_staff_months"} <= held_marts
+    events = {
+        name.removeprefix("sotelake.warehouse."): extra
+        for name, extra in openlineage_events.asset_events(summary.run_id)
+        if name.startswith("sotelake.warehouse.")
+    }
+    assert events, "the marts that were built have their events"
+    assert not held_marts & set(events), "no event for a mart the build left out"
+    assert set(events) == set(public_marts()) - held_marts
+    visits = events["marts.fct_visits"]
+    assert visits["status"] == "rebuilt" and visits["rows"] > 0
+    assert visits["sources_held_back"] == sorted(held) and visits["run_id"] == summary.run_id
 
 
 def test_stewards_see_the_failures_in_the_report_in_a_real_browser(faulty, browser, tmp_path):

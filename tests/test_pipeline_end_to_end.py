@@ -12,11 +12,14 @@ import math
 import os
 import sqlite3
 import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import independent
+import jsonschema
+import openlineage_events
 import pytest
 from conftest import SESSION_DATA
 
@@ -27,6 +30,7 @@ from sotelake.demo.generate import DemoSpec, generate
 from sotelake.devtools.postgres import ThrowawayPostgres
 from sotelake.privacy.scan import scan_tree
 from sotelake.publish.bi_warehouse import URL_ENV
+from sotelake.publish.lineage import lineage_file, warehouse_dataset
 from sotelake.publish.public_interface import STEWARDS_ONLY, public_relations
 from sotelake.quality.suite_spec import build_mart_suites
 from sotelake.settings import get_settings
@@ -665,6 +669,155 @@ def test_the_same_models_build_on_postgresql_with_the_same_indicators(run, wareh
             assert not allowed and "permission denied" in error.stderr, (sql, error.stderr)
 
 
+def lineage_of_the_run(run) -> tuple[list[dict], list[dict]]:
+    """The OpenLineage events of the module's DAG run: its tasks', and their children's."""
+    events = openlineage_events.read(lineage_file())
+    return openlineage_events.of_dag_run(events, run[1].run_id)
+
+
+def dbt_manifest() -> dict:
+    return json.loads((SESSION_DATA / "dbt" / "target" / "manifest.json").read_text())
+
+
+def test_lineage_has_every_task_and_dbt_model_started_and_completed(run):
+    tasks, children = lineage_of_the_run(run)
+    task_runs = {}
+    for event in tasks:
+        instance = event["run"]["facets"]["airflow"]["taskInstance"]
+        task = event["job"]["name"].removeprefix("sotelake_pipeline.")
+        task_runs.setdefault((task, instance.get("map_index", -1)), set()).add(event["eventType"])
+    instances = {(t.split("[")[0], ("[" in t)) for t in run[1].task_states}
+    assert {t for t, _ in task_runs} == {t for t, _ in instances}
+    assert sum(t == "extract" for t, _ in task_runs) == TABLES, "every mapped load"
+    assert all(kinds == {"START", "COMPLETE"} for kinds in task_runs.values()), task_runs
+    dbt_runs = {}
+    for event in children:
+        dbt_runs.setdefault(event["job"]["name"], set()).add(event["eventType"])
+    manifest = dbt_manifest()
+    models = [n for key, n in manifest["nodes"].items() if key.startswith("model.")]
+    assert len(models) > 70
+    for node in models:  # openlineage-dbt's job names: <database>.<schema>.<project>.<model>
+        name = f"{node['database']}.{node['schema']}.sotelake.{node['name']}.build.run"
+        assert dbt_runs.get(name) == {"START", "COMPLETE"}, name
+    tested = [name for name in dbt_runs if name.endswith(".build.test")]
+    assert len(tested) > 30 and all(dbt_runs[n] == {"START", "COMPLETE"} for n in tested)
+    for table in all_tables(load_registry()):
+        for step in ("load", "validate"):
+            assert dbt_runs.get(f"sotelake.{step}.{table.qualified_name}") == {"START", "COMPLETE"}
+    for event in tasks + children:
+        openlineage_events.validate(event)
+    broken = json.loads(json.dumps(children[0]))
+    del broken["run"]["runId"]
+    with pytest.raises(jsonschema.ValidationError):
+        openlineage_events.validate(broken)  # the check can fail
+
+
+def test_lineage_walks_back_from_indicator_values_to_the_raw_partitions_of_the_loads(
+    run, warehouse
+):
+    tasks, children = lineage_of_the_run(run)
+    settings = get_settings()
+    reached, read_with = openlineage_events.walk_back(
+        tasks + children, warehouse_dataset(settings, "marts.indicator_values")
+    )
+    # what dbt says indicator_values is made from: the raw tables of its upstream sources
+    manifest = dbt_manifest()
+    parents, upstream = manifest["parent_map"], set()
+    queue = ["model.sotelake.indicator_values"]
+    while queue:
+        for parent in parents.get(queue.pop(), []):
+            if parent.startswith("source.") and parent not in upstream:
+                upstream.add(parent)
+            elif parent not in upstream:
+                queue.append(parent)
+    raw_tables = {
+        f"{manifest['sources'][s]['source_name']}.{manifest['sources'][s]['name']}"
+        for s in upstream
+        if manifest["sources"][s]["source_name"] != "lake_dq"
+    }
+    assert len(raw_tables) >= 15
+    loads = dict(
+        warehouse.execute(
+            "select source || '.' || table_name, load_id from dq.load_audit where load_date = ?",
+            [LOAD_DATE],
+        ).fetchall()
+    )
+    lake = settings.lake.resolve()
+    for table in raw_tables:
+        source, name = table.split(".")
+        folder = ("file", str(lake / "raw" / source / name))
+        assert folder in reached, f"the walk does not reach {table}"
+        partition = (
+            lake / "raw" / source / name / f"load_date={LOAD_DATE}" / f"{loads[table]}.parquet"
+        )
+        locations = {
+            location
+            for facets in read_with[folder]
+            for location in facets.get("subset", {}).get("inputCondition", {}).get("locations", [])
+        }
+        assert f"file://{partition}" in locations, f"{table}: its load's partition is not named"
+    # and the loads' own runs say they wrote those partitions, with their rows
+    loaded = {
+        e["job"]["name"].removeprefix("sotelake.load."): e
+        for e in children
+        if e["job"]["name"].startswith("sotelake.load.") and e["eventType"] == "COMPLETE"
+    }
+    rows = dict(
+        warehouse.execute(
+            "select source || '.' || table_name, loaded from dq.load_audit where load_date = ?",
+            [LOAD_DATE],
+        ).fetchall()
+    )
+    for table in raw_tables:
+        (raw,) = [d for d in loaded[table]["outputs"] if "/raw/" in d["name"]]
+        assert raw["outputFacets"]["outputStatistics"]["rowCount"] == rows[table]
+        assert raw["facets"]["schema"]["fields"], table
+
+
+def test_validations_carry_the_gx_results_as_assertions(run, warehouse):
+    _, children = lineage_of_the_run(run)
+    (patients,) = [
+        e
+        for e in children
+        if e["job"]["name"] == "sotelake.validate.unified_record.patients"
+        and e["eventType"] == "COMPLETE"
+    ]
+    (raw,) = patients["inputs"]
+    checked = raw["inputFacets"]["dataQualityAssertions"]["assertions"]
+    stored = warehouse.execute(
+        "select expectation_type, success from dq.validation_results "
+        "where source = 'unified_record' and table_name = 'patients' and load_date = ?",
+        [LOAD_DATE],
+    ).fetchall()
+    assert sorted((a["assertion"], a["success"]) for a in checked) == sorted(stored)
+    assert {a["severity"] for a in checked} >= {"critical"}
+
+
+def test_asset_events_carry_what_the_run_changed(run, warehouse):
+    _, summary = run
+    events = openlineage_events.asset_events(summary.run_id)
+    raw = {(e["source"], e["table"]): e for name, e in events if name == "sotelake.lake.raw"}
+    loaded = {
+        (source, table): (rows, load_id)
+        for source, table, rows, load_id in warehouse.execute(
+            "select source, table_name, loaded, load_id from dq.load_audit where loaded > 0"
+        ).fetchall()
+    }
+    assert {k: (e["rows"], e["load_id"]) for k, e in raw.items()} == loaded
+    assert all(
+        e["run_id"] == summary.run_id and e["load_date"] == LOAD_DATE.isoformat()
+        for e in raw.values()
+    )
+    marts = {name: e for name, e in events if name.startswith("sotelake.warehouse.")}
+    values = marts["sotelake.warehouse.marts.indicator_values"]
+    count = warehouse.execute("select count(*) from marts.indicator_values").fetchone()[0]
+    assert values["rows"] == count and values["status"] == "rebuilt"
+    assert len(marts) == 30, "a whole build rebuilds every public mart"
+    assert "sotelake.warehouse.dq.quarantine" not in marts, "for stewards only: no asset"
+    published = {name for name, _ in events}
+    assert {"sotelake.lake.gold", "sotelake.reports", "sotelake.bi_warehouse"} <= published
+
+
 def test_rerunning_the_same_load_date_changes_nothing(run):
     before = snapshot()
     assert len(before) > 40 and sum(len(rows) for rows in before.values()) > 50_000
@@ -710,3 +863,63 @@ def independent_new_visits_of_invalid(changes) -> int:
     from stdnum.fi import hetu as stdnum_hetu
 
     return sum(not stdnum_hetu.is_valid(h, allow_temporary=True) for (h,) in rows)
+
+
+def test_the_same_events_reach_an_http_endpoint_when_one_is_set(run, tmp_path):
+    """A daily run with OPENLINEAGE_URL set (a real HTTP receiver on this machine): the tasks'
+    and the steps' events arrive there, valid, and none are written to the file."""
+    import http.server
+    import threading
+
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, json.loads(body)))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    before = lineage_file().read_text()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__OPENLINEAGE__")}
+    env["OPENLINEAGE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("sotelake")), "run", "--load-date", "2026-01-04"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert {path for path, _ in received} == {"/api/v1/lineage"}
+    events = [event for _, event in received]
+    (dag_run,) = {
+        e["run"]["facets"]["airflow"]["dagRun"]["run_id"]
+        for e in events
+        if "airflow" in e["run"]["facets"]
+    }
+    tasks, children = openlineage_events.of_dag_run(events, dag_run)
+    assert len(children) > 50, "the steps' runs, under the tasks'"
+    written = openlineage_events.read(lineage_file())[len(before.splitlines()) :]
+    # a late DAG-run event of the in-process run may still arrive in the file; none of this run
+    mixed = openlineage_events.of_dag_run(written + tasks, dag_run)
+    assert mixed == (tasks, []), "the events went to the endpoint, not the file"
+    for event in events:
+        openlineage_events.validate(event)
+    jobs = {}
+    for event in events:
+        jobs.setdefault(event["job"]["name"], set()).add(event["eventType"])
+    for task in ("plan", "extract", "validate", "transform", "publish", "conclude"):
+        assert jobs.get(f"sotelake_pipeline.{task}") == {"START", "COMPLETE"}, task
+    assert jobs.get("sotelake.load.unified_record.visits") == {"START", "COMPLETE"}
+    models = [name for name in jobs if name.endswith(".build.run")]  # what the day's build ran
+    assert "warehouse.dq.sotelake.load_audit.build.run" in models
+    assert all(jobs[name] == {"START", "COMPLETE"} for name in models)

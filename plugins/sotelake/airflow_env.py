@@ -13,9 +13,13 @@ from sotelake.settings import REPO_ROOT, Settings, get_settings
 
 
 def environment(settings: Settings | None = None) -> dict[str, str]:
+    from sotelake.publish.lineage import airflow_environment
+
     settings = settings or get_settings()
     home = settings.data_dir / "airflow"
     return {
+        # OpenLineage events of the tasks (the provider's listener): where the pipeline's own go
+        **airflow_environment(settings),
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),

@@ -90,7 +90,10 @@ def _run_pipeline(load_date: date, settings: Settings) -> DagRunSummary:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.get_dag(DAG_ID)
     logical = datetime(load_date.year, load_date.month, load_date.day, tzinfo=UTC)
-    run = dag.test(logical_date=logical, run_conf={"load_date": load_date.isoformat()})
+    try:
+        run = dag.test(logical_date=logical, run_conf={"load_date": load_date.isoformat()})
+    finally:
+        _flush_dag_run_lineage()
     summary = DagRunSummary(run.run_id, str(run.state), round(time.perf_counter() - started, 1))
     instances = run.get_task_instances()
     for ti in sorted(instances, key=lambda t: (t.start_date or logical, t.task_id, t.map_index)):
@@ -106,6 +109,17 @@ def _run_pipeline(load_date: date, settings: Settings) -> DagRunSummary:
             total = summary.stage_seconds.get(ti.task_id, 0) + seconds
             summary.stage_seconds[ti.task_id] = round(total, 2)
     return summary
+
+
+def _flush_dag_run_lineage() -> None:
+    """Send the DAG run's own OpenLineage events and stop the process pool that Airflow's
+    provider sends them from (a scheduler does so when it stops): left running, the pool's
+    worker outlives the run, and the process waits for it when it exits."""
+    try:
+        from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
+    except ImportError:
+        return
+    get_openlineage_listener().before_stopping(component=None)
 
 
 def start_task_api() -> None:

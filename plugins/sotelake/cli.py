@@ -9,6 +9,8 @@ sotelake replay SOURCE.TABLE --load-date D  re-run a rejected or quarantined loa
 sotelake items                            the open items (failed loads, rejected batches, files
                                           set aside, late deliveries), with what resolves each
 sotelake dismiss ITEM --reason TEXT       close an open item that needs no fix (recorded)
+sotelake suites                           write the GX suites from expectations/specs.yml
+sotelake dbt-sources                      write dbt's sources from config/sources.yml
 sotelake packages [--year YYYY]           render the sote information packages of a year
 sotelake publish-postgres [URL]          copy the public marts to the PostgreSQL BI warehouse
 sotelake build-postgres [URL]            build the whole dbt project on PostgreSQL instead
@@ -443,6 +445,15 @@ def cmd_suites(args) -> int:
     return 0
 
 
+def cmd_dbt_sources(args) -> int:
+    from sotelake.transform.dbt_sources import write_sources
+
+    settings = get_settings()
+    written = write_sources(settings.dbt_project, settings.config_dir / "sources.yml")
+    print(f"wrote {len(written)} dbt source files under {settings.dbt_project / 'models/staging'}")
+    return 0
+
+
 def cmd_advance(args) -> int:
     from datetime import timedelta
 
@@ -555,6 +566,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     dismiss.set_defaults(func=cmd_dismiss)
     commands.add_parser("suites").set_defaults(func=cmd_suites)
+    commands.add_parser(
+        "dbt-sources", help="write dbt's source definitions from config/sources.yml"
+    ).set_defaults(func=cmd_dbt_sources)
     packages = commands.add_parser("packages", help="render the sote information packages")
     packages.add_argument("--year", type=int, help="default: the latest population year")
     packages.set_defaults(func=cmd_packages)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -28,6 +29,24 @@ def check_key(key: bytes, settings: Settings | None = None) -> str:
     from sotelake.lake import pseudonym_key
 
     return pseudonym_key.guard((settings or get_settings()).lake, key)
+
+
+def _record_lineage(make_events: Callable[[], list], settings: Settings) -> int:
+    """Emit a step's OpenLineage events (publish.lineage); never fails the step."""
+    from sotelake.publish import lineage
+
+    if lineage.transport_config(settings) is None:
+        return 0
+    started = time.perf_counter()
+    try:
+        with lineage.producing():
+            events = make_events()
+        sent = lineage.emit(events, settings)
+    except Exception as error:  # lineage records the work: it is never why the work failed
+        log.warning("OpenLineage events not made: %s", error, exc_info=True)
+        return 0
+    log.info("OpenLineage: %d events made and sent in %.3f s", sent, time.perf_counter() - started)
+    return sent
 
 
 def plan_loads(load_date: date, settings: Settings | None = None) -> list[dict]:
@@ -50,11 +69,16 @@ def extract(
     key: bytes,
     connection_lookup: Callable[[str], str | None] | None = None,
     settings: Settings | None = None,
+    lineage_parent: dict | None = None,
 ) -> dict:
+    """Load one table into the raw zone. ``lineage_parent`` (the Airflow task's OpenLineage
+    run, as in every step below) makes the load's OpenLineage run a child of it."""
     from sotelake.lake.load import load_table
+    from sotelake.publish import lineage
 
     settings = settings or get_settings()
     check_key(key, settings)  # every load, whoever calls it: no pseudonym from another key
+    started = lineage.now()
     registry = load_registry(settings.config_dir / "sources.yml")
     source = registry[load["source"]]
     result = load_table(
@@ -65,11 +89,20 @@ def extract(
         settings,
         connection_lookup,
     )
-    return {**load, **asdict(result)}
+    loaded = {**load, **asdict(result)}
+    _record_lineage(
+        lambda: lineage.load_events(loaded, settings, started, lineage_parent, connection_lookup),
+        settings,
+    )
+    return loaded
 
 
 def validate(
-    planned: list[dict], loaded: list[dict], run_id: str, settings: Settings | None = None
+    planned: list[dict],
+    loaded: list[dict],
+    run_id: str,
+    settings: Settings | None = None,
+    lineage_parent: dict | None = None,
 ) -> dict:
     """Validate every load that ran (GX imported once); say what was rejected or failed.
 
@@ -80,10 +113,12 @@ def validate(
     raw zone (the build does what they feed: transform.changes).
     """
     from sotelake.lake import open_items
+    from sotelake.publish import lineage
     from sotelake.quality.validate import Validator
     from sotelake.transform.changes import changed_tables
 
     settings = settings or get_settings()
+    started = lineage.now()
     validator = Validator(run_id, settings)
     done = {(load["source"], load["table"]) for load in loaded}
     summaries, problems, held_back, unfinished = [], [], set(), []
@@ -109,6 +144,9 @@ def validate(
     registry = load_registry(settings.config_dir / "sources.yml")
     if opened := open_items.sweep(settings.lake, registry, settings.landing):
         log.warning("open items without a record until now: %s", [i["item_id"] for i in opened])
+    _record_lineage(
+        lambda: lineage.validation_events(summaries, settings, started, lineage_parent), settings
+    )
     return {
         "summaries": summaries,
         "problems": problems,
@@ -156,6 +194,7 @@ def transform(
     settings: Settings | None = None,
     connection_lookup: Callable[[str], str | None] | None = None,
     changed: list[str] | None = None,
+    lineage_parent: dict | None = None,
 ) -> dict:
     """Build the warehouse on the configured engine (``SOTELAKE_DBT_TARGET``: DuckDB, PostgreSQL
     or Spark), check the published marts with their GX suites, and write the warehouse's
@@ -175,6 +214,7 @@ def transform(
     after the check); a failed critical expectation on a mart fails the step after everything
     is recorded.
     """
+    from sotelake.publish import dbt_lineage, lineage
     from sotelake.quality.suite_spec import build_mart_suites
     from sotelake.quality.validate import Validator
     from sotelake.transform import changes, serving
@@ -197,6 +237,10 @@ def transform(
     state.write(settings)  # not succeeded yet: should this build stop, the next builds all
     validator = Validator(run_id, settings, docs_site="marts")
     suites = build_mart_suites(settings.expectations / "specs.yml")
+    # what each staging model holds before the build: its lineage names the loads it took in
+    newest = {}
+    if select and target.name == "duckdb" and lineage.enabled():
+        newest = dbt_lineage.newest_published(settings)
     exclude = None
     if held_back and target.name == "duckdb":
         exclude = changes.held_back_exclusion(settings, held_back)
@@ -209,7 +253,16 @@ def transform(
             serving.refresh(target, settings)
         except Exception as error:  # the build's error is the one to raise
             log.warning("the serving copy keeps its last state: %s", error)
+        _record_lineage(  # the failed models' FAIL events too
+            lambda: dbt_lineage.build_events(settings, target.env, lineage_parent, newest),
+            settings,
+        )
         raise
+    # the models and tests of the build (before the marts' checks add their own results)
+    built["lineage_events"] = _record_lineage(
+        lambda: dbt_lineage.build_events(settings, target.env, lineage_parent, newest), settings
+    )
+    checked_from = lineage.now()
     built["target"], built["selected"] = target.name, select
     built["served"] = serving.refresh(target, settings)
     rebuilt = changes.days_rebuilt(settings, result.by_day)
@@ -219,9 +272,15 @@ def transform(
         if select is None or relation in result.built  # the others are as last checked
     ]
     validator.finish()
+    built["lineage_events"] += _record_lineage(
+        lambda: lineage.mart_check_events(
+            [asdict(c) for c in checks], settings, checked_from, lineage_parent
+        ),
+        settings,
+    )
     target.rebuild_validation_results(run_id, settings, dq_since)
-    rebuilt = ["dq.validation_results", "dq.validation_examples"]
-    built["served"].update(serving.refresh(target, settings, rebuilt))
+    records = ["dq.validation_results", "dq.validation_examples"]
+    built["served"].update(serving.refresh(target, settings, records))
     built["dbt_docs"] = str(publish_docs(settings, target.env))
     failed = [f"{c.table}: {'; '.join(c.failing)}" for c in checks if c.status == "failed"]
     if failed:
@@ -239,11 +298,13 @@ def publish(
     run_id: str,
     settings: Settings | None = None,
     connection_lookup: Callable[[str], str | None] | None = None,
+    lineage_parent: dict | None = None,
 ) -> dict:
     """What the build feeds: the reports for people (indicators, sote information packages,
     the steward report), the gold Parquet zone and, when one is configured, the PostgreSQL BI
     warehouse. All read the DuckDB file, whichever engine built it (transform.serving); on
     the postgres target the BI warehouse is where the build ran, so there is nothing to copy."""
+    from sotelake.publish import lineage
     from sotelake.publish.bi_warehouse import bi_warehouse_url, publish_to_postgres
     from sotelake.publish.gold import export_gold
     from sotelake.publish.indicator_report import render_indicator_report
@@ -252,6 +313,7 @@ def publish(
 
     settings = settings or get_settings()
     packages = render_packages(settings, run_id=run_id)
+    gold_started = lineage.now()
     published = {
         "indicator_report": str(render_indicator_report(settings, run_id)),
         "packages": str(packages[-1]) if packages else None,
@@ -259,6 +321,12 @@ def publish(
         "gold_manifest": str(export_gold(settings, run_id)),
         "warehouse": str(settings.warehouse),
     }
+    _record_lineage(
+        lambda: lineage.gold_events(
+            settings.lake / "gold" / "manifest.json", settings, gold_started, lineage_parent
+        ),
+        settings,
+    )
     if settings.dbt_target == "postgres":
         log.info("BI warehouse: built there by dbt (%s=postgres)", DBT_TARGET_ENV)
     elif url := bi_warehouse_url(connection_lookup):

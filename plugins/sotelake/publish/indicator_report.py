@@ -141,20 +141,26 @@ def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
     }
 
 
+# the marts the report reads (dbt/models/_exposures.yml: indicator_report)
+READS = frozenset(
+    {
+        "marts.indicator_catalog",
+        "marts.indicator_values",
+        "marts.dim_municipality",
+        "marts.dim_unit",
+        "marts.dim_professional_group",
+        "marts.dim_service_class",
+        "marts.dim_specialty",
+    }
+)
+
+
 def render_indicator_report(settings: Settings | None = None, run_id: str | None = None) -> Path:
     settings = settings or get_settings()
     con = engine.connect_warehouse(settings.warehouse)
     try:
         present = engine.tables(con)
-        needed = {
-            "marts.indicator_catalog",
-            "marts.indicator_values",
-            "marts.dim_municipality",
-            "marts.dim_unit",
-            "marts.dim_professional_group",
-            "marts.dim_service_class",
-            "marts.dim_specialty",
-        }
+        needed = READS
         catalog, pages, run = [], {lang: [] for lang in LANGUAGES}, None
         if needed <= present:  # a first run whose sources were all held back has none yet
             catalog = engine.rows(

@@ -286,6 +286,19 @@ def _page(package: Package, rows, county, municipalities, names, labels, catalog
     }
 
 
+# the marts the packages read (dbt/models/_exposures.yml: sote_information_packages)
+READS = frozenset(
+    {
+        "marts.indicator_values",
+        "marts.indicator_catalog",
+        "marts.fct_population",
+        "marts.dim_municipality",
+        "marts.dim_organisation",
+        "marts.dim_wellbeing_county",
+    }
+)
+
+
 def render_packages(
     settings: Settings | None = None, year: int | None = None, run_id: str | None = None
 ) -> list[Path]:
@@ -295,14 +308,7 @@ def render_packages(
     con = engine.connect_warehouse(settings.warehouse)
     try:
         present = engine.tables(con)
-        needed = {
-            "marts.indicator_values",
-            "marts.indicator_catalog",
-            "marts.fct_population",
-            "marts.dim_municipality",
-            "marts.dim_organisation",
-            "marts.dim_wellbeing_county",
-        }
+        needed = READS
         if not needed <= present:
             log.warning("packages: the warehouse has no indicator tables yet; nothing written")
             return []

@@ -202,6 +202,22 @@ MAX_FAILING = 200
 TREND_DAYS = 30
 REVISION_RUNS = 5  # the revisions of this many latest runs that made any
 MAX_REVISIONS = 200
+RECONCILIATIONS = (
+    "dq.reconciliation_loads",
+    "dq.reconciliation_ledger",
+    "dq.reconciliation_indicators",
+)
+# the marts the report reads (dbt/models/_exposures.yml: steward_report)
+READS = frozenset(
+    {
+        "dq.load_audit",
+        "dq.validation_results",
+        "dq.validation_examples",
+        "dq.quarantine",
+        "marts.indicator_revisions",
+        *RECONCILIATIONS,
+    }
+)
 
 
 def collect(con) -> dict:
@@ -302,11 +318,7 @@ def collect(con) -> dict:
         q["example"] = withhold(q["example"])
     reconciliation = {"checked": 0, "failed": []}
     present = engine.tables(con)
-    for table in (
-        "dq.reconciliation_loads",
-        "dq.reconciliation_ledger",
-        "dq.reconciliation_indicators",
-    ):
+    for table in RECONCILIATIONS:
         if table in present:  # a check whose inputs were held back was not built this time
             reconciliation["checked"] += con.execute(f"select count(*) from {table}").fetchone()[0]
             reconciliation["failed"] += engine.rows(
