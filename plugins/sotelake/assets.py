@@ -97,11 +97,19 @@ def reports(settings: Settings | None = None) -> Asset:
 
 
 def bi_warehouse(url: str | None) -> Asset:
-    """The PostgreSQL BI warehouse (its address without credentials)."""
+    """The PostgreSQL BI warehouse (its address without credentials), as its log of
+    publications: every copy of the public marts adds a row to it (publish.bi_warehouse). A
+    postgres:// asset names a table (Airflow's postgres provider checks it)."""
     from urllib.parse import urlsplit
 
+    from sotelake.publish.bi_warehouse import INTERNAL_SCHEMA
+
     parts = urlsplit(url or "postgresql://localhost:5432/")
-    address = f"postgres://{parts.hostname}:{parts.port or 5432}/{parts.path.strip('/')}"
+    database = parts.path.strip("/") or "postgres"
+    address = (
+        f"postgres://{parts.hostname}:{parts.port or 5432}/{database}/"
+        f"{INTERNAL_SCHEMA}/publications"
+    )
     return Asset(name="sotelake.bi_warehouse", uri=address, group="warehouse")
 
 
