@@ -175,7 +175,7 @@ def s3_run(s3_endpoint, county, tmp_path_factory):
 def local_run(county, tmp_path_factory):
     """The same county with a local lake: extraction, validation and the dbt models (the
     build's tests run on the S3 run)."""
-    from sotelake.transform.dbt_build import run_dbt
+    from sotelake.transform.dbt_build import LOAD_DATE_ENV, run_dbt
 
     data = data_dir_with_sources(county, tmp_path_factory.mktemp("local-run"))
     with environment({"SOTELAKE_DATA_DIR": str(data)}) as settings:
@@ -186,7 +186,8 @@ def local_run(county, tmp_path_factory):
         run_dbt(
             ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"],
             settings=settings,
-            extra_env={"SOTELAKE_RUN_ID": RUN_ID},
+            # the periods' status as of the same day as the S3 run's
+            extra_env={"SOTELAKE_RUN_ID": RUN_ID, LOAD_DATE_ENV: DAY.isoformat()},
         )
     return {"loads": loads, "data": data, "warehouse": settings.warehouse}
 

@@ -136,11 +136,13 @@ def test_a_missing_or_short_key_stops_the_run_at_once(demo, monkeypatch, variabl
 
 def test_a_missing_source_database_fails_its_loads_at_once(demo, tmp_path, monkeypatch):
     from sotelake.pipeline import extract
+    from sotelake.settings import pseudonym_key
 
     monkeypatch.setenv("SOTELAKE_SOURCE_UNIFIED_RECORD_URL", f"sqlite:///{tmp_path}/gone.sqlite")
     load = {"source": "unified_record", "table": "units", "load_date": DAY.isoformat()}
     with pytest.raises(FileNotFoundError, match="gone.sqlite does not exist") as raised:
-        extract({**load, "name": "unified_record.units"}, b"k" * 32)
+        # the lake's own key: a load checks it first (lake.pseudonym_key)
+        extract({**load, "name": "unified_record.units"}, pseudonym_key())
     assert is_permanent(raised.value)
     assert POLICY.evaluate(raised.value, 1, 3).action.value == "fail"
 
