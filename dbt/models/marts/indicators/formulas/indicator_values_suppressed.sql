@@ -229,13 +229,18 @@ pinning_totals_{{ n }} as (
     where not crossing.total_withheld
 ),
 
+withheld_now_{{ n }} as (
+    select cell_key from candidates_{{ n }} where preference = 1
+    union
+    select total_key from pinning_totals_{{ n }}
+),
+
 round_{{ n + 1 }} as (
     select
         state.cell_key, state.numerator, state.complement, state.is_share,
-        state.withheld
-        or state.cell_key in (select cell_key from candidates_{{ n }} where preference = 1)
-        or state.cell_key in (select total_key from pinning_totals_{{ n }}) as withheld
+        state.withheld or withheld_now.cell_key is not null as withheld
     from round_{{ n }} as state
+    left join withheld_now_{{ n }} as withheld_now on withheld_now.cell_key = state.cell_key
 ),
 {% endfor %}
 
