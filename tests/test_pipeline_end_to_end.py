@@ -477,6 +477,45 @@ def test_small_cells_are_suppressed_in_every_package(run, warehouse):
     assert suppressed > 0, "a 3 000-resident county has small cells in its municipalities"
 
 
+def test_every_output_withholds_the_cells_indicator_values_withholds(run, warehouse, bi_postgres):
+    """The gold zone (and its public/ folder), the PostgreSQL warehouse and a package withhold
+    exactly what marts.indicator_values withholds, and the disclosure audit finds no withheld
+    cell that any of them gives away (the demo county)."""
+    from sotelake.publish.disclosure_audit import audit_path
+
+    keys = "indicator_id, area_level, area_code, period_grain, period_start, breakdown_code"
+    withheld = {
+        tuple(map(str, row))
+        for row in warehouse.execute(
+            f"select {keys} from marts.indicator_values where suppressed"
+        ).fetchall()
+    }
+    assert len(withheld) > 100
+    gold = get_settings().lake / "gold"
+    for file in (gold / "marts", gold / "public" / "marts"):
+        with duckdb.connect() as con:
+            in_file = {
+                tuple(map(str, row))
+                for row in con.execute(
+                    f"select {keys} from read_parquet('{file / 'indicator_values.parquet'}') "
+                    "where suppressed and numerator is null and denominator is null"
+                ).fetchall()
+            }
+        assert in_file == withheld, file
+    in_postgres = set(
+        bi_postgres.query(
+            f"select {keys} from marts.indicator_values where suppressed "
+            "and numerator is null and denominator is null and value is null"
+        )
+    )
+    assert in_postgres == withheld
+    audited = audit_path(get_settings().warehouse)
+    assert audited.withheld == len(withheld) and not audited.failures, audited.summary()
+    assert not audit_path(gold / "public").failures
+    package = get_settings().reports / "packages" / f"{SPEC.county}-2025" / "primary_care.csv"
+    assert not audit_path(package).failures
+
+
 def test_packages_show_the_suppression_to_a_reader(run, browser):
     from chromium import open_page
 
