@@ -115,13 +115,28 @@ def test_physician_visits_per_1000_match_the_sources(run, warehouse):
     assert {"231", "280", "287", "545"} & legacy, (
         "legacy municipalities have visits before the cut-over"
     )
+    reasons = {
+        (r["area_level"], r["area_code"], r["period_grain"], r["period_start"]): r[
+            "suppression_reason"
+        ]
+        for r in rows
+    }
+    # the sources' small cells are withheld (primary); a value the sources give may also be
+    # withheld to protect them (secondary), but never changed
     mismatches = {
-        k: (actual[k], expected[k]) for k in expected if not close(actual[k], expected[k])
+        k: (actual[k], expected[k])
+        for k in expected
+        if not close(actual[k], expected[k])
+        and not (actual[k] is None and reasons[k] == "secondary")
     }
     assert not mismatches
+    assert all(reasons[k] == "primary" for k in expected if expected[k] is None)
     suppressed = [r for r in rows if r["suppressed"]]
     assert suppressed, "a 3 000-resident county has small monthly cells"
-    assert all(r["value"] is None and r["numerator"] is None for r in suppressed)
+    assert all(
+        r["value"] is None and r["numerator"] is None and r["denominator"] is None
+        for r in suppressed
+    )
     assert {r["run_id"] for r in rows} == {run[1].run_id}
 
 
@@ -429,7 +444,8 @@ def test_packages_have_their_sections_in_csv_parquet_and_html(run, warehouse):
 
 
 def test_small_cells_are_suppressed_in_every_package(run, warehouse):
-    """Every package value whose count is 1-4 is withheld; no withheld value is a larger one."""
+    """Every package value whose count is 1-4 is withheld, and the package withholds exactly
+    the cells marts.indicator_values withholds, with neither numerator nor denominator."""
     computed = {
         (i, a, c, b): n
         for i, a, c, b, n in warehouse.execute(
@@ -441,16 +457,64 @@ def test_small_cells_are_suppressed_in_every_package(run, warehouse):
             "and period_start = date '2025-01-01'"
         ).fetchall()
     }
+    withheld = {
+        (i, a, c, b): s
+        for i, a, c, b, s in warehouse.execute(
+            "select indicator_id, area_level, area_code, breakdown_code, suppressed "
+            "from marts.indicator_values where period_grain = 'year' "
+            "and period_start = date '2025-01-01'"
+        ).fetchall()
+    }
     suppressed = 0
     for package in PACKAGES:
         for row in package_rows(package):
             key = (row["indicator_id"], row["area_level"], row["area_code"], row["breakdown_code"])
-            small = key in computed and 0 < computed[key] < 5
-            assert (row["suppressed"] == "true") == small, key
-            if small:
+            assert (row["suppressed"] == "true") == withheld[key], key
+            if key in computed and 0 < computed[key] < 5:
+                assert row["suppressed"] == "true", key
+            if row["suppressed"] == "true":
                 suppressed += 1
-                assert row["value"] == "" and row["numerator"] == ""
+                assert row["value"] == row["numerator"] == row["denominator"] == "", key
     assert suppressed > 0, "a 3 000-resident county has small cells in its municipalities"
+
+
+def test_every_output_withholds_the_cells_indicator_values_withholds(run, warehouse, bi_postgres):
+    """The gold zone (and its public/ folder), the PostgreSQL warehouse and a package withhold
+    exactly what marts.indicator_values withholds, and the disclosure audit finds no withheld
+    cell that any of them gives away (the demo county)."""
+    from sotelake.publish.disclosure_audit import audit_path
+
+    keys = "indicator_id, area_level, area_code, period_grain, period_start, breakdown_code"
+    withheld = {
+        tuple(map(str, row))
+        for row in warehouse.execute(
+            f"select {keys} from marts.indicator_values where suppressed"
+        ).fetchall()
+    }
+    assert len(withheld) > 100
+    gold = get_settings().lake / "gold"
+    for file in (gold / "marts", gold / "public" / "marts"):
+        with duckdb.connect() as con:
+            in_file = {
+                tuple(map(str, row))
+                for row in con.execute(
+                    f"select {keys} from read_parquet('{file / 'indicator_values.parquet'}') "
+                    "where suppressed and numerator is null and denominator is null"
+                ).fetchall()
+            }
+        assert in_file == withheld, file
+    in_postgres = set(
+        bi_postgres.query(
+            f"select {keys} from marts.indicator_values where suppressed "
+            "and numerator is null and denominator is null and value is null"
+        )
+    )
+    assert in_postgres == withheld
+    audited = audit_path(get_settings().warehouse)
+    assert audited.withheld == len(withheld) and not audited.failures, audited.summary()
+    assert not audit_path(gold / "public").failures
+    package = get_settings().reports / "packages" / f"{SPEC.county}-2025" / "primary_care.csv"
+    assert not audit_path(package).failures
 
 
 def test_packages_show_the_suppression_to_a_reader(run, browser):

@@ -334,6 +334,24 @@ def cmd_scan_privacy(args) -> int:
     return 0
 
 
+def cmd_audit_disclosure(args) -> int:
+    from sotelake.publish.disclosure_audit import audit_history, audit_path
+
+    path = Path(args.path) if args.path else get_settings().warehouse
+    try:
+        result = audit_path(path, args.protection)
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(result.summary())
+    given_away = len(result.failures)
+    if args.history:
+        for moment, then in audit_history(path, args.protection).items():
+            print(f"published at {moment}: {then.summary()}")
+            given_away += len(then.failures)
+    return 1 if given_away else 0
+
+
 def cmd_copy_to_postgres(args) -> int:
     from sotelake.demo.to_postgres import copy_record_system
 
@@ -534,6 +552,28 @@ def main(argv: list[str] | None = None) -> int:
         "folder", nargs="?", help="a folder or s3:// URL (default: the data folder and the lake)"
     )
     scan.set_defaults(func=cmd_scan_privacy)
+    audit = commands.add_parser(
+        "audit-disclosure",
+        help="attack the published indicator values: can a withheld cell be worked out?",
+    )
+    audit.add_argument(
+        "path",
+        nargs="?",
+        help="a DuckDB warehouse (default: the pipeline's), the gold zone or a folder of it, "
+        "or a Parquet or CSV file of indicator values (a sote information package's)",
+    )
+    audit.add_argument(
+        "--protection",
+        type=float,
+        help="how wide a withheld cell's interval must be (default "
+        "SOTELAKE_DISCLOSURE_PROTECTION, else the minimum cell size)",
+    )
+    audit.add_argument(
+        "--history",
+        action="store_true",
+        help="also every past publication in marts.indicator_value_history (a warehouse)",
+    )
+    audit.set_defaults(func=cmd_audit_disclosure)
     backfill = commands.add_parser("backfill", help="run the DAG for each load date of a range")
     backfill.add_argument("--from", dest="first", required=True, help="first load date")
     backfill.add_argument("--to", dest="last", required=True, help="last load date")
