@@ -97,11 +97,14 @@ def reports(settings: Settings | None = None) -> Asset:
 
 
 def bi_warehouse(url: str | None) -> Asset:
-    """The PostgreSQL BI warehouse (its address without credentials)."""
+    """The PostgreSQL BI warehouse (its address without credentials), named by the table of
+    its public interface that every BI tool reads: Airflow's postgres provider accepts a
+    postgres:// asset only with a database, schema and table."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url or "postgresql://localhost:5432/")
-    address = f"postgres://{parts.hostname}:{parts.port or 5432}/{parts.path.strip('/')}"
+    database = parts.path.strip("/") or "postgres"
+    address = f"postgres://{parts.hostname}:{parts.port or 5432}/{database}/marts/indicator_values"
     return Asset(name="sotelake.bi_warehouse", uri=address, group="warehouse")
 
 
