@@ -162,6 +162,48 @@ def statistics_median(values):
     return values[len(values) // 2]
 
 
+def test_multi_service_clients_follow_the_received_or_in_force_rule(run, warehouse):
+    """Service areas used in the year by a person across the record systems: received (a
+    visit) or in force on a day of the year (episodes, decisions, stays, placements)."""
+    expected = independent.multi_service_clients_share(SESSION_DATA, SPEC.county)
+    actual = {
+        (r["area_level"], r["area_code"], r["period_start"]): r["value"]
+        for r in values(warehouse, "multi_service_clients_share")
+    }
+    assert set(actual) == set(expected)
+    mismatches = {
+        k: (actual[k], expected[k]) for k in expected if not close(actual[k], expected[k])
+    }
+    assert not mismatches
+    assert 1 < actual["county", SPEC.county, date(2025, 1, 1)] < 20  # % of residents
+
+
+def test_visits_of_patients_with_an_invalid_identifier_count_unlinked(run, warehouse):
+    """A patient whose henkilötunnus is invalid is quarantined (the identifier withheld), but
+    their own system's visits still count in their municipality (the physician visits above
+    compare them with the sources): with no pseudonym or person column, and none of them in
+    fct_visits, where people are linked across systems."""
+    expected = independent.visits_of_unidentified_patients(SESSION_DATA)
+    unlinked = warehouse.execute(
+        "select visit_key, home_municipality_code from "
+        "intermediate.int_visits_of_unidentified_patients"
+    ).fetchall()
+    assert expected > 0 and len(unlinked) == expected
+    assert all(municipality for _, municipality in unlinked)
+    columns = {
+        name
+        for name, *_ in warehouse.execute(
+            "describe intermediate.int_visits_of_unidentified_patients"
+        ).fetchall()
+    }
+    assert not {c for c in columns if "pseudonym" in c or "patient" in c or "person" in c}
+    linked = warehouse.execute(
+        "select count(*) from marts.fct_visits where visit_key in "
+        "(select visit_key from intermediate.int_visits_of_unidentified_patients)"
+    ).fetchone()[0]
+    assert linked == 0
+
+
 def test_net_cost_per_resident_matches_the_ledger(run, warehouse):
     expected = independent.net_cost_per_resident(SESSION_DATA, SPEC.county)
     actual = {

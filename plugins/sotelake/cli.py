@@ -11,6 +11,7 @@ sotelake items                            the open items (failed loads, rejected
 sotelake dismiss ITEM --reason TEXT       close an open item that needs no fix (recorded)
 sotelake suites                           write the GX suites from expectations/specs.yml
 sotelake dbt-sources                      write dbt's sources from config/sources.yml
+sotelake calendar                         write dbt's Finnish holiday seed from the holidays package
 sotelake packages [--year YYYY]           render the sote information packages of a year
 sotelake publish-postgres [URL]          copy the public marts to the PostgreSQL BI warehouse
 sotelake build-postgres [URL]            build the whole dbt project on PostgreSQL instead
@@ -472,6 +473,14 @@ def cmd_dbt_sources(args) -> int:
     return 0
 
 
+def cmd_calendar(args) -> int:
+    from sotelake.finnish_calendar import write_seed
+
+    path = write_seed(get_settings().dbt_project)
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_advance(args) -> int:
     from datetime import timedelta
 
@@ -609,6 +618,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "dbt-sources", help="write dbt's source definitions from config/sources.yml"
     ).set_defaults(func=cmd_dbt_sources)
+    commands.add_parser(
+        "calendar", help="write dbt's seed of Finnish holidays from the holidays package"
+    ).set_defaults(func=cmd_calendar)
     packages = commands.add_parser("packages", help="render the sote information packages")
     packages.add_argument("--year", type=int, help="default: the latest population year")
     packages.set_defaults(func=cmd_packages)
