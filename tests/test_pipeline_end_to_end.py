@@ -478,10 +478,46 @@ def test_the_indicator_report_shows_trend_and_comparison_in_both_languages(run, 
     assert sections.count() == len(catalogue_ids())
     for k in range(sections.count()):
         section = sections.nth(k)
-        assert section.locator("svg.chart").count() == 2, section.get_attribute("data-indicator")
+        # a trend (one period: its number) and a comparison
+        shown = section.locator("svg.chart, .single-value").count()
+        assert shown >= 2, section.get_attribute("data-indicator")
         assert "Definition." in section.inner_text()
     assert errors == []
     page.close()
+
+
+def test_every_page_the_run_wrote_works_offline(run, browser):
+    """Every HTML page of the reports folder (indicators, packages, the steward report, the GX
+    Data Docs, the dbt docs) opened in Chromium with the network off: not one request outside
+    the data folder, no console error, and what a reader looks for is there."""
+    from chromium import open_offline
+
+    reports = get_settings().reports
+    pages = sorted(reports.rglob("*.html"))
+    kinds = {p.relative_to(reports).parts[0] for p in pages}
+    assert kinds == {"indicators", "packages", "quality", "dbt-docs"}, kinds
+    measured = []
+    for path in pages:
+        page, errors, outside, seconds = open_offline(browser, path, get_settings().data_dir)
+        if path.parent.name == "dbt-docs":  # AngularJS draws it after the load event
+            page.wait_for_selector("text=How the data flows")
+            page.wait_for_timeout(300)
+        assert outside == [], (path, outside)
+        assert errors == [], (path, errors)
+        measured.append((path.stat().st_size, seconds, path.relative_to(reports)))
+        page.context.close()
+    for site in ("loads", "marts"):
+        index = reports / "quality" / "gx" / site / "index.html"
+        page, errors, outside, _ = open_offline(browser, index, get_settings().data_dir)
+        rows = page.locator("table.validations tr[data-run-name]")
+        names = set(rows.evaluate_all("rows => rows.map(r => r.dataset.runName)"))
+        assert rows.count() > 0 and names == {LOAD_DATE.isoformat()}, (site, names)
+        first = rows.first.locator("a")
+        first.click()
+        assert "Overview" in page.inner_text("body") and errors == []
+        page.context.close()
+    for size, seconds, name in sorted(measured, reverse=True)[:5]:
+        print(f"{name}: {size / 1024:.0f} kB, {seconds:.2f} s to load")
 
 
 # The tests below run the DAG again: they come last in this module (pytest keeps file order).
