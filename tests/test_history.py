@@ -244,7 +244,7 @@ def test_a_county_without_a_residence_table_derives_it_from_the_lake(tmp_path, m
 
 def test_stewards_and_packages_see_revisions_and_status(history):
     from sotelake.publish.packages import render_packages
-    from sotelake.quality.steward_report import render_steward_report
+    from sotelake.publish.steward_report import render_steward_report
 
     settings = history["settings"]
     page = render_steward_report(settings).read_text()
