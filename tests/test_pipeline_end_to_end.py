@@ -481,7 +481,38 @@ def test_the_indicator_report_shows_trend_and_comparison_in_both_languages(run, 
         # a trend (one period: its number) and a comparison
         shown = section.locator("svg.chart, .single-value").count()
         assert shown >= 2, section.get_attribute("data-indicator")
-        assert "Definition." in section.inner_text()
+        assert "Definition" in section.inner_text()
+    # grouped by the packages' themes, with a table of contents that lists each indicator once
+    toc = page.locator("#sv nav.contents ul a").evaluate_all("a => a.map(x => x.hash)")
+    assert sorted(toc) == sorted(f"#sv-{i}" for i in catalogue_ids())
+    assert page.locator("#sv section.group").first.get_attribute("data-group") == "primary_care"
+    # the headline is the county's latest month, as the sources give it
+    expected = independent.physician_visits_per_1000(SESSION_DATA, SPEC.county)
+    card = page.locator('#fi section[data-indicator="pc_physician_visits_per_1000"]')
+    headline = card.locator(".headline").first
+    period = headline.get_attribute("data-period")
+    key = ("county", SPEC.county, "month", date.fromisoformat(period + "-01"))
+    assert close(float(headline.get_attribute("data-value")), expected[key])
+    assert card.locator('.change[data-change="previous"]').count() == 1
+    # municipalities sorted by value with the county as a reference line
+    bars = card.locator(".comparison rect.bar title").evaluate_all(
+        "titles => titles.map(t => t.textContent)"
+    )
+    shown = [float(t.rsplit(": ", 1)[1].replace("\u202f", "").replace(",", ".")) for t in bars]
+    assert len(shown) > 5 and shown == sorted(shown, reverse=True)
+    assert card.locator(".comparison line.reference").count() == 1
+    # every class of a breakdown is compared: T3 of physicians and of nurses
+    t3 = page.locator('#fi section[data-indicator="t3_median_days"] .comparison')
+    assert sorted(t3.evaluate_all("c => c.map(x => x.dataset.class)")) == ["nurse", "physician"]
+    t3_card = page.locator('#fi section[data-indicator="t3_median_days"]')
+    assert "pienempi on parempi" in t3_card.inner_text()
+    # the run named is the values' own
+    run_of_values = (
+        duckdb.connect(str(get_settings().warehouse), read_only=True)
+        .execute("select max(run_id) from marts.indicator_values")
+        .fetchone()[0]
+    )
+    assert page.locator("#fi code.as-of").inner_text() == run_of_values
     assert errors == []
     page.close()
 
