@@ -390,6 +390,7 @@ def package_rows(package: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+MUNICIPALITIES = 14  # of the demo county
 PACKAGES = (
     "primary_care",
     "specialist_care",
@@ -465,8 +466,38 @@ def test_packages_show_the_suppression_to_a_reader(run, browser):
         if expected:
             assert swedish.locator('td[data-state="suppressed"]').first.inner_text() == "×"
         assert "liten cell (n < 5) skyddad" in swedish.locator("header").inner_text()
+        # every value of the files is on the page, once; no row is a county-only row of "·"
+        shown = sum(1 for r in package_rows(package) if r["suppressed"] == "false")
+        assert swedish.locator('td[data-state="value"]').count() == shown
+        assert swedish.locator('td[data-state="not_available"]').count() == 0
+        county_only = {
+            r["indicator_id"]
+            for r in package_rows(package)
+            if not any(
+                o["area_level"] == "municipality" and o["indicator_id"] == r["indicator_id"]
+                for o in package_rows(package)
+            )
+        }
+        listed = swedish.locator("table.county-only tr[data-indicator]").evaluate_all(
+            "rows => rows.map(r => r.dataset.indicator)"
+        )
+        assert set(listed) == county_only
+        # areas as rows, the first column and the header fixed, a chart per section
+        for table in swedish.locator("table.areas-as-rows").all():
+            assert table.locator("tr[data-area]").count() == 1 + MUNICIPALITIES
+            first = table.locator('th[scope="row"]').first
+            assert first.evaluate("e => getComputedStyle(e).position") == "sticky"
+            header = table.locator("thead th").first
+            assert header.evaluate("e => getComputedStyle(e).position") == "sticky"
+        municipal = swedish.locator(".package-table").count()
+        assert municipal and swedish.locator("figure.section-chart svg").count() == municipal
         assert errors == []
         page.close()
+    index = get_settings().reports / "packages" / "index.html"
+    page, errors = open_page(browser, index.as_uri())
+    headers = page.locator("#fi table.packages thead th").all_inner_texts()
+    assert headers[:2] == ["Paketti", "Tiedostot"] and errors == []
+    page.close()
 
 
 def test_the_indicator_report_shows_trend_and_comparison_in_both_languages(run, browser):

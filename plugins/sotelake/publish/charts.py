@@ -178,7 +178,8 @@ def bar_chart(
         parts.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{height - 4}" '
             f'class="reference"/><text x="{x:.1f}" y="11" class="axis reference-label" '
-            f'text-anchor="middle">{escape(reference_label)} {number(reference, decimals)}</text>'
+            f'text-anchor="{"start" if x < width / 2 else "end"}">'
+            f"{escape(reference_label)} {number(reference, decimals)}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
