@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -578,6 +579,21 @@ def test_every_page_the_run_wrote_works_offline(run, browser):
         first.click()
         assert "Overview" in page.inner_text("body") and errors == []
         page.context.close()
+    # what a reader looks for: an indicator's headline, the stewards' report in plain words
+    page, errors, _, _ = open_offline(browser, reports / "indicators" / "index.html", reports)
+    card = page.locator('#fi section[data-indicator="pc_physician_visits_per_1000"]')
+    figure = card.locator(".headline .figure").first.inner_text()
+    assert re.match(r"[\d\u202f]+,\d /", figure), figure  # e.g. 1 066,0 / 1 000 asukasta
+    page.context.close()
+    page, errors, _, _ = open_offline(browser, reports / "quality" / "index.html", reports)
+    page.goto(page.url + "#sv")
+    assert page.locator("#sv h1").inner_text() == "Datakvalitet"
+    assert "Informationslagrets tester (dbt)" in page.locator("#sv").inner_text()
+    for row in page.locator("#sv table.quarantine tr[data-reason]").all():
+        meaning = row.locator("td.meaning").inner_text()
+        assert len(meaning.split()) > 4, meaning  # a sentence, not the reason code
+    assert errors == []
+    page.context.close()
     for size, seconds, name in sorted(measured, reverse=True)[:5]:
         print(f"{name}: {size / 1024:.0f} kB, {seconds:.2f} s to load")
 

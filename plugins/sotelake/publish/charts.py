@@ -142,7 +142,8 @@ def bar_chart(
     (suppressed) cell. ``reference`` (e.g. the county's value) is a dashed line across them."""
     if not bars:
         return f'<p class="empty">{escape(title)}: –</p>'
-    row, left, right = 20, 290, 70
+    row, right = 20, 70
+    left = min(290, 16 + 6 * max(len(_label(label)) for label, _ in bars))  # the longest name
     top = 18 if reference is not None else 4
     height = top + row * len(bars) + 8
     known = [v for _, v in bars if v is not None]
