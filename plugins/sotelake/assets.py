@@ -101,10 +101,7 @@ def bi_warehouse(url: str | None) -> Asset:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url or "postgresql://localhost:5432/")
-    # Airflow's postgres scheme names a table (database/schema/table): the warehouse's public
-    # marts are all of its marts schema
-    database = parts.path.strip("/") or "postgres"
-    address = f"postgres://{parts.hostname}:{parts.port or 5432}/{database}/marts/*"
+    address = f"postgres://{parts.hostname}:{parts.port or 5432}/{parts.path.strip('/')}"
     return Asset(name="sotelake.bi_warehouse", uri=address, group="warehouse")
 
 
