@@ -1,6 +1,7 @@
 """History: events count where the person lived on their day, closed periods do not move, and
 every change to a published final value is a revision with its cause."""
 
+import re
 import shutil
 import sqlite3
 from dataclasses import replace
@@ -286,7 +287,7 @@ def test_a_county_without_a_residence_table_derives_it_from_the_lake(tmp_path, m
 
 def test_stewards_and_packages_see_revisions_and_status(history):
     from sotelake.publish.packages import render_packages
-    from sotelake.quality.steward_report import render_steward_report
+    from sotelake.publish.steward_report import render_steward_report
 
     settings = history["settings"]
     page = render_steward_report(settings).read_text()
@@ -340,3 +341,11 @@ def test_a_held_back_source_keeps_back_only_the_indicators_that_read_it(history)
         if k[0] == "pc_physician_visits_per_1000" and k[3] == "month" and after[k] != before[k]
     ]
     assert december, "the late visit reached the indicators that read visits"
+    # the managers' report says which source was held back and which figures it kept
+    from sotelake.publish.indicator_report import render_indicator_report
+
+    page = render_indicator_report(settings).read_text()
+    assert 'class="banner held-back" data-held-back="finance"' in page
+    cards = dict(re.findall(r'data-indicator="([a-z0-9_]+)">(.*?)</section>', page, re.S))
+    assert "held-back-mark" in cards["budget_deviation_pct"]
+    assert "held-back-mark" not in cards["pc_physician_visits_per_1000"]
