@@ -149,20 +149,30 @@ def _faults(text: str | None) -> dict:
 
 
 def cmd_generate(args) -> int:
-    from sotelake.demo.generate import generate
+    from sotelake import run_console
+    from sotelake.demo.generate import GENERATION_STEPS, generate
     from sotelake.lake import storage
 
     settings = get_settings()
-    # a new demo county: what was derived from the old one's sources goes with them
-    for derived in (settings.lake, settings.reports, settings.data_dir / "dbt"):
-        if derived.exists():
-            log.info("removing %s (derived from the earlier demo sources)", derived)
-            storage.remove(derived)
-    for path in settings.warehouse.parent.glob(settings.warehouse.name + "*"):  # and .wal
-        path.unlink()
-    manifest = generate(_spec(args), settings.data_dir)
-    print(json.dumps(manifest["rows"], indent=2))
-    print(f"generated in {manifest['seconds']} s under {get_settings().data_dir}")
+    log_file = settings.logs / f"generate-{datetime.now():%Y%m%dT%H%M%S}.log"
+    with run_console.other_programs_to(log_file) as terminal:
+        # a new demo county: what was derived from the old one's sources goes with them
+        for derived in (settings.lake, settings.reports, settings.data_dir / "dbt"):
+            if derived.exists():
+                log.info("removing %s (derived from the earlier demo sources)", derived)
+                storage.remove(derived)
+        for path in settings.warehouse.parent.glob(settings.warehouse.name + "*"):  # and .wal
+            path.unlink()
+        with run_console.Progress(terminal, GENERATION_STEPS) as progress:
+            manifest = generate(_spec(args), settings.data_dir, progress.step)
+    rows = sum(
+        n for tables in manifest["rows"].values() for name, n in tables.items() if name != "files"
+    )
+    print(
+        f"generated the demo county: {run_console.number(args.residents)} residents, "
+        f"{run_console.number(rows)} source rows in {manifest['seconds']} s under "
+        f"{settings.data_dir}"
+    )
     return 0
 
 
@@ -290,28 +300,44 @@ def _stoppable(command, name: str):
 
 
 def _run(args) -> int:
-    from sotelake.airflow_run import run_pipeline
+    from sotelake import airflow_env, run_console
+    from sotelake.airflow_run import DAG_ID, run_pipeline
 
-    summary = run_pipeline(date.fromisoformat(args.load_date or date.today().isoformat()))
     settings = get_settings()
+    load_date = date.fromisoformat(args.load_date or date.today().isoformat())
+    log_file = run_console.run_log_file(settings, load_date)
+    print(f"running the DAG {DAG_ID} for {load_date}; other programs' output: {log_file}")
+    logical = datetime(load_date.year, load_date.month, load_date.day, tzinfo=UTC)
+    with run_console.other_programs_to(log_file) as terminal:
+        airflow_env.configure(settings)  # before Airflow is imported, as run_pipeline does
+        with run_console.TaskWatcher(DAG_ID, logical, lambda line: print(line, file=terminal)):
+            summary = run_pipeline(load_date, settings)
     print(f"\nDAG run {summary.run_id}: {summary.state} in {summary.seconds} s")
-    for task_id, seconds in summary.stage_seconds.items():
-        print(f"  {task_id:<10} {seconds:>7.1f} s")
     failed = {k: v for k, v in summary.task_states.items() if v != "success"}
     if failed:
         print(f"tasks not successful: {failed}")
-        print(f"task logs: {settings.logs / 'airflow'}")
+    print("\nOutputs" + (" (those that exist)" if failed else ""))
+    outputs = {
+        "indicator report": settings.reports / "indicators" / "index.html",
+        "sote packages": settings.reports / "packages" / "index.html",
+        "data quality report": settings.reports / "quality" / "index.html",
+        "warehouse docs (dbt)": settings.reports / "dbt-docs" / "index.html",
+        "warehouse (DuckDB)": settings.warehouse,
+        "gold zone (BI files)": settings.lake / "gold" / "manifest.json",
+        "lake (Parquet)": settings.lake,
+    }
+    for what, path in outputs.items():
+        if path.exists():
+            print(f"  {what:<24} {path}")
+    print(f"  {'log of this run':<24} {log_file}")
+    if failed:
+        first = next((k for k, v in failed.items() if v == "failed"), next(iter(failed)))
+        print(
+            f"\nThe run failed ({first} first). Its log says why: {log_file} (the task logs: "
+            f"{settings.logs / 'airflow'}); the data quality report lists the open items: "
+            f"{outputs['data quality report']}"
+        )
         return 1
-    print(f"""
-Outputs
-  warehouse (DuckDB)       {settings.warehouse}
-  lake (Parquet)           {settings.lake}
-  gold zone (BI files)     {settings.lake / "gold" / "manifest.json"}
-  indicator report         {settings.reports / "indicators" / "index.html"}
-  sote packages            {settings.reports / "packages" / "index.html"}
-  data quality report      {settings.reports / "quality" / "index.html"}
-  warehouse docs (dbt)     {settings.reports / "dbt-docs" / "index.html"}
-  logs                     {settings.logs}""")
     return 0
 
 
@@ -779,7 +805,7 @@ def main(argv: list[str] | None = None) -> int:
     _check_before_work(args, unknown)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if args.debug else "%(message)s",
     )
     from sotelake.privacy.withhold import withheld_error
     from sotelake.settings import ConfigurationError
