@@ -39,9 +39,10 @@ install: $(VENV)/.installed-runtime
 install-dev: $(VENV)/.installed-dev
 
 $(VENV)/.installed-runtime: pyproject.toml constraints.txt
+	@echo "installing the runtime into $(VENV) (constraints.txt)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet \
+	@$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	@$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet \
 		-c constraints.txt -e .
 	@touch $@
 
@@ -66,7 +67,7 @@ system-packages:
 	fi
 
 demo: install
-	$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED) \
+	@$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED) \
 		$(if $(strip $(FAULTS)),--faults $(FAULTS))
 
 test: install-dev system-packages
