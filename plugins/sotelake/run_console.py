@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -37,9 +38,7 @@ def other_programs_to(log_file: Path) -> Iterator[IO[str]]:
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
     terminal = os.fdopen(os.dup(saved[0]), "w", buffering=1, encoding="utf-8")
-    own_warnings = logging.StreamHandler(terminal)
-    own_warnings.setLevel(logging.WARNING)
-    own_warnings.setFormatter(logging.Formatter("  %(levelname)s %(name)s: %(message)s"))
+    own_warnings = OwnWarnings(terminal)
     sotelake_log = logging.getLogger("sotelake")
     with open(log_file, "a", encoding="utf-8") as log:
         os.dup2(log.fileno(), 1)
@@ -57,6 +56,38 @@ def other_programs_to(log_file: Path) -> Iterator[IO[str]]:
                 os.close(fd)
             terminal.flush()
             terminal.close()
+
+
+# Why each task failed, as its alert said (``sotelake_pipeline.<task> failed (run ...): why``):
+# the task's line on the terminal ends with it, so the alert itself is not printed there
+FAILURES: dict[str, str] = {}
+ALERT = re.compile(r"sotelake alert: .*?\.(?P<task>[\w\[\].\-]+) failed \(run [^)]*\): (?P<why>.*)")
+# Loggers whose records the terminal leaves to the log: a retry's decision (the task's line
+# says it failed) and the alerts (their reason ends the task's line)
+LEFT_TO_THE_LOG = {"sotelake.airflow_retries", "sotelake.alerts"}
+SHOWN = 240  # characters of a warning on the terminal; the log has it whole
+
+
+class OwnWarnings(logging.Handler):
+    """The project's own warnings and errors, on the terminal, one line each."""
+
+    def __init__(self, terminal: IO[str]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.terminal = terminal
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.name == "sotelake.alerts" and (alert := ALERT.match(message)):
+                FAILURES[alert["task"]] = alert["why"].splitlines()[0]
+            if record.name in LEFT_TO_THE_LOG:
+                return
+            line = message.splitlines()[0] if message else ""
+            if len(line) > SHOWN:
+                line = line[: SHOWN - 3] + "..."
+            print(f"  {record.levelname} {record.name}: {line}", file=self.terminal)
+        except Exception:
+            self.handleError(record)
 
 
 def run_log_file(settings: Settings, load_date: date) -> Path:
@@ -106,6 +137,10 @@ def task_line(name: str, state: str, seconds: float | None, did: str) -> str:
     mark = {"success": "ok", "failed": "FAILED", "upstream_failed": "not run"}.get(state, state)
     took = "" if seconds is None else f"{seconds:6.1f} s"
     return f"  {name:<50} {mark:<7} {took:>8}  {did}".rstrip()
+
+
+def _shortened(text: str, most: int = 160) -> str:
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def _decoded(value):
@@ -203,19 +238,19 @@ class TaskWatcher:
                         XComModel.key == "return_value",
                     )
                 )
-                name = ti.task_id
+                name, key = ti.task_id, ti.task_id
                 if ti.map_index >= 0:
                     name += f" {ti.rendered_map_index or ti.map_index}"
+                    key += f"[{ti.rendered_map_index or ti.map_index}]"
                 seconds = (
                     (ti.end_date - ti.start_date).total_seconds()
                     if ti.start_date and ti.end_date
                     else None
                 )
-                self.report(
-                    task_line(
-                        name, str(ti.state), seconds, what_a_task_did(ti.task_id, _decoded(value))
-                    )
-                )
+                did = what_a_task_did(ti.task_id, _decoded(value))
+                if str(ti.state) == "failed" and key in FAILURES:
+                    did = _shortened(FAILURES[key])
+                self.report(task_line(name, str(ti.state), seconds, did))
 
 
 class Progress:
