@@ -18,7 +18,8 @@ own), validate (Great Expectations), dbt build (with the marts' checks), reports
 - at the scales up to ``--spark-up-to`` residents (200 000), the same dbt build on Spark (local
   mode, ``sotelake.transform.dbt_build.build_on_spark``), its JVM's memory included.
 
-Prints one table and writes it to ``data/bench/pipeline.csv`` and ``.json``.
+Prints one table and writes it to ``data/bench/pipeline.csv`` and ``.json``, and into the
+benchmarks page (``docs/benchmarks.md``, between its two markers; ``--page ''`` leaves it).
 """
 
 from __future__ import annotations
@@ -452,6 +453,50 @@ def print_table(rows: list[dict], header: bool = True, file=sys.stdout) -> None:
         )
 
 
+# The benchmarks page holds the table between these two lines; the rest of the page is prose.
+TABLE_START = "<!-- the table below is written by `make bench` (bench/pipeline_bench.py) -->"
+TABLE_END = "<!-- end of the table written by `make bench` -->"
+
+
+def _number(value) -> str:
+    """A figure as the page shows it: thousands apart by a space, as Finnish writes them."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", " ")
+    return str(value)
+
+
+def markdown_table(rows: list[dict], measured: str) -> str:
+    """The bench's rows as the benchmarks page's table, with the line saying where and when."""
+    lines = [
+        measured,
+        "",
+        "| residents × years | stage | rows | seconds | rows/s | peak MB | ratio to floor |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {_number(r['residents'])} × {r['years']} | {r['stage']} | {_number(r['rows'])} "
+            f"| {_number(r['seconds'])} | {_number(r['rows_per_second'])} "
+            f"| {_number(r['peak_mb'])} | {_number(r.get('ratio'))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_table_into_page(page: Path, table: str) -> None:
+    """Replace the table between the page's markers, keeping the prose around it."""
+    text = page.read_text(encoding="utf-8")
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start < 0 or end < start:
+        raise SystemExit(
+            f"{page}: the markers of the benchmark table are missing: expected a line "
+            f"{TABLE_START!r} and after it {TABLE_END!r}"
+        )
+    before, after = text[: start + len(TABLE_START)], text[end:]
+    page.write_text(f"{before}\n{table}{after}", encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scales", default="20000x1,200000x1,650000x1,650000x2")
@@ -467,6 +512,11 @@ def main() -> int:
         type=int,
         default=200_000,
         help="also build on Spark (local mode) at the scales up to this many residents (0: never)",
+    )
+    parser.add_argument(
+        "--page",
+        default=str(ROOT / "docs" / "benchmarks.md"),
+        help="the page whose table to replace with this run's (empty: leave every page as it is)",
     )
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -490,6 +540,13 @@ def main() -> int:
         writer.writeheader()
         writer.writerows(rows)
     print(f"\nwritten: {out / 'pipeline.csv'}, {out / 'pipeline.json'}")
+    if args.page:
+        measured = (
+            f"Measured on {date.today().isoformat()} with `make bench SCALES={args.scales}` "
+            f"on a machine of {os.cpu_count()} cores."
+        )
+        write_table_into_page(Path(args.page), markdown_table(rows, measured))
+        print(f"written: the table of {args.page}")
     return 0
 
 

@@ -132,6 +132,14 @@ def test_the_bad_deliveries_fail_or_are_set_aside_and_say_why_without_quoting(le
     data, _, run, planted = leaky
     assert run.returncode == 1 and "failed in" in run.stdout, run.stdout[-3000:]
     failed = run.stdout.split("tasks not successful: ")[1].splitlines()[0]
+    # a failed run says so shortly: the failed task, the outputs that exist, the log and the
+    # stewards' report, and no traceback (the other programs' output is in the log)
+    assert len(run.stdout.splitlines()) + len(run.stderr.splitlines()) <= 60, run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "extract unified_record.patients" in run.stdout and "FAILED" in run.stdout
+    assert "The run failed (extract[" in run.stdout and "reports/quality/index.html" in run.stdout
+    (log,) = (data / "logs").glob("run-*.log")
+    assert f"Its log says why: {log}" in run.stdout and "[DAG TEST]" in log.read_text()
     assert "'extract[unified_record.patients]': 'failed'" in failed
     assert "'extract[finance.budget]': 'failed'" in failed and "'conclude': 'failed'" in failed
     assert "legacy_record.visits" not in failed and "publish" not in failed
@@ -224,8 +232,10 @@ def test_no_password_code_name_or_address_in_any_output(leaky):
     data, bi, run, _ = leaky
     # the lake, the warehouse, the gold zone, the reports, dbt's logs, Airflow's database
     hits = _leaks_in(data)
-    # what the run printed: every task's log (dag.test prints them), and the operator's summary
-    printed = (run.stdout + run.stderr).lower()
+    # what the run printed (the operator's summary) and the log of the other programs' output
+    # it names (every task's log: dag.test prints them)
+    run_logs = "".join(log.read_text() for log in (data / "logs").glob("run-*.log"))
+    printed = (run.stdout + run.stderr + run_logs).lower()
     assert "password authentication failed" in printed and "load_audit" in printed
     hits += [f"printed: {n}" for n in NEEDLES if n in printed]
     # what the load set aside: the rejected files' reasons (the files themselves are inputs)

@@ -48,9 +48,9 @@ def export_gold(settings: Settings | None = None, run_id: str | None = None) -> 
     aggregates = []
     with connect_warehouse(settings.warehouse) as con:
         # a table's rows have no order (readers sort): unordered, DuckDB writes a file's row
-        # groups in parallel (fct_visits at 650 000 residents 3.2 s -> 3.0 s, the zone 5.4 -> 4.8)
+        # groups in parallel
         con.execute("set preserve_insertion_order = false")
-        # zstd's fastest level: the zone 3.9 s -> 3.1 s at 650 000 residents, files 1 % larger
+        # zstd's fastest level: the export is written faster, its files barely larger
         for relation in public_relations(con):
             schema, table = relation.split(".")
             file = Path(schema) / f"{table}.parquet"

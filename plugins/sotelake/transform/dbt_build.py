@@ -1,8 +1,8 @@
 """Run dbt in-process (dbtRunner): one ``dbt build`` per pipeline run.
 
 DuckDB allows one writing process, so the embedded warehouse is built by a single invocation
-that uses DuckDB's threads inside it (DESIGN.md). In-process invocation saves the 3-5 s that a
-``dbt`` subprocess spends starting.
+that uses DuckDB's threads inside it (DESIGN.md). In-process invocation saves the start of a
+``dbt`` subprocess.
 """
 
 from __future__ import annotations
@@ -277,9 +277,11 @@ def publish_docs(
     (``--no-compile``).
 
     The documentation describes the project, not the data: when no file of the dbt project has
-    changed since the docs were written (``project_digest``) from the same dbt output (the
-    catalog's column types are the engine's), they are kept as they are, which saves a dbt
-    invocation (about 2 s) on every daily run."""
+    changed since the docs were written (``changes.project_digest``) from the same dbt output
+    (the catalog's column types are the engine's), they are kept as they are, which saves a dbt
+    invocation on every daily run."""
+    from sotelake.transform.changes import project_digest
+
     settings = settings or get_settings()
     env = {**dbt_environment(settings), **(target_env or {})}
     chosen = {**os.environ, **env}
@@ -320,22 +322,6 @@ def offline_docs(page: str) -> str:
     for plain, bound in _UNBOUND.items():
         page = page.replace(plain, bound)
     return page
-
-
-def project_digest(project: Path) -> str:
-    """SHA-256 of the dbt project's own files (models, macros, seeds, tests, project and
-    profiles) and of dbt's version: what the documentation is generated from."""
-    import hashlib
-
-    from dbt.version import __version__ as dbt_version
-
-    digest = hashlib.sha256(dbt_version.encode())
-    generated = {"target", "logs", "dbt_packages"}
-    for file in sorted(project.rglob("*")):
-        relative = file.relative_to(project)
-        if file.is_file() and relative.parts[0] not in generated:
-            digest.update(relative.as_posix().encode() + b"\0" + file.read_bytes())
-    return digest.hexdigest()
 
 
 def postgres_environment(url: str, settings: Settings) -> dict[str, str]:
