@@ -255,6 +255,15 @@ def transform_floor(settings, folder: Path) -> tuple[int, float, dict[str, float
         "and schema_name = 'reference'"
     ).fetchall():
         con.execute(f"create table reference.{table} as select * from built.reference.{table}")
+    # a model a whole build does not rebuild (full_refresh: false, the published history)
+    # compiles against itself: it starts empty, as on a new warehouse
+    for node in ordered:
+        if node["config"].get("full_refresh") is False:
+            con.execute(f"create schema if not exists {node['schema']}")
+            con.execute(
+                f"create table {node['schema']}.{node['alias']} as "
+                f"select * from built.{node['schema']}.{node['alias']} limit 0"
+            )
     con.execute("detach built")
     # the build's record of what it rebuilt, which the formulas read (dbt/macros/history.sql):
     # empty, so they compute every period, as in a whole build
