@@ -7,6 +7,7 @@ example DAGs.
 
 from __future__ import annotations
 
+import json
 import os
 
 from sotelake.settings import REPO_ROOT, Settings, get_settings
@@ -45,6 +46,10 @@ def configure(settings: Settings | None = None) -> dict[str, str]:
     for key, value in env.items():
         os.environ.setdefault(key, value)
     (settings or get_settings()).data_dir.joinpath("airflow").mkdir(parents=True, exist_ok=True)
+    if transport := env.get("AIRFLOW__OPENLINEAGE__TRANSPORT"):
+        from sotelake.publish.lineage import prepare
+
+        prepare(json.loads(transport))
     return env
 
 

@@ -70,9 +70,14 @@ def transport_config(settings: Settings | None = None) -> dict | None:
         if key := os.environ.get(API_KEY_ENV, "").strip():
             config["auth"] = {"type": "api_key", "apiKey": key}
         return config
-    path = lineage_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return {"type": "file", "log_file_path": str(path), "append": True}
+    return {"type": "file", "log_file_path": str(lineage_file(settings)), "append": True}
+
+
+def prepare(config: dict | None) -> None:
+    """Make the folder of a file transport: only when events are about to be written (a command
+    that stops before it starts, for want of a key, leaves nothing behind)."""
+    if config and config["type"] == "file":
+        Path(config["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def airflow_environment(settings: Settings | None = None) -> dict[str, str]:
@@ -251,6 +256,7 @@ def emit(events: Iterable, settings: Settings | None = None) -> int:
     try:
         from openlineage.client import OpenLineageClient
 
+        prepare(config)
         client = OpenLineageClient(config={"transport": config})
         for event in events:
             client.emit(event)
