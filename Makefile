@@ -1,6 +1,6 @@
 # sote-lake: two commands do all the set-up (README.md).
-#   make demo   install, generate the demo county, run the pipeline through Airflow
-#   make test   install, run the test suite
+#   make demo   install the runtime, generate the demo county, run the pipeline through Airflow
+#   make test   install the runtime and the development extras, run the test suite
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -8,7 +8,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
-# Bytecode caching roughly halves the start-up of Airflow, dbt and GX; some machines turn it off.
+# Bytecode caching shortens the start-up of Airflow, dbt and GX; some machines turn it off.
 export PYTHONDONTWRITEBYTECODE :=
 # Demo scale (override: make demo RESIDENTS=200000 YEARS=2)
 RESIDENTS ?= 20000
@@ -20,11 +20,11 @@ SCALES ?= 20000x1,200000x1,650000x1,650000x2
 # Stages to profile with pyinstrument (make bench SCALES=200000x1 PROFILE="extract,dbt build")
 PROFILE ?=
 
-.PHONY: help install system-packages demo test test-slow bench lint format airflow lock clean
+.PHONY: help install install-dev system-packages demo test test-slow bench lint format airflow lock clean
 
 help:
-	@echo "make demo     install, generate the demo county and run the whole pipeline"
-	@echo "make test     install and run the tests (a few minutes)"
+	@echo "make demo     install the runtime, generate the demo county, run the whole pipeline"
+	@echo "make test     install the runtime and the development extras, run the tests"
 	@echo "make test-slow  the slow tests: the real Airflow scheduler (CI runs them too)"
 	@echo "make bench    time every stage at several scales (data/bench/pipeline.csv)"
 	@echo "make airflow  start Airflow (UI on http://localhost:8080) with the DAGs loaded"
@@ -32,14 +32,26 @@ help:
 	@echo "make lock     re-pin constraints.txt from pyproject.toml"
 	@echo "make clean    remove data/ (generated sources, lake, warehouse, reports)"
 
-install: $(VENV)/.installed
+# The runtime only (pyproject's dependencies): what the demo and Airflow need.
+install: $(VENV)/.installed-runtime
 
-$(VENV)/.installed: pyproject.toml constraints.txt
+# The runtime and the extras of the tests, lint, bench (dev) and the Spark build (spark).
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-runtime: pyproject.toml constraints.txt
+	@echo "installing the runtime into $(VENV) (constraints.txt)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	@$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet \
+		-c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode --quiet \
-		-c constraints.txt -e ".[dev]"
-	@touch $@
+		-c constraints.txt -e ".[dev,spark]"
+	@touch $@ $(VENV)/.installed-runtime
 
 # Debian packages the tests use: PostgreSQL server binaries for the throwaway clusters
 # (sotelake.devtools.postgres) and Chromium for the tests that look at the HTML reports.
@@ -55,25 +67,25 @@ system-packages:
 	fi
 
 demo: install
-	$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED) \
+	@$(BIN)/sotelake demo --residents $(RESIDENTS) --years $(YEARS) --seed $(SEED) \
 		$(if $(strip $(FAULTS)),--faults $(FAULTS))
 
-test: install system-packages
+test: install-dev system-packages
 	$(BIN)/pytest -m "not slow"
 
 # Seconds, rows/s and peak memory per stage at each scale, and the ratios to DuckDB's floor.
-bench: install
+bench: install-dev
 	$(BIN)/python bench/pipeline_bench.py --scales $(SCALES) $(if $(PROFILE),--profile "$(PROFILE)")
 
 # Slow tests (the real scheduler): CI runs them after `make test`.
-test-slow: install system-packages
+test-slow: install-dev system-packages
 	$(BIN)/pytest -m slow
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -82,7 +94,8 @@ airflow: install
 
 lock:
 	test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install "uv==$(UV_VERSION)"; }
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o constraints.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 \
+		-o constraints.txt
 
 clean:
 	rm -rf data

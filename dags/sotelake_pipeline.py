@@ -140,7 +140,7 @@ def sotelake_pipeline():
 
     # multiple_outputs=False on the tasks that return a dict: Airflow would otherwise infer
     # multiple outputs from the `-> dict` annotation and store every key as its own XCom (20
-    # keys x 21 loads: about 6 s of metadata writes a run), though the next task reads the dict.
+    # keys for each of the loads, each a metadata write), though the next task reads the dict.
     @task(
         multiple_outputs=False,
         map_index_template="{{ load_name }}",

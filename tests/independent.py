@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import json
 import sqlite3
 import statistics
 from collections import defaultdict
@@ -20,7 +21,7 @@ from stdnum.fi import hetu as stdnum_hetu
 
 MIN_CELL = 5
 T3_CAP_DAYS = 182
-HOLIDAYS = {(1, 1), (1, 6), (5, 1), (12, 6), (12, 24), (12, 25), (12, 26)}
+FIXED_HOLIDAYS = {(1, 1), (1, 6), (5, 1), (12, 6), (12, 24), (12, 25), (12, 26)}
 
 
 def _population(data_dir: Path) -> dict[tuple[int, str], int]:
@@ -98,15 +99,19 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
 
     Physician visits at reception in health stations, in both record systems, by the patient's
     municipality of residence on the visit's day (the unified system's residence history; for a
-    person it does not know, the municipality the legacy file recorded).
+    person it does not know, the municipality the legacy file recorded). A unified patient whose
+    henkilötunnus is invalid counts too, in the municipality their patient row records.
     """
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
     history = residences(con)
-    valid = {
-        pid: code
-        for pid, code in con.execute("select patient_id, hetu from patients")
-        if stdnum_hetu.is_valid(code or "", allow_temporary=True)
-    }
+    valid, unidentified = {}, {}
+    for pid, code, municipality in con.execute(
+        "select patient_id, hetu, municipality_code from patients"
+    ):
+        if stdnum_hetu.is_valid(code or "", allow_temporary=True):
+            valid[pid] = code
+        else:
+            unidentified[pid] = municipality
     counts: dict[tuple, int] = defaultdict(int)
     months = set()
     for patient_id, start in con.execute(
@@ -114,10 +119,13 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
         "where v.professional_group = 'LK' and v.contact_type = 'R10' and not v.is_deleted "
         "and u.unit_type = 'health_station'"
     ):
+        month = date.fromisoformat(start[:7] + "-01")
         if patient_id in valid:
-            month = date.fromisoformat(start[:7] + "-01")
             months.add(month)
             counts[residence_on(history[patient_id], date.fromisoformat(start[:10])), month] += 1
+        elif patient_id in unidentified:
+            months.add(month)
+            counts[unidentified[patient_id], month] += 1
     known = {code: history[pid] for pid, code in valid.items()}
     for municipality, month in _legacy_physician_visits(data_dir, known):
         months.add(month)
@@ -145,10 +153,41 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
     return out
 
 
+def easter_sunday(year: int) -> date:
+    """Western Easter Sunday (the anonymous Gregorian algorithm of Meeus, Jones and Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 (the algorithm's own name)
+    m = (a + 11 * h + 22 * l) // 451
+    month = (h + l - 7 * m + 114) // 31
+    day = (h + l - 7 * m + 114) % 31 + 1
+    return date(year, month, day)
+
+
+def finnish_weekday_holidays(year: int) -> set[date]:
+    """The Finnish holidays of a year that can fall on a weekday (the law on the church's
+    holidays and the working hours acts): the fixed-date ones, Good Friday, Easter Monday,
+    Ascension Day (Thursday 39 days after Easter) and Midsummer Eve (the Friday of 19-25 June).
+    All Saints' Day, Midsummer Day, Easter and Whitsun are always at a weekend."""
+    easter = easter_sunday(year)
+    midsummer_eve = next(date(year, 6, d) for d in range(19, 26) if date(year, 6, d).weekday() == 4)
+    return {date(year, m, d) for m, d in FIXED_HOLIDAYS} | {
+        easter - timedelta(days=2),
+        easter + timedelta(days=1),
+        easter + timedelta(days=39),
+        midsummer_eve,
+    }
+
+
 def _working_days(first: date, last: date) -> list[date]:
+    holidays = set().union(*(finnish_weekday_holidays(y) for y in range(first.year, last.year + 1)))
     days, d = [], first
     while d <= last:
-        if d.weekday() < 5 and (d.month, d.day) not in HOLIDAYS:
+        if d.weekday() < 5 and d not in holidays:
             days.append(d)
         d += timedelta(days=1)
     return days
@@ -241,3 +280,142 @@ def persons(data_dir: Path) -> dict[str, set[str]]:
                 ):
                     known[code].add("purchased_services")
     return known
+
+
+def _legacy_people(data_dir: Path) -> dict[str, str]:
+    """Valid henkilötunnus of the legacy visit files -> the largest municipality code any of
+    their rows recorded (as the warehouse picks one for a person only the legacy system
+    knows)."""
+    out: dict[str, str] = {}
+    for row in _legacy_rows(data_dir):
+        if stdnum_hetu.is_valid(row["HETU"], allow_temporary=True):
+            out[row["HETU"]] = max(out.get(row["HETU"], ""), row["KUNTA"])
+    return out
+
+
+def _purchased_people(data_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The purchased services' FHIR Patients: (patient reference -> valid henkilötunnus,
+    henkilötunnus -> municipality code)."""
+    codes, municipalities = {}, {}
+    for path in (data_dir / "landing" / "purchased_services").glob("Patient.*.ndjson"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            patient = json.loads(line)
+            for identifier in patient.get("identifier", []):
+                code = identifier.get("value", "")
+                if identifier.get("system") == "urn:oid:1.2.246.21" and stdnum_hetu.is_valid(
+                    code, allow_temporary=True
+                ):
+                    codes[f"Patient/{patient['id']}"] = code
+                    for extension in patient.get("extension", []):
+                        if extension.get("url", "").endswith("/municipality-code"):
+                            municipalities[code] = extension["valueCoding"]["code"]
+    return codes, municipalities
+
+
+def multi_service_clients_share(data_dir: Path, county: str) -> dict[tuple, float | None]:
+    """Key (area_level, area_code, year start) -> % of residents (None when suppressed).
+
+    A person is one henkilötunnus across the record systems. A service area counts in a year
+    when the person received it in the year (a visit or contact) or had it in force on a day
+    of the year (an inpatient episode, a home-care decision, a round-the-clock stay, a
+    child-welfare placement): the catalogue's rule. A person counts where they lived on 31
+    December (the unified system's residence history; a person it does not know: where their
+    own system has them).
+    """
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    residents = _population(data_dir)
+    years = sorted({year for year, _ in residents})
+    patients = {
+        pid: (code, municipality)
+        for pid, code, municipality in con.execute(
+            "select patient_id, hetu, municipality_code from patients"
+        )
+        if stdnum_hetu.is_valid(code or "", allow_temporary=True)
+    }
+    unit_type = dict(con.execute("select unit_id, unit_type from units"))
+    areas = {
+        "primary_emergency": "emergency",
+        "specialist_emergency": "emergency",
+        "specialist_outpatient": "specialist_care",
+    }
+    uses: dict[tuple[str, int], set[str]] = defaultdict(set)
+
+    def used(person: str | None, year: int, area: str) -> None:
+        if person is not None and year in years:
+            uses[person, year].add(area)
+
+    for pid, unit, start in con.execute(
+        "select patient_id, unit_id, visit_start from visits where not is_deleted"
+    ):
+        if pid in patients:
+            used(patients[pid][0], int(start[:4]), areas.get(unit_type.get(unit), "primary_care"))
+    for pid, start in con.execute(
+        "select patient_id, visit_start from home_care_visits where not is_deleted"
+    ):
+        if pid in patients:
+            used(patients[pid][0], int(start[:4]), "home_care")
+    in_force = (
+        ("inpatient_episodes", "admitted_at", "discharged_at", "specialist_care"),
+        ("home_care_decisions", "start_date", "end_date", "home_care"),
+        ("round_the_clock_care", "start_date", "end_date", "round_the_clock_care"),
+        ("child_welfare_placements", "start_date", "end_date", "child_welfare"),
+    )
+    for table, first_column, last_column, area in in_force:
+        for pid, first, last in con.execute(
+            f"select patient_id, {first_column}, {last_column} from {table} where not is_deleted"
+        ):
+            if pid in patients:
+                for year in years:
+                    if int(first[:4]) <= year and (last is None or int(last[:4]) >= year):
+                        used(patients[pid][0], year, area)
+    legacy = _legacy_people(data_dir)
+    for row in _legacy_rows(data_dir):
+        if row["HETU"] in legacy:
+            used(row["HETU"], int(row["KAYNTIPVM"].split(".")[2]), "primary_care")
+    references, purchased = _purchased_people(data_dir)
+    for path in (data_dir / "landing" / "purchased_services").glob("Encounter.*.ndjson"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            encounter = json.loads(line)
+            person = references.get(encounter["subject"]["reference"])
+            if encounter["status"] == "finished":
+                used(person, int(encounter["period"]["start"][:4]), "primary_care")
+    # where each person lived on 31 December
+    history = residences(con)
+    by_code = {code: (pid, municipality) for pid, (code, municipality) in patients.items()}
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    for (person, year), services in uses.items():
+        if len(services) < 3:
+            continue
+        if person in by_code:
+            pid, recorded = by_code[person]
+            home = residence_on(history[pid], date(year, 12, 31)) if history[pid] else recorded
+        else:
+            home = legacy.get(person) or purchased.get(person)
+        counts[home, year] += 1
+    out: dict[tuple, float | None] = {}
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (year, municipality), people in residents.items():
+        n = counts[municipality, year]
+        out["municipality", municipality, date(year, 1, 1)] = (
+            None if _suppress(n) else 100 * n / people
+        )
+        totals[year][0] += n
+        totals[year][1] += people
+    for year, (n, people) in totals.items():
+        out["county", county, date(year, 1, 1)] = None if _suppress(n) else 100 * n / people
+    return out
+
+
+def visits_of_unidentified_patients(data_dir: Path) -> int:
+    """The unified record system's visits (not deleted) of patients whose henkilötunnus is
+    invalid."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    invalid = {
+        pid
+        for pid, code in con.execute("select patient_id, hetu from patients")
+        if not stdnum_hetu.is_valid(code or "", allow_temporary=True)
+    }
+    return sum(
+        pid in invalid
+        for (pid,) in con.execute("select patient_id from visits where not is_deleted")
+    )

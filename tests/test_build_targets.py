@@ -19,7 +19,7 @@ from sotelake.demo.generate import DemoSpec, generate
 from sotelake.devtools.postgres import ThrowawayPostgres
 from sotelake.publish.bi_warehouse import URL_ENV
 from sotelake.publish.public_interface import STEWARDS_ONLY
-from sotelake.quality.steward_report import collect
+from sotelake.publish.steward_report import collect
 from sotelake.quality.suite_spec import build_mart_suites
 from sotelake.settings import DBT_TARGET_ENV, ConfigurationError, get_settings
 from sotelake.transform.dbt_build import SPARK_THRIFT_HOST_ENV

@@ -199,7 +199,24 @@ def test_stewards_see_the_failures_in_the_report_in_a_real_browser(faulty, brows
     )
     bad_type = page.locator('#fi table.quarantine tr[data-reason="bad_type"]')
     assert bad_type.get_attribute("data-count") == str(faults["impossible_dates"]["count"])
-    assert page.locator("#fi svg.chart").count() >= 1
+    assert page.locator("#fi svg.chart, #fi .single-value").count() == 3  # small multiples
+    # in plain words, with what to do and who does it, in each language
+    checksum = page.locator('#sv table.quarantine tr[data-reason="hetu_bad_checksum"]')
+    assert "Personbeteckningens kontrolltecken stämmer inte" in checksum.inner_text()
+    assert "källsystemets ägare" in checksum.inner_text()
+    # dbt's warnings, counted as the warehouse counts them, new on the first day
+    orphans = query(
+        data,
+        "select count(*) from staging.stg_unified_record__visits where patient_id not in "
+        "(select patient_id from staging.stg_unified_record__patients)",
+    )[0][0]
+    warned = page.locator(
+        '#en table.dbt-tests tr[data-test^="relationships_stg_unified_record__visits_patient_id"]'
+    )
+    assert orphans > 0 and warned.get_attribute("data-count") == str(orphans)
+    assert warned.get_attribute("data-status") == "warn"
+    assert warned.get_attribute("data-change") == "new"
+    assert "a visit whose patient is quarantined" in warned.inner_text()
     page.click("#fi nav.languages >> text=In English")
     assert page.locator("#en h1").is_visible() and not page.locator("#fi h1").is_visible()
     assert "Open items" in page.locator("#en").inner_text()
@@ -308,6 +325,10 @@ def test_the_next_day_the_items_persist_new_ones_join_and_the_alert_says_which(
     # nothing, so it is "no new data" with no checks (not the checks of the day before)
     budget = page.locator('#fi table.loads tr[data-table="finance.budget"]')
     assert budget.get_attribute("data-status") == "no_data"
+    warned = page.locator(
+        '#fi table.dbt-tests tr[data-test^="relationships_stg_unified_record__visits_patient_id"]'
+    )
+    assert warned.get_attribute("data-change") == "persisting"
     assert budget.locator("td").last.inner_text().strip() == "0 / 0"
     page.close()
     assert errors == []

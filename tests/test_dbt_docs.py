@@ -3,7 +3,7 @@
 import shutil
 
 from sotelake.settings import REPO_ROOT
-from sotelake.transform.dbt_build import project_digest
+from sotelake.transform.changes import project_digest
 
 
 def test_the_project_digest_follows_the_project_files_not_what_dbt_writes(tmp_path):

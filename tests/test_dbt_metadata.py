@@ -9,9 +9,8 @@ import os
 
 import pytest
 
-from sotelake.publish import indicator_report, packages
+from sotelake.publish import indicator_report, packages, steward_report
 from sotelake.publish.public_interface import PUBLIC_SCHEMAS, STEWARDS_ONLY
-from sotelake.quality import steward_report
 from sotelake.transform.dbt_build import run_dbt
 
 

@@ -7,6 +7,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import independent
 import pytest
 from stdnum.fi import hetu as stdnum_hetu
 
@@ -147,6 +148,21 @@ def test_rates_are_plausible_for_finland(small_demo):
     assert 0.03 < round_the_clock / over_75 < 0.09
     assert 0.005 < placed / children < 0.025
     assert len(list((data_dir / "landing" / "finance").glob("gl_2025-*.csv"))) == 12
+
+
+def test_no_appointment_slots_on_finnish_holidays(small_demo):
+    """Health stations open no slots on weekends or holidays, movable ones included (the
+    holidays computed independently: tests/independent.py)."""
+    path, _ = small_demo
+    con = sqlite3.connect(path / "sources" / "unified_record.sqlite")
+    slot_days = {
+        date.fromisoformat(d)
+        for (d,) in con.execute("select distinct substr(slot_start, 1, 10) from appointments")
+    }
+    years = {d.year for d in slot_days}
+    holidays = set().union(*(independent.finnish_weekday_holidays(y) for y in years))
+    assert date(2025, 4, 18) in holidays and len(slot_days) > 200
+    assert not {d for d in slot_days if d in holidays or d.weekday() >= 5}
 
 
 def test_legacy_files_use_the_old_dialects(small_demo):

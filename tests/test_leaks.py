@@ -132,6 +132,14 @@ def test_the_bad_deliveries_fail_or_are_set_aside_and_say_why_without_quoting(le
     data, _, run, planted = leaky
     assert run.returncode == 1 and "failed in" in run.stdout, run.stdout[-3000:]
     failed = run.stdout.split("tasks not successful: ")[1].splitlines()[0]
+    # a failed run says so shortly: the failed task, the outputs that exist, the log and the
+    # stewards' report, and no traceback (the other programs' output is in the log)
+    assert len(run.stdout.splitlines()) + len(run.stderr.splitlines()) <= 60, run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+    assert "extract unified_record.patients" in run.stdout and "FAILED" in run.stdout
+    assert "The run failed (extract[" in run.stdout and "reports/quality/index.html" in run.stdout
+    (log,) = (data / "logs").glob("run-*.log")
+    assert f"Its log says why: {log}" in run.stdout and "[DAG TEST]" in log.read_text()
     assert "'extract[unified_record.patients]': 'failed'" in failed
     assert "'extract[finance.budget]': 'failed'" in failed and "'conclude': 'failed'" in failed
     assert "legacy_record.visits" not in failed and "publish" not in failed
@@ -224,8 +232,10 @@ def test_no_password_code_name_or_address_in_any_output(leaky):
     data, bi, run, _ = leaky
     # the lake, the warehouse, the gold zone, the reports, dbt's logs, Airflow's database
     hits = _leaks_in(data)
-    # what the run printed: every task's log (dag.test prints them), and the operator's summary
-    printed = (run.stdout + run.stderr).lower()
+    # what the run printed (the operator's summary) and the log of the other programs' output
+    # it names (every task's log: dag.test prints them)
+    run_logs = "".join(log.read_text() for log in (data / "logs").glob("run-*.log"))
+    printed = (run.stdout + run.stderr + run_logs).lower()
     assert "password authentication failed" in printed and "load_audit" in printed
     hits += [f"printed: {n}" for n in NEEDLES if n in printed]
     # what the load set aside: the rejected files' reasons (the files themselves are inputs)
@@ -332,3 +342,61 @@ def test_bi_reader_is_locked_down(leaky):
     }
     assert readable and all(r.split(".")[0] in ("marts", "dq") for r in readable)
     assert not {"dq.quarantine", "dq.validation_examples"} & readable
+
+
+def test_bi_public_reads_the_aggregates_only(leaky):
+    """The role for wide audiences, tried against every schema and table of the warehouse and
+    at writing: the indicators and the dimensions without persons, nothing person-level, no
+    quality record; the gold zone's public/ folder holds the same relations and nothing else."""
+    data, bi, *_ = leaky
+    bi.create_role("paula")
+    bi.execute("grant bi_public to paula")
+    readable = {
+        f"{s}.{t}"
+        for s, t in bi.query(
+            "select schemaname, tablename from pg_tables "
+            "where schemaname not in ('pg_catalog', 'information_schema') "
+            "and has_table_privilege('paula', schemaname || '.' || tablename, 'SELECT')"
+        )
+    }
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        from sotelake.publish.public_interface import aggregate_relations
+
+        aggregates = set(aggregate_relations(con))
+    assert readable == aggregates
+    assert {
+        "marts.indicator_values",
+        "marts.indicator_catalog",
+        "marts.indicator_value_history",
+        "marts.indicator_revisions",
+        "marts.dim_municipality",
+    } <= readable
+    assert not {t for t in readable if not t.startswith(("marts.indicator_", "marts.dim_"))}
+    assert int(_as(bi, "paula", "select count(*) from marts.indicator_values")) > 100
+    for sql in (
+        "select count(*) from marts.fct_visits",
+        "select count(*) from marts.dim_person",
+        "select count(*) from marts.dim_person_residence",
+        "select count(*) from dq.load_audit",
+        "select count(*) from dq.quarantine",
+        "select * from sotelake.publications",
+        "update marts.indicator_values set value = 0",
+        "delete from marts.indicator_catalog",
+        "insert into marts.dim_date select * from marts.dim_date limit 1",
+        "create table marts.mine (x int)",
+        "create temporary table mine (x int)",
+        "set role bi_reader",
+    ):
+        assert "denied" in _as(bi, "paula", sql), sql
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        persons = {
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "select table_schema, table_name from information_schema.columns "
+                "where column_name = 'person_pseudonym'"
+            ).fetchall()
+        }
+    assert {"marts.fct_visits", "marts.dim_person"} <= persons and not persons & readable
+    public = data / "lake" / "gold" / "public"
+    files = {f"{p.parent.name}.{p.stem}" for p in public.rglob("*.parquet")}
+    assert files == aggregates

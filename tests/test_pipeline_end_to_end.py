@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -115,13 +116,28 @@ def test_physician_visits_per_1000_match_the_sources(run, warehouse):
     assert {"231", "280", "287", "545"} & legacy, (
         "legacy municipalities have visits before the cut-over"
     )
+    reasons = {
+        (r["area_level"], r["area_code"], r["period_grain"], r["period_start"]): r[
+            "suppression_reason"
+        ]
+        for r in rows
+    }
+    # the sources' small cells are withheld (primary); a value the sources give may also be
+    # withheld to protect them (secondary), but never changed
     mismatches = {
-        k: (actual[k], expected[k]) for k in expected if not close(actual[k], expected[k])
+        k: (actual[k], expected[k])
+        for k in expected
+        if not close(actual[k], expected[k])
+        and not (actual[k] is None and reasons[k] == "secondary")
     }
     assert not mismatches
+    assert all(reasons[k] == "primary" for k in expected if expected[k] is None)
     suppressed = [r for r in rows if r["suppressed"]]
     assert suppressed, "a 3 000-resident county has small monthly cells"
-    assert all(r["value"] is None and r["numerator"] is None for r in suppressed)
+    assert all(
+        r["value"] is None and r["numerator"] is None and r["denominator"] is None
+        for r in suppressed
+    )
     assert {r["run_id"] for r in rows} == {run[1].run_id}
 
 
@@ -145,6 +161,48 @@ def test_t3_matches_the_calendar(run, warehouse):
 def statistics_median(values):
     values = sorted(values)
     return values[len(values) // 2]
+
+
+def test_multi_service_clients_follow_the_received_or_in_force_rule(run, warehouse):
+    """Service areas used in the year by a person across the record systems: received (a
+    visit) or in force on a day of the year (episodes, decisions, stays, placements)."""
+    expected = independent.multi_service_clients_share(SESSION_DATA, SPEC.county)
+    actual = {
+        (r["area_level"], r["area_code"], r["period_start"]): r["value"]
+        for r in values(warehouse, "multi_service_clients_share")
+    }
+    assert set(actual) == set(expected)
+    mismatches = {
+        k: (actual[k], expected[k]) for k in expected if not close(actual[k], expected[k])
+    }
+    assert not mismatches
+    assert 1 < actual["county", SPEC.county, date(2025, 1, 1)] < 20  # % of residents
+
+
+def test_visits_of_patients_with_an_invalid_identifier_count_unlinked(run, warehouse):
+    """A patient whose henkilötunnus is invalid is quarantined (the identifier withheld), but
+    their own system's visits still count in their municipality (the physician visits above
+    compare them with the sources): with no pseudonym or person column, and none of them in
+    fct_visits, where people are linked across systems."""
+    expected = independent.visits_of_unidentified_patients(SESSION_DATA)
+    unlinked = warehouse.execute(
+        "select visit_key, home_municipality_code from "
+        "intermediate.int_visits_of_unidentified_patients"
+    ).fetchall()
+    assert expected > 0 and len(unlinked) == expected
+    assert all(municipality for _, municipality in unlinked)
+    columns = {
+        name
+        for name, *_ in warehouse.execute(
+            "describe intermediate.int_visits_of_unidentified_patients"
+        ).fetchall()
+    }
+    assert not {c for c in columns if "pseudonym" in c or "patient" in c or "person" in c}
+    linked = warehouse.execute(
+        "select count(*) from marts.fct_visits where visit_key in "
+        "(select visit_key from intermediate.int_visits_of_unidentified_patients)"
+    ).fetchone()[0]
+    assert linked == 0
 
 
 def test_net_cost_per_resident_matches_the_ledger(run, warehouse):
@@ -391,6 +449,7 @@ def package_rows(package: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+MUNICIPALITIES = 14  # of the demo county
 PACKAGES = (
     "primary_care",
     "specialist_care",
@@ -429,7 +488,8 @@ def test_packages_have_their_sections_in_csv_parquet_and_html(run, warehouse):
 
 
 def test_small_cells_are_suppressed_in_every_package(run, warehouse):
-    """Every package value whose count is 1-4 is withheld; no withheld value is a larger one."""
+    """Every package value whose count is 1-4 is withheld, and the package withholds exactly
+    the cells marts.indicator_values withholds, with neither numerator nor denominator."""
     computed = {
         (i, a, c, b): n
         for i, a, c, b, n in warehouse.execute(
@@ -441,16 +501,64 @@ def test_small_cells_are_suppressed_in_every_package(run, warehouse):
             "and period_start = date '2025-01-01'"
         ).fetchall()
     }
+    withheld = {
+        (i, a, c, b): s
+        for i, a, c, b, s in warehouse.execute(
+            "select indicator_id, area_level, area_code, breakdown_code, suppressed "
+            "from marts.indicator_values where period_grain = 'year' "
+            "and period_start = date '2025-01-01'"
+        ).fetchall()
+    }
     suppressed = 0
     for package in PACKAGES:
         for row in package_rows(package):
             key = (row["indicator_id"], row["area_level"], row["area_code"], row["breakdown_code"])
-            small = key in computed and 0 < computed[key] < 5
-            assert (row["suppressed"] == "true") == small, key
-            if small:
+            assert (row["suppressed"] == "true") == withheld[key], key
+            if key in computed and 0 < computed[key] < 5:
+                assert row["suppressed"] == "true", key
+            if row["suppressed"] == "true":
                 suppressed += 1
-                assert row["value"] == "" and row["numerator"] == ""
+                assert row["value"] == row["numerator"] == row["denominator"] == "", key
     assert suppressed > 0, "a 3 000-resident county has small cells in its municipalities"
+
+
+def test_every_output_withholds_the_cells_indicator_values_withholds(run, warehouse, bi_postgres):
+    """The gold zone (and its public/ folder), the PostgreSQL warehouse and a package withhold
+    exactly what marts.indicator_values withholds, and the disclosure audit finds no withheld
+    cell that any of them gives away (the demo county)."""
+    from sotelake.publish.disclosure_audit import audit_path
+
+    keys = "indicator_id, area_level, area_code, period_grain, period_start, breakdown_code"
+    withheld = {
+        tuple(map(str, row))
+        for row in warehouse.execute(
+            f"select {keys} from marts.indicator_values where suppressed"
+        ).fetchall()
+    }
+    assert len(withheld) > 100
+    gold = get_settings().lake / "gold"
+    for file in (gold / "marts", gold / "public" / "marts"):
+        with duckdb.connect() as con:
+            in_file = {
+                tuple(map(str, row))
+                for row in con.execute(
+                    f"select {keys} from read_parquet('{file / 'indicator_values.parquet'}') "
+                    "where suppressed and numerator is null and denominator is null"
+                ).fetchall()
+            }
+        assert in_file == withheld, file
+    in_postgres = set(
+        bi_postgres.query(
+            f"select {keys} from marts.indicator_values where suppressed "
+            "and numerator is null and denominator is null and value is null"
+        )
+    )
+    assert in_postgres == withheld
+    audited = audit_path(get_settings().warehouse)
+    assert audited.withheld == len(withheld) and not audited.failures, audited.summary()
+    assert not audit_path(gold / "public").failures
+    package = get_settings().reports / "packages" / f"{SPEC.county}-2025" / "primary_care.csv"
+    assert not audit_path(package).failures
 
 
 def test_packages_show_the_suppression_to_a_reader(run, browser):
@@ -466,8 +574,38 @@ def test_packages_show_the_suppression_to_a_reader(run, browser):
         if expected:
             assert swedish.locator('td[data-state="suppressed"]').first.inner_text() == "×"
         assert "liten cell (n < 5) skyddad" in swedish.locator("header").inner_text()
+        # every value of the files is on the page, once; no row is a county-only row of "·"
+        shown = sum(1 for r in package_rows(package) if r["suppressed"] == "false")
+        assert swedish.locator('td[data-state="value"]').count() == shown
+        assert swedish.locator('td[data-state="not_available"]').count() == 0
+        county_only = {
+            r["indicator_id"]
+            for r in package_rows(package)
+            if not any(
+                o["area_level"] == "municipality" and o["indicator_id"] == r["indicator_id"]
+                for o in package_rows(package)
+            )
+        }
+        listed = swedish.locator("table.county-only tr[data-indicator]").evaluate_all(
+            "rows => rows.map(r => r.dataset.indicator)"
+        )
+        assert set(listed) == county_only
+        # areas as rows, the first column and the header fixed, a chart per section
+        for table in swedish.locator("table.areas-as-rows").all():
+            assert table.locator("tr[data-area]").count() == 1 + MUNICIPALITIES
+            first = table.locator('th[scope="row"]').first
+            assert first.evaluate("e => getComputedStyle(e).position") == "sticky"
+            header = table.locator("thead th").first
+            assert header.evaluate("e => getComputedStyle(e).position") == "sticky"
+        municipal = swedish.locator(".package-table").count()
+        assert municipal and swedish.locator("figure.section-chart svg").count() == municipal
         assert errors == []
         page.close()
+    index = get_settings().reports / "packages" / "index.html"
+    page, errors = open_page(browser, index.as_uri())
+    headers = page.locator("#fi table.packages thead th").all_inner_texts()
+    assert headers[:2] == ["Paketti", "Tiedostot"] and errors == []
+    page.close()
 
 
 def test_the_indicator_report_shows_trend_and_comparison_in_both_languages(run, browser):
@@ -479,10 +617,92 @@ def test_the_indicator_report_shows_trend_and_comparison_in_both_languages(run, 
     assert sections.count() == len(catalogue_ids())
     for k in range(sections.count()):
         section = sections.nth(k)
-        assert section.locator("svg.chart").count() == 2, section.get_attribute("data-indicator")
-        assert "Definition." in section.inner_text()
+        # a trend (one period: its number) and a comparison
+        shown = section.locator("svg.chart, .single-value").count()
+        assert shown >= 2, section.get_attribute("data-indicator")
+        assert "Definition" in section.inner_text()
+    # grouped by the packages' themes, with a table of contents that lists each indicator once
+    toc = page.locator("#sv nav.contents ul a").evaluate_all("a => a.map(x => x.hash)")
+    assert sorted(toc) == sorted(f"#sv-{i}" for i in catalogue_ids())
+    assert page.locator("#sv section.group").first.get_attribute("data-group") == "primary_care"
+    # the headline is the county's latest month, as the sources give it
+    expected = independent.physician_visits_per_1000(SESSION_DATA, SPEC.county)
+    card = page.locator('#fi section[data-indicator="pc_physician_visits_per_1000"]')
+    headline = card.locator(".headline").first
+    period = headline.get_attribute("data-period")
+    key = ("county", SPEC.county, "month", date.fromisoformat(period + "-01"))
+    assert close(float(headline.get_attribute("data-value")), expected[key])
+    assert card.locator('.change[data-change="previous"]').count() == 1
+    # municipalities sorted by value with the county as a reference line
+    bars = card.locator(".comparison rect.bar title").evaluate_all(
+        "titles => titles.map(t => t.textContent)"
+    )
+    shown = [float(t.rsplit(": ", 1)[1].replace("\u202f", "").replace(",", ".")) for t in bars]
+    assert len(shown) > 5 and shown == sorted(shown, reverse=True)
+    assert card.locator(".comparison line.reference").count() == 1
+    # every class of a breakdown is compared: T3 of physicians and of nurses
+    t3 = page.locator('#fi section[data-indicator="t3_median_days"] .comparison')
+    assert sorted(t3.evaluate_all("c => c.map(x => x.dataset.class)")) == ["nurse", "physician"]
+    t3_card = page.locator('#fi section[data-indicator="t3_median_days"]')
+    assert "pienempi on parempi" in t3_card.inner_text()
+    # the run named is the values' own
+    run_of_values = (
+        duckdb.connect(str(get_settings().warehouse), read_only=True)
+        .execute("select max(run_id) from marts.indicator_values")
+        .fetchone()[0]
+    )
+    assert page.locator("#fi code.as-of").inner_text() == run_of_values
     assert errors == []
     page.close()
+
+
+def test_every_page_the_run_wrote_works_offline(run, browser):
+    """Every HTML page of the reports folder (indicators, packages, the steward report, the GX
+    Data Docs, the dbt docs) opened in Chromium with the network off: not one request outside
+    the data folder, no console error, and what a reader looks for is there."""
+    from chromium import open_offline
+
+    reports = get_settings().reports
+    pages = sorted(reports.rglob("*.html"))
+    kinds = {p.relative_to(reports).parts[0] for p in pages}
+    assert kinds == {"indicators", "packages", "quality", "dbt-docs"}, kinds
+    measured = []
+    for path in pages:
+        page, errors, outside, seconds = open_offline(browser, path, get_settings().data_dir)
+        if path.parent.name == "dbt-docs":  # AngularJS draws it after the load event
+            page.wait_for_selector("text=How the data flows")
+            page.wait_for_timeout(300)
+        assert outside == [], (path, outside)
+        assert errors == [], (path, errors)
+        measured.append((path.stat().st_size, seconds, path.relative_to(reports)))
+        page.context.close()
+    for site in ("loads", "marts"):
+        index = reports / "quality" / "gx" / site / "index.html"
+        page, errors, outside, _ = open_offline(browser, index, get_settings().data_dir)
+        rows = page.locator("table.validations tr[data-run-name]")
+        names = set(rows.evaluate_all("rows => rows.map(r => r.dataset.runName)"))
+        assert rows.count() > 0 and names == {LOAD_DATE.isoformat()}, (site, names)
+        first = rows.first.locator("a")
+        first.click()
+        assert "Overview" in page.inner_text("body") and errors == []
+        page.context.close()
+    # what a reader looks for: an indicator's headline, the stewards' report in plain words
+    page, errors, _, _ = open_offline(browser, reports / "indicators" / "index.html", reports)
+    card = page.locator('#fi section[data-indicator="pc_physician_visits_per_1000"]')
+    figure = card.locator(".headline .figure").first.inner_text()
+    assert re.match(r"[\d\u202f]+,\d /", figure), figure  # e.g. 1 066,0 / 1 000 asukasta
+    page.context.close()
+    page, errors, _, _ = open_offline(browser, reports / "quality" / "index.html", reports)
+    page.goto(page.url + "#sv")
+    assert page.locator("#sv h1").inner_text() == "Datakvalitet"
+    assert "Informationslagrets tester (dbt)" in page.locator("#sv").inner_text()
+    for row in page.locator("#sv table.quarantine tr[data-reason]").all():
+        meaning = row.locator("td.meaning").inner_text()
+        assert len(meaning.split()) > 4, meaning  # a sentence, not the reason code
+    assert errors == []
+    page.context.close()
+    for size, seconds, name in sorted(measured, reverse=True)[:5]:
+        print(f"{name}: {size / 1024:.0f} kB, {seconds:.2f} s to load")
 
 
 # The tests below run the DAG again: they come last in this module (pytest keeps file order).

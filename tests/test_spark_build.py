@@ -24,7 +24,7 @@ import yaml
 from sotelake import pipeline
 from sotelake.airflow_run import run_pipeline
 from sotelake.demo.generate import DemoSpec, generate
-from sotelake.quality.steward_report import collect
+from sotelake.publish.steward_report import collect
 from sotelake.quality.suite_spec import build_mart_suites
 from sotelake.settings import DBT_TARGET_ENV, get_settings
 from sotelake.transform.dbt_build import run_dbt, spark_environment

@@ -145,3 +145,23 @@
         and boundaries.day between now.valid_from and now.valid_to
     where was.municipality_code is distinct from now.municipality_code
 {%- endmacro %}
+
+{#- The visits of patients without a valid identifier: the days of visits that changed, of
+    the patients whose quarantined row is new, and the days the table held before for either
+    (a visit or a patient that left it). -#}
+{% macro changed_unidentified_visit_days() -%}
+    {%- set visits = ref('stg_unified_record__visits') -%}
+    {%- set patients = ref('int_patients_unidentified') -%}
+    select visit_date as day from {{ visits }}
+    where _published_at > {{ newest_row() }}
+        and patient_id in (select patient_id from {{ patients }})
+    union all
+    select visit_date from {{ visits }}
+    where patient_id in (select patient_id from {{ patients }} where _published_at > {{ newest_row() }})
+    union all
+    select visit_date from {{ this }}
+    where visit_key in (select 'U' || visit_id from {{ visits }} where _published_at > {{ newest_row() }})
+        or visit_key not in (
+            select 'U' || visits.visit_id from {{ visits }} as visits
+            inner join {{ patients }} as patients on patients.patient_id = visits.patient_id)
+{%- endmacro %}

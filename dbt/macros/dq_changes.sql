@@ -1,8 +1,8 @@
 {#- The lake's quality records in a daily build: dq.load_audit, dq.quarantine,
     dq.validation_results and dq.reconciliation_loads. Every run adds a day of files to the dq
     zone (21 audit files, a results file per validated batch), so reading them all would make
-    each daily build slower than the one before (bench/dq_history_bench.py: a year of runs, 10 s
-    a read). On DuckDB these models are incremental: in a daily build the pipeline lists the
+    each daily build slower than the one before (bench/dq_history_bench.py measures a year of
+    runs). On DuckDB these models are incremental: in a daily build the pipeline lists the
     quality files written since the previous build began, and the zones' files of the loads
     those audit files are of (sotelake.transform.changes.dq_changes, the variable
     SOTELAKE_DQ_CHANGES, read as the model runs, so dbt does not parse again); a model's pre-hook

@@ -235,3 +235,17 @@ select
     {%- endif %} as value
 from areas
 {% endmacro %}
+
+
+{#- Every visit the visit-count indicators count: the identified people's (marts.fct_visits)
+    and the unified record system's visits of patients whose henkilötunnus is invalid
+    (intermediate.int_visits_of_unidentified_patients: at their municipality, linked to no
+    one). The columns both have. -#}
+{% macro visits_counted() -%}
+    {%- set columns = 'source_system, visit_key, home_municipality_code, unit_id, visit_start, '
+        ~ 'visit_date, service_code, urgency, professional_group_code, contact_type_code, '
+        ~ 'is_remote, is_digital' -%}
+    (select {{ columns }} from {{ ref('fct_visits') }}
+     union all
+     select {{ columns }} from {{ ref('int_visits_of_unidentified_patients') }})
+{%- endmacro %}

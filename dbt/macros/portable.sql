@@ -178,3 +178,21 @@
 {% macro spark__first_by(expression, order) -%}
     min_by({{ expression }}, {{ order }})
 {%- endmacro %}
+
+
+{#- A top-level field of a JSON object held as text, as text. -#}
+{% macro json_text(column, field) -%}
+    {{ return(adapter.dispatch('json_text', 'sotelake')(column, field)) }}
+{%- endmacro %}
+
+{% macro default__json_text(column, field) -%}
+    (cast({{ column }} as json) ->> '{{ field }}')
+{%- endmacro %}
+
+{% macro duckdb__json_text(column, field) -%}
+    json_extract_string({{ column }}, '$.{{ field }}')
+{%- endmacro %}
+
+{% macro spark__json_text(column, field) -%}
+    get_json_object({{ column }}, '$.{{ field }}')
+{%- endmacro %}

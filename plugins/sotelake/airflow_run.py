@@ -123,10 +123,10 @@ def _flush_dag_run_lineage() -> None:
 
 
 def start_task_api() -> None:
-    """Start the in-process task API that ``dag.test``'s tasks report to; later calls cost ~ms.
+    """Start the in-process task API that ``dag.test``'s tasks report to; later calls are cheap.
 
-    Its first request builds a router for every version of the API (about 6 s), which a
-    deployment's API server does once when it starts; a backfill in one process pays it once.
+    Its first request builds a router for every version of the API, which a deployment's API
+    server does once when it starts; a backfill in one process pays it once.
     The benchmark starts it before it times a daily run."""
     import httpx
     from airflow.sdk.execution_time.supervisor import in_process_api_server  # what dag.test uses

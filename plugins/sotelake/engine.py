@@ -50,9 +50,10 @@ def _loads_database() -> duckdb.DuckDBPyConnection:
 def load_connection(extensions: tuple[str, ...] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection for one extraction load, to the in-memory DuckDB that the loads of a
     process share: an extension is loaded once per process, not once per load (a LOAD checks
-    the signature of the extension's 35 MB file: 0.2 s, for each of a run's database tables
-    when Airflow runs them in one process). What a load attaches is seen by every connection of
-    that database: it is detached when the load is done, and loads take turns."""
+    the signature of the extension's large file, which would be paid for each of a run's
+    database tables when Airflow runs them in one process). What a load attaches is seen by
+    every connection of that database: it is detached when the load is done, and loads take
+    turns."""
     with _LOAD_LOCK:
         database = _loads_database()
         for name in extensions:

@@ -12,6 +12,10 @@ class PermanentError(RuntimeError):
     """Fix the configuration, the delivery or the data, then re-run or replay."""
 
 
+class ConfigurationError(PermanentError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
 # Errors of the standard library that no retry heals: a file or folder that is not there, or
 # that this process may not read (a source database deleted or never copied, a key file in the
 # wrong place). A refused connection (ConnectionError) or a lock is not among them.

@@ -309,7 +309,7 @@ def publish(
     from sotelake.publish.gold import export_gold
     from sotelake.publish.indicator_report import render_indicator_report
     from sotelake.publish.packages import render_packages
-    from sotelake.quality.steward_report import render_steward_report
+    from sotelake.publish.steward_report import render_steward_report
 
     settings = settings or get_settings()
     packages = render_packages(settings, run_id=run_id)

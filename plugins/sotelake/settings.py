@@ -11,20 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sotelake.errors import PermanentError
+# defined on the ground floor (errors), where the object store's checks raise it too; most
+# modules import it from here
+from sotelake.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from sotelake.lake.storage import LakePath
+    from sotelake.object_store import LakePath
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-class ConfigurationError(PermanentError):
-    """A setting is missing or wrong; the message says which and how to fix it."""
-
-
 def read_yaml(path: Path):
-    """A configuration file's YAML, with libyaml's parser when present (20x faster than the
+    """A configuration file's YAML, with libyaml's parser when present (much faster than the
     pure-Python one: the source registry is read by every load)."""
     import yaml
 
@@ -42,7 +40,7 @@ def _lake(default: Path) -> LakePath:
     sotelake.lake.storage) checked here, so a mistake is reported before any work starts."""
     value = os.environ.get("SOTELAKE_LAKE", "").strip()
     if "://" in value:
-        from sotelake.lake.storage import object_store_root
+        from sotelake.object_store import object_store_root
 
         return object_store_root(value)
     return _path("SOTELAKE_LAKE", default)

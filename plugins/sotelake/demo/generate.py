@@ -21,6 +21,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -80,8 +81,14 @@ def write_population(residents, spec: DemoSpec, folder: Path) -> dict[str, int]:
     return written
 
 
-def generate(spec: DemoSpec, data_dir: Path) -> dict:
-    """Generate every demo source under ``data_dir``; replaces an earlier demo there."""
+# The parts of generate() that report their end to its ``progress`` (sotelake demo's bar)
+GENERATION_STEPS = 7
+
+
+def generate(spec: DemoSpec, data_dir: Path, progress: Callable[[str], None] | None = None) -> dict:
+    """Generate every demo source under ``data_dir``; replaces an earlier demo there.
+    ``progress``, when given, is called with the name of each part as it is done."""
+    done = progress or (lambda part: None)
     started = time.perf_counter()
     rng = np.random.default_rng(spec.seed)
     sources, landing = data_dir / "sources", data_dir / "landing"
@@ -106,6 +113,7 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
         len(municipalities),
         moved,
     )
+    done("residents")
     world = World(rng, spec.county, municipalities, residents, spec.period_start, spec.period_end)
     legacy = legacy_system.legacy_municipalities(world)
     cutover = legacy_system.cutover_date(world)
@@ -113,10 +121,15 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
         world, sources / "unified_record.sqlite", legacy, cutover
     )
     log.info("record system: %s", record_rows)
+    done("record system")
     legacy_rows = legacy_system.write_legacy_files(world, legacy_visits, landing / "legacy_record")
+    done("legacy exports")
     finance_rows = finance.generate(world, landing)
+    done("ledger, budget and HR")
     purchased_rows = purchased_services.generate(world, landing / "purchased_services")
+    done("purchased services (FHIR)")
     population_rows = write_population(residents, spec, landing / "population")
+    done("population")
     manifest = {
         "spec": asdict(spec),
         "period": [spec.period_start.isoformat(), spec.period_end.isoformat()],
@@ -144,5 +157,6 @@ def generate(spec: DemoSpec, data_dir: Path) -> dict:
     if spec.faults:
         manifest["faults"] = faults.inject(data_dir, spec.faults, spec.seed)
         log.info("injected faults: %s", manifest["faults"])
+    done("faults" if spec.faults else "no faults to inject")
     (sources / "demo_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

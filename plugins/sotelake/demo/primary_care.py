@@ -15,7 +15,8 @@ from datetime import timedelta
 
 import numpy as np
 
-from sotelake.demo import codes, workdays
+from sotelake import finnish_calendar
+from sotelake.demo import codes
 from sotelake.demo.world import Columns, World, at_time, rates_by_age
 
 FUTURE_DAYS = 120
@@ -84,8 +85,8 @@ def generate(world: World) -> tuple[Columns, list[Columns]]:
     """The appointment calendar and the primary care visit parts (person indices, not ids)."""
     rng, n = world.rng, len(world.residents)
     person_unit = _own_health_station(world)
-    period_days = workdays.working_days(world.period_start, world.period_end)
-    future_days = workdays.working_days(
+    period_days = finnish_calendar.working_days(world.period_start, world.period_end)
+    future_days = finnish_calendar.working_days(
         world.period_end + timedelta(days=1), world.period_end + timedelta(days=FUTURE_DAYS)
     )
     unit_count = len(world.units) + 1
@@ -220,7 +221,7 @@ def _calendar(world: World, slot_parts: list[dict], base_lead: dict) -> Columns:
 
 def _remote_contacts(world: World, person_unit: np.ndarray) -> list[dict]:
     rng, n, parts = world.rng, len(world.residents), []
-    days = workdays.working_days(world.period_start, world.period_end)
+    days = finnish_calendar.working_days(world.period_start, world.period_end)
     for group, contact_type, rate in REMOTE_RATES:
         person = np.repeat(np.arange(n), rng.poisson(rate * world.years, size=n))
         day = days[rng.integers(0, len(days), size=len(person))]

@@ -10,35 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sotelake.lake import storage
+from sotelake.sources.window import Window  # noqa: F401 (the window of a load, kept here)
 
 if TYPE_CHECKING:
     from sotelake.lake.storage import LakePath
-
-
-@dataclass
-class Window:
-    """What one load takes: rows in [lower, upper) of the watermark column; None = unbounded."""
-
-    lower: datetime | None = None
-    upper: datetime | None = None
-    files: dict[str, dict] = field(default_factory=dict)  # file name -> file_signature()
-    # whether the load brought something new: a file taken, rows in the window, a full
-    # table read (lake/freshness.py); None before the load has run
-    delivered: bool | None = None
-
-    def to_json(self) -> dict:
-        return {
-            "lower": self.lower.isoformat() if self.lower else None,
-            "upper": self.upper.isoformat() if self.upper else None,
-            "files": self.files,
-            "delivered": self.delivered,
-        }
 
 
 def _path(lake: LakePath, source: str, table: str) -> LakePath:

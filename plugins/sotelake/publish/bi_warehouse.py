@@ -12,6 +12,9 @@ Roles (created if missing, NOLOGIN; a county grants them to its login users):
                 quality records, no internal schema, no writes, no temporary tables
     dq_steward  bi_reader's rights and the stewards-only tables (dq.quarantine,
                 dq.validation_examples)
+    bi_public   for wide audiences: CONNECT, USAGE on marts and SELECT on its aggregates only
+                (public_interface.aggregate_relations: the indicators and the dimensions
+                without persons); no fact, no person, no quality record
 
 Where it creates the roles, the publisher also takes from PUBLIC (every role) what PostgreSQL
 gives it by default: TEMP and CONNECT on this database (the BI roles get CONNECT back), CONNECT
@@ -36,7 +39,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sotelake.engine import connect, literal, quote
-from sotelake.publish.public_interface import PUBLIC_SCHEMAS, public_relations, steward_relations
+from sotelake.publish.public_interface import (
+    PUBLIC_SCHEMAS,
+    aggregate_relations,
+    public_relations,
+    steward_relations,
+)
 from sotelake.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +53,8 @@ URL_ENV = "SOTELAKE_BI_WAREHOUSE_URL"
 CONNECTION_ID = "sotelake_bi_warehouse"
 BI_READER = "bi_reader"
 DQ_STEWARD = "dq_steward"
+BI_PUBLIC = "bi_public"
+ROLES = (BI_READER, DQ_STEWARD, BI_PUBLIC)
 INTERNAL_SCHEMA = "sotelake"
 
 
@@ -74,6 +84,7 @@ def publish_to_postgres(
         con.execute("USE wh")
         public = public_relations(con)
         stewards_only = steward_relations(con)
+        aggregates = aggregate_relations(con)
         con.execute(f"ATTACH {literal(url)} AS bi (TYPE postgres)")
         loading = {schema: f"{schema}__loading" for schema in PUBLIC_SCHEMAS}
         _pg(
@@ -89,18 +100,17 @@ def publish_to_postgres(
             target = f"bi.{quote(loading[schema])}.{quote(table)}"
             con.execute(f"create table {target} as select * from wh.{relation}")
             tables[relation] = con.execute(f"select count(*) from wh.{relation}").fetchone()[0]
-        _pg(con, _swap_and_grant_sql(loading, public, stewards_only, tables, run_id))
+        _pg(con, _swap_and_grant_sql(loading, public, stewards_only, tables, run_id, aggregates))
     finally:
         con.close()
     publication = Publication(_host(url), tables, round(time.perf_counter() - started, 2))
     log.info(
-        "BI warehouse %s: %d tables, %d rows in %.1f s (roles %s, %s)",
+        "BI warehouse %s: %d tables, %d rows in %.1f s (roles %s)",
         publication.url_host,
         len(tables),
         sum(tables.values()),
         publication.seconds,
-        BI_READER,
-        DQ_STEWARD,
+        ", ".join(ROLES),
     )
     return publication
 
@@ -111,13 +121,13 @@ def _roles_sql() -> str:
     roles = "".join(
         f"if not exists (select from pg_roles where rolname = '{role}') then "
         f"create role {role} nologin; end if; "
-        for role in (BI_READER, DQ_STEWARD)
+        for role in ROLES
     )
     here = "current_database()"
     return (
         f"do $$ declare other record; begin {roles}"
         f"execute format('revoke connect, temporary on database %I from public', {here}); "
-        f"execute format('grant connect on database %I to {BI_READER}, {DQ_STEWARD}', {here}); "
+        f"execute format('grant connect on database %I to {', '.join(ROLES)}', {here}); "
         # the cluster's other databases that this user owns or administers; a database it
         # may not change keeps its grants (its owner revokes them: docs/privacy.md)
         "for other in select datname from pg_database where datallowconn "
@@ -128,7 +138,7 @@ def _roles_sql() -> str:
 
 
 def ensure_roles(url: str) -> None:
-    """Create the roles bi_reader and dq_steward if they are missing, and take PUBLIC's
+    """Create the roles bi_reader, dq_steward and bi_public if they are missing, and take PUBLIC's
     defaults away (see the module's documentation)."""
     con = connect(extensions=("postgres-scanner",))
     try:
@@ -144,6 +154,7 @@ def _swap_and_grant_sql(
     stewards_only: list[str],
     tables: dict[str, int],
     run_id: str | None,
+    aggregates: list[str] = (),
 ) -> str:
     """One multi-statement string: PostgreSQL runs it as one transaction."""
     statements = [
@@ -165,6 +176,10 @@ def _swap_and_grant_sql(
         statements.append(f"grant select on {_qualified(relation)} to {BI_READER}, {DQ_STEWARD}")
     for relation in stewards_only:
         statements.append(f"grant select on {_qualified(relation)} to {DQ_STEWARD}")
+    if aggregates:
+        statements.append(f"grant usage on schema marts to {BI_PUBLIC}")
+    for relation in aggregates:
+        statements.append(f"grant select on {_qualified(relation)} to {BI_PUBLIC}")
     statements.append(
         f"insert into {INTERNAL_SCHEMA}.publications (run_id, tables) values "
         f"({literal(run_id or '')}, {literal(json.dumps(tables))}::jsonb)"

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from sotelake import engine
-from sotelake.publish import rendering
+from sotelake.publish import package_layout, rendering
 from sotelake.publish.labels import names_by_code
 from sotelake.settings import ConfigurationError, Settings, get_settings, read_yaml
 
@@ -286,6 +286,11 @@ def _page(package: Package, rows, county, municipalities, names, labels, catalog
     }
 
 
+def _text() -> dict:
+    """The pages' texts: TEXT and those of the layout (package_layout.TEXT)."""
+    return {lang: {**TEXT[lang], **package_layout.TEXT[lang]} for lang in LANGUAGES}
+
+
 # the marts the packages read (dbt/models/_exposures.yml: sote_information_packages)
 READS = frozenset(
     {
@@ -337,11 +342,12 @@ def render_packages(
             _write_csv(rows, base.with_suffix(".csv"))
             _write_parquet(rows, base.with_suffix(".parquet"))
             page = _page(package, rows, county, municipalities, names, labels, catalog, sections)
+            page = package_layout.lay_out(page, year, catalog)
             rendering.render(
                 "package.html",
                 base.with_suffix(".html"),
                 languages=LANGUAGES,
-                text=TEXT,
+                text=_text(),
                 package=package,
                 page=page,
                 county=names["county", county],
@@ -373,7 +379,7 @@ def render_packages(
         "packages_index.html",
         settings.reports / "packages" / "index.html",
         languages=LANGUAGES,
-        text=TEXT,
+        text=_text(),
         packages=listing,
         folder=folder.name,
         county=names["county", county],

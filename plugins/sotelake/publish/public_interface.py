@@ -5,6 +5,11 @@ stewards see, the row-level quality records (identifiers withheld, but still row
 ``dq.quarantine`` (the rows held back, with their reasons) and ``dq.validation_examples`` (a few
 failing rows per failing expectation). The gold Parquet zone and the PostgreSQL BI warehouse
 publish exactly the public ones; the role dq_steward reads the others too.
+
+For wide audiences, the aggregates only (``aggregate_relations``: the role bi_public of the
+PostgreSQL warehouse, ``gold/public/``): the indicators (values, catalogue, history, revisions)
+and the dimensions that name no person; no fact (a row per event, pseudonymous persons), no
+dimension of persons, no quality record.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import duckdb
 
 PUBLIC_SCHEMAS = ("marts", "dq")
 STEWARDS_ONLY = frozenset({"dq.quarantine", "dq.validation_examples"})
+AGGREGATE_PREFIXES = ("marts.indicator_", "marts.dim_")
+PERSON_COLUMN = "%pseudonym%"  # a relation with such a column is about persons
 
 
 def public_relations(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -33,3 +40,21 @@ def steward_relations(con: duckdb.DuckDBPyConnection) -> list[str]:
         "where table_catalog = current_database() order by 1"
     ).fetchall()
     return [name for (name,) in rows if name in STEWARDS_ONLY]
+
+
+def aggregate_relations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The public relations wide audiences may read: ``marts.indicator_*`` and ``marts.dim_*``
+    but those with a person's pseudonym (dim_person, dim_person_residence)."""
+    about_persons = {
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "select distinct table_schema, table_name from information_schema.columns "
+            "where table_catalog = current_database() and column_name like ?",
+            [PERSON_COLUMN],
+        ).fetchall()
+    }
+    return [
+        name
+        for name in public_relations(con)
+        if name.startswith(AGGREGATE_PREFIXES) and name not in about_persons
+    ]

@@ -1,11 +1,11 @@
 """Import Great Expectations without the two heavy imports its pandas checks never use.
 
-``import great_expectations`` takes about 4 s on this project's 2-core machine, and two parts
-of it serve nothing here:
-- scipy.stats (1.3-1.5 s): GX imports it at the top of one expectation,
+``import great_expectations`` is among the slowest steps of a validating task's start, and two
+of its heavy parts serve nothing here:
+- scipy.stats: GX imports it at the top of one expectation,
   expect_column_kl_divergence_to_be_less_than, which calls it only while it validates. Here it
   is imported when first used (``_ImportedOnUse``), so that expectation still works.
-- pyspark (0.4 s, and scipy.sparse through pyspark.ml): GX's Spark engine, installed for the
+- pyspark (and scipy.sparse through pyspark.ml): GX's Spark engine, installed for the
   dbt Spark target. GX is imported with pyspark hidden, so its Spark types are "not installed";
   the checks run on pandas. pyspark itself stays importable afterwards (the Spark build).
 Either is left alone when the process has already imported it.

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sotelake.privacy.withhold import shape, withhold
+from sotelake.quality.data_docs import make_offline, write_index
 from sotelake.quality.suites import SuiteError
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class GreatExpectations:
     def __init__(self, docs_dir: Path | None = None) -> None:
         from sotelake.quality.gx_import import import_great_expectations
 
-        gx = import_great_expectations()  # heavy (3 s): only in validating tasks
+        gx = import_great_expectations()  # heavy: only in validating tasks
         from great_expectations.data_context.types.base import ProgressBarsConfig
         from great_expectations.execution_engine import pandas_execution_engine
 
@@ -213,7 +214,9 @@ class GreatExpectations:
             columns = [c for c in table.column_names if c in read]
             for offset, length in parts:
                 frame = table.slice(offset, length).select(columns).to_pandas()
-                for item in self._run(frame, {**document, "expectations": group}, suite_file):
+                for item in self._run(
+                    frame, {**document, "expectations": group}, suite_file, identity["load_date"]
+                ):
                     kwargs = dict(item.expectation_config.kwargs)
                     kwargs.pop("batch_id", None)
                     key = item.expectation_config.type + json.dumps(kwargs, default=str)
@@ -251,8 +254,11 @@ class GreatExpectations:
                 outcome.failing_positions.append((row, result.positions))
         return outcome
 
-    def _run(self, frame, document: dict, suite_file: Path) -> list:
-        """One GX validation of a pandas frame; its expectation results."""
+    def _run(self, frame, document: dict, suite_file: Path, load_date) -> list:
+        """One GX validation of a pandas frame; its expectation results. The run is named by
+        the load date, the name the Data Docs show (GX's own would be ``__none__``)."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
         suite = self._suite(document, suite_file)
         asset_name = document["name"]
         assets = {a.name: a for a in self.source.assets}
@@ -269,6 +275,7 @@ class GreatExpectations:
         result = definition.run(
             batch_parameters={"dataframe": frame},
             result_format={"result_format": "COMPLETE", "partial_unexpected_count": PARTIAL},
+            run_id=RunIdentifier(run_name=str(load_date), run_time=datetime.now(UTC)),
         )
         return list(result.results)
 
@@ -276,7 +283,10 @@ class GreatExpectations:
         """Render Data Docs for every batch validated in this context; returns the index.
 
         Their pages show failing values (raw rows are pseudonymised and their free text
-        screened already); every page passes through privacy.withhold all the same."""
+        screened already); every page passes through privacy.withhold all the same. GX's pages
+        load their styles and scripts from the internet: each is made to work offline
+        (data_docs.make_offline), and the index, which GX fills with a script, is written again
+        as a static page."""
         if self.docs_dir is None:
             return None
         started = time.time()
@@ -285,10 +295,9 @@ class GreatExpectations:
             if page.stat().st_mtime < started - 1:  # an earlier build's page, withheld then
                 continue
             text = page.read_text(encoding="utf-8")
-            if (safe := withhold(text)) != text:
+            if (safe := make_offline(withhold(text))) != text:
                 page.write_text(safe, encoding="utf-8")
-        index = self.docs_dir / "index.html"
-        return index if index.exists() else None
+        return write_index(self.docs_dir)
 
 
 def _shapes(table: pa.Table, columns: list[str], result: _Combined) -> dict[str, int]:
@@ -297,7 +306,7 @@ def _shapes(table: pa.Table, columns: list[str], result: _Combined) -> dict[str,
     date from a number or a code from a name without showing any of them."""
     columns = [c for c in columns if c in table.column_names]
     if result.positions and columns:
-        # (a take joins the table's chunks: about 0.2 s a million rows)
+        # (a take joins the table's chunks: only the failing rows' columns are taken)
         taken = table.select(columns).take(pa.array(result.positions, pa.int64()))
         parts = [pc.fill_null(taken.column(c).cast(pa.string()), "null") for c in columns]
         values = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, " | ")

@@ -20,13 +20,13 @@ from urllib.parse import urlparse
 import duckdb
 
 from sotelake.engine import literal, quote
-from sotelake.lake.state import Window
 from sotelake.privacy.scan import columns_with_henkilotunnus
 from sotelake.privacy.withhold import column_label, looks_like_column_name, withhold
 from sotelake.settings import ConfigurationError, Settings
 from sotelake.sources.errors import SourceSchemaError
 from sotelake.sources.fhir import PARSE_ERROR
 from sotelake.sources.registry import Column, Source, Table
+from sotelake.sources.window import Window
 
 __all__ = ["Query", "SourceSchemaError", "attach", "extensions_for", "select_sql"]
 

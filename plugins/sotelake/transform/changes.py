@@ -169,12 +169,26 @@ class BuildState:
         tmp.replace(path)
 
 
+def project_digest(project: Path) -> str:
+    """SHA-256 of the dbt project's own files (models, macros, seeds, tests, project and
+    profiles) and of dbt's version: what the documentation is generated from."""
+    import hashlib
+
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(dbt_version.encode())
+    generated = {"target", "logs", "dbt_packages"}
+    for file in sorted(project.rglob("*")):
+        relative = file.relative_to(project)
+        if file.is_file() and relative.parts[0] not in generated:
+            digest.update(relative.as_posix().encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(settings: Settings, target: str) -> str:
     """What every model depends on besides the lake's rows: the project files (models, macros,
     seeds), the settings the models read, the engine that builds them, and where the lake and
     the warehouse are (a moved data folder is read again whole, from its new place)."""
-    from sotelake.transform.dbt_build import project_digest
-
     return (
         f"{project_digest(settings.dbt_project)}:{target}:cells={settings.min_cell_size}"
         f":close_days={settings.period_close_days}"

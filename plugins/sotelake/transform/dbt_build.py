@@ -1,8 +1,8 @@
 """Run dbt in-process (dbtRunner): one ``dbt build`` per pipeline run.
 
 DuckDB allows one writing process, so the embedded warehouse is built by a single invocation
-that uses DuckDB's threads inside it (DESIGN.md). In-process invocation saves the 3-5 s that a
-``dbt`` subprocess spends starting.
+that uses DuckDB's threads inside it (DESIGN.md). In-process invocation saves the start of a
+``dbt`` subprocess.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -208,7 +207,65 @@ def build(
         env.update(dq_environment(settings or get_settings(), dq_since))
     if load_date:
         env[LOAD_DATE_ENV] = load_date.isoformat()
-    return run_dbt(args, settings=settings, extra_env=env)
+    try:
+        return run_dbt(args, settings=settings, extra_env=env)
+    finally:  # a failed build's tests are what the stewards most need to see
+        settings = settings or get_settings()
+        target = Path({**dbt_environment(settings), **env}["DBT_TARGET_PATH"])
+        record_test_results(target, settings, run_id)
+
+
+TEST_RESULTS = "test_results.json"  # in <data>/dbt: the dbt tests' latest results (steward report)
+
+
+def test_results_file(settings: Settings) -> Path:
+    return settings.data_dir / "dbt" / TEST_RESULTS
+
+
+def record_test_results(target: Path, settings: Settings, run_id: str) -> Path | None:
+    """Keep the results of the tests a build ran, from its ``run_results.json`` (and what each
+    test is, from its ``manifest.json``), for the steward report: the latest result of every
+    test (a daily build runs the tests of what it rebuilt, so a test it did not run keeps its
+    earlier result) and, under ``before``, each test's status before this build (so the report
+    can tell new failures from persisting and resolved ones). Later dbt commands overwrite
+    ``run_results.json``; this file is only written by builds."""
+    try:
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
+        nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    except (OSError, ValueError, KeyError) as error:
+        log.warning("dbt test results not recorded (%s): %s", target, error)
+        return None
+    path = test_results_file(settings)
+    kept = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    tests = dict(kept.get("tests", {}))
+    before = {uid: test["status"] for uid, test in tests.items()}
+    at = results.get("metadata", {}).get("generated_at")
+    for result in results.get("results", []):
+        uid = result.get("unique_id", "")
+        node = nodes.get(uid)
+        if not uid.startswith("test.") or node is None:
+            continue
+        attached = node.get("attached_node") or next(
+            iter(node.get("depends_on", {}).get("nodes", [])), ""
+        )
+        tests[uid] = {
+            "test": (node.get("test_metadata") or {}).get("name") or node["name"],
+            "name": node["name"],
+            "model": attached.split(".")[-1],
+            "column": node.get("column_name"),
+            "severity": (node.get("config") or {}).get("severity", "error").lower(),
+            "status": result["status"],
+            "failures": result.get("failures"),
+            "message": result.get("message"),
+            "run_id": run_id,
+            "at": at,
+        }
+    written = {"run_id": run_id, "at": at, "tests": tests, "before": before}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(written, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def publish_docs(
@@ -220,16 +277,18 @@ def publish_docs(
     (``--no-compile``).
 
     The documentation describes the project, not the data: when no file of the dbt project has
-    changed since the docs were written (``project_digest``) from the same dbt output (the
-    catalog's column types are the engine's), they are kept as they are, which saves a dbt
-    invocation (about 2 s) on every daily run."""
+    changed since the docs were written (``changes.project_digest``) from the same dbt output
+    (the catalog's column types are the engine's), they are kept as they are, which saves a dbt
+    invocation on every daily run."""
+    from sotelake.transform.changes import project_digest
+
     settings = settings or get_settings()
     env = {**dbt_environment(settings), **(target_env or {})}
     chosen = {**os.environ, **env}
     output = chosen.get("SOTELAKE_DBT_OUTPUT") or chosen.get("SOTELAKE_DBT_TARGET", "duckdb")
     path = settings.reports / "dbt-docs" / "index.html"
     stamp = path.with_name(".project-digest")
-    digest = f"{project_digest(settings.dbt_project)} {output}"
+    digest = f"{project_digest(settings.dbt_project)} {output} {OFFLINE_DOCS}"
     if path.exists() and stamp.exists() and stamp.read_text() == digest:
         log.info("dbt docs: %s (the dbt project has not changed)", path)
         return path
@@ -237,27 +296,32 @@ def publish_docs(
     target = Path(env["DBT_TARGET_PATH"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    shutil.copyfile(target / "static_index.html", tmp)
+    page = (target / "static_index.html").read_text(encoding="utf-8")
+    tmp.write_text(offline_docs(page), encoding="utf-8")
     tmp.replace(path)
     stamp.write_text(digest)
     log.info("dbt docs: %s", path)
     return path
 
 
-def project_digest(project: Path) -> str:
-    """SHA-256 of the dbt project's own files (models, macros, seeds, tests, project and
-    profiles) and of dbt's version: what the documentation is generated from."""
-    import hashlib
+# dbt's page binds two addresses as plain attributes, which the browser fetches before AngularJS
+# fills them in: from file:// a refused request for ``{{ getIcon(...) }}`` and ``{{ logo }}``
+# (a console error each, on a network or not). AngularJS's own attributes set them when known.
+# Its favicon is a build placeholder that was never filled in (``${require(...)}``): none.
+_UNBOUND = {
+    'xlink:href="{{ getIcon(': 'ng-attr-xlink:href="{{ getIcon(',
+    'src="{{ logo }}"': 'ng-src="{{ logo }}"',
+    "href=\"${require('./assets/favicons/favicon.ico')}\"": 'href="data:,"',
+}
+OFFLINE_DOCS = "offline-1"  # in the digest: docs written before this rewrite are written again
 
-    from dbt.version import __version__ as dbt_version
 
-    digest = hashlib.sha256(dbt_version.encode())
-    generated = {"target", "logs", "dbt_packages"}
-    for file in sorted(project.rglob("*")):
-        relative = file.relative_to(project)
-        if file.is_file() and relative.parts[0] not in generated:
-            digest.update(relative.as_posix().encode() + b"\0" + file.read_bytes())
-    return digest.hexdigest()
+def offline_docs(page: str) -> str:
+    """dbt's static documentation page with its unbound addresses bound (``_UNBOUND``); the
+    page loads nothing else (its data are inside, anonymous usage statistics are off)."""
+    for plain, bound in _UNBOUND.items():
+        page = page.replace(plain, bound)
+    return page
 
 
 def postgres_environment(url: str, settings: Settings) -> dict[str, str]:

@@ -20,7 +20,8 @@
 -- day (dim_person_residence); a person the unified record system does not know, in the
 -- municipality the visit's own system recorded.
 -- Unified visits of a quarantined patient (invalid henkilötunnus) cannot be attributed to a
--- person and are left out; the relationships test on stg_unified_record__visits counts them.
+-- person and are left out here (the relationships test on stg_unified_record__visits counts
+-- them); the visit indicators count them, unlinked, from int_visits_of_unidentified_patients.
 with unified as (
     select
         'unified_record' as source_system,

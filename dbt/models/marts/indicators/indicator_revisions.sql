@@ -118,7 +118,12 @@ select
     revisions.new_value,
     revisions.new_suppressed,
     cast(coalesce(causes.cause,
-        'no source row of the period changed: the population, reference data or the definition did')
+        case when revisions.old_suppressed <> revisions.new_suppressed then
+            'no source row of the period changed: secondary suppression withholds or publishes it '
+            || 'as other values of its area, year or breakdown changed'
+        else
+            'no source row of the period changed: the population, reference data or the definition did'
+        end)
         as {{ sql_type('varchar') }}) as cause,
     cast(coalesce(causes.changed_rows, 0) as bigint) as changed_rows,
     cast('{{ pipeline_run_id() }}' as {{ sql_type('varchar') }}) as revised_run,

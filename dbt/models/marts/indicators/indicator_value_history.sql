@@ -47,6 +47,7 @@ select
     denominator,
     value,
     suppressed,
+    suppression_reason,
     cast({{ period_status('period_grain', 'period_start') }} as {{ sql_type('varchar') }}) as period_status,
     cast('{{ pipeline_run_id() }}' as {{ sql_type('varchar') }}) as valid_from_run,
     cast(null as {{ sql_type('varchar') }}) as valid_to_run,

@@ -2,7 +2,7 @@
 
 -- Public interface: every indicator value, one long table (DESIGN.md), so BI needs one query:
 -- the values as published by this build (indicators.indicator_values_suppressed: small cells
--- withheld), with the period's status (preliminary until closed for
+-- and the cells that would give them away withheld), with the period's status (preliminary until closed for
 -- SOTELAKE_PERIOD_CLOSE_DAYS days, then final) and when each value was first published
 -- (marts.indicator_value_history), and the sources it reads that this build held back (its values
 -- are those of the last build that had them).
@@ -34,6 +34,7 @@ select
     published.denominator,
     published.value,
     published.suppressed,
+    published.suppression_reason,
     cast({{ period_status('published.period_grain', 'published.period_start') }} as {{ sql_type('varchar') }}) as period_status,
     first_published.first_published_at,
     cast(

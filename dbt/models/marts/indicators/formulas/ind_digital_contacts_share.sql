@@ -7,7 +7,7 @@ with contacts as (
         'total' as breakdown_code,
         count(*) filter (where visits.is_digital) as numerator,
         count(*) as denominator
-    from {{ ref('fct_visits') }} as visits
+    from {{ visits_counted() }} as visits
     inner join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
     where units.unit_type = 'health_station'
     group by 1, 2, 3

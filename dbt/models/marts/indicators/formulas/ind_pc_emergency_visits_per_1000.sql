@@ -5,7 +5,7 @@ with events as (
         cast(date_trunc('month', visits.visit_date) as date) as period_start,
         'total' as breakdown_code,
         count(*) as numerator
-    from {{ ref('fct_visits') }} as visits
+    from {{ visits_counted() }} as visits
     inner join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
     where units.unit_type = 'primary_emergency'
     group by 1, 2, 3

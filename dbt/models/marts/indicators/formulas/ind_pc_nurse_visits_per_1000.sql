@@ -6,7 +6,7 @@ with events as (
         cast(date_trunc('month', visits.visit_date) as date) as period_start,
         'total' as breakdown_code,
         count(*) as numerator
-    from {{ ref('fct_visits') }} as visits
+    from {{ visits_counted() }} as visits
     inner join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
     where visits.professional_group_code = 'nurse'
         and visits.contact_type_code = 'R10'

@@ -26,13 +26,14 @@ from pathlib import Path
 from sotelake import engine
 from sotelake.lake import open_items
 from sotelake.privacy.withhold import withhold
-from sotelake.publish import charts, rendering
+from sotelake.publish import charts, quality_phrases, rendering
 from sotelake.quality.validate import DOCS_SITES, docs_site
 from sotelake.settings import Settings, get_settings
+from sotelake.transform.dbt_build import test_results_file
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = {"fi": "Suomeksi", "en": "In English"}
+LANGUAGES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
 TEXT = {
     "fi": {
         "title": "Tietojen laatu",
@@ -114,6 +115,120 @@ TEXT = {
             "no_data": "ei uutta dataa",
         },
         "severity_names": {"critical": "kriittinen", "error": "virhe", "warning": "varoitus"},
+        "meaning": "Mitä se tarkoittaa",
+        "todo": "Mitä tehdä",
+        "owner": "Kuka yleensä korjaa",
+        "code": "tunnus",
+        "dbt_tests": "Tietovaraston testit (dbt)",
+        "dbt_intro": (
+            "Viimeisimmän rakennuksen testit: {passed} läpi, "
+            "{failed} virhettä, {warned} varoitusta."
+        ),
+        "dbt_none": "Tietovarastoa ei ole vielä rakennettu: ei testituloksia.",
+        "test": "Testi",
+        "model": "Malli",
+        "dbt_status": {"fail": "virhe", "error": "virhe", "warn": "varoitus"},
+        "resolved_checks": "Korjautuneet edellisen ajon jälkeen",
+        "change_names": {"new": "uusi", "persisting": "jatkuu", "resolved": "korjautui"},
+        "trend_note": "Kukin kuva omalla asteikollaan.",
+    },
+    "sv": {
+        "title": "Datakvalitet",
+        "open_items": "Öppna ärenden",
+        "open_items_none": "Inget är öppet: alla laddningar och leveranser är i ordning.",
+        "open_items_note": (
+            "Ett ärende förblir öppet tills en senare laddning, en omkörning eller en rättad "
+            "leverans löser det, eller någon avfärdar det med motivering (sotelake dismiss). "
+            "Till dess misslyckas den dagliga körningen och larmar."
+        ),
+        "item": "Ärende",
+        "kind": "Typ",
+        "age": "Ålder (d)",
+        "detail": "Vad hände",
+        "action": "Vad löser det",
+        "since_previous": "Jämfört med föregående körning",
+        "trend_names": {"new": "ny", "persisting": "kvarstår"},
+        "kind_names": {
+            "failed_load": "laddningen misslyckades",
+            "rejected_batch": "batchen avvisad",
+            "file_set_aside": "filen lagd åt sidan",
+            "late_delivery": "leveransen försenad",
+        },
+        "resolved_since": "Lösta sedan föregående körning",
+        "resolution": "Hur",
+        "tables": "Källor och tabeller",
+        "source": "Källa",
+        "table": "Tabell",
+        "load_date": "Laddningsdag",
+        "status": "Status",
+        "extracted": "Hämtade",
+        "loaded": "Laddade",
+        "quarantined": "I karantän",
+        "rejected": "Avvisade",
+        "checks": "Kontroller",
+        "failing": "Misslyckade kontroller",
+        "expectation": "Kontroll",
+        "column": "Kolumn",
+        "category": "Kategori",
+        "severity": "Allvarlighet",
+        "rows": "Rader",
+        "examples": "Exempelrader",
+        "shapes": "De felaktiga värdenas former (9 siffra, A/a bokstav)",
+        "quarantine": "Karantän per orsak",
+        "reason": "Orsak",
+        "example_row": "Exempelrad",
+        "none": "Inga misslyckade kontroller.",
+        "no_quarantine": "Inga rader hamnade i karantän i de senaste laddningarna.",
+        "reconciliation": "Avstämningar",
+        "check": "Kontroll",
+        "expected": "Väntat",
+        "actual": "Utfall",
+        "passed_all": "Alla {n} avstämningar stämmer.",
+        "trend": "Utveckling per laddningsdag",
+        "failed_checks": "misslyckade kontroller",
+        "quarantined_rows": "rader i karantän",
+        "rejected_rows": "avvisade rader",
+        "gx": "Great Expectations-rapporter (Data Docs)",
+        "gx_sites": {"loads": "laddningar", "marts": "publicerade tabeller"},
+        "generated": "Uppdaterad",
+        "more": "och {n} till",
+        "notes": "Anmärkningar",
+        "revisions": "Ändringar i publicerade slutliga siffror",
+        "revisions_none": "De senaste körningarna ändrade ingen siffra för en slutlig period.",
+        "revisions_intro": (
+            "Ändringarna i de senaste {runs} körningarna (marts.indicator_revisions)."
+        ),
+        "indicator": "Indikator",
+        "area": "Område",
+        "period": "Period",
+        "old": "Var",
+        "new": "Är",
+        "cause": "Orsak",
+        "revised": "Körning",
+        "status_names": {
+            "ok": "i ordning",
+            "warning": "varning",
+            "error": "rader i karantän",
+            "critical": "avvisad",
+            "failed": "laddningen misslyckades",
+            "no_data": "inga nya data",
+        },
+        "severity_names": {"critical": "kritisk", "error": "fel", "warning": "varning"},
+        "meaning": "Vad det betyder",
+        "todo": "Vad göra",
+        "owner": "Vem brukar rätta",
+        "code": "kod",
+        "dbt_tests": "Informationslagrets tester (dbt)",
+        "dbt_intro": (
+            "Den senaste byggnadens tester: {passed} godkända, {failed} fel, {warned} varningar."
+        ),
+        "dbt_none": "Informationslagret har inte byggts ännu: inga testresultat.",
+        "test": "Test",
+        "model": "Modell",
+        "dbt_status": {"fail": "fel", "error": "fel", "warn": "varning"},
+        "resolved_checks": "Rättade sedan föregående körning",
+        "change_names": {"new": "ny", "persisting": "kvarstår", "resolved": "rättad"},
+        "trend_note": "Varje diagram med egen skala.",
     },
     "en": {
         "title": "Data quality",
@@ -195,6 +310,21 @@ TEXT = {
             "no_data": "no new data",
         },
         "severity_names": {"critical": "critical", "error": "error", "warning": "warning"},
+        "meaning": "What it means",
+        "todo": "What to do",
+        "owner": "Who usually fixes it",
+        "code": "code",
+        "dbt_tests": "Warehouse tests (dbt)",
+        "dbt_intro": (
+            "The latest build's tests: {passed} passed, {failed} failed, {warned} warnings."
+        ),
+        "dbt_none": "The warehouse has not been built yet: no test results.",
+        "test": "Test",
+        "model": "Model",
+        "dbt_status": {"fail": "failed", "error": "error", "warn": "warning"},
+        "resolved_checks": "Resolved since the previous run",
+        "change_names": {"new": "new", "persisting": "persisting", "resolved": "resolved"},
+        "trend_note": "Each chart on its own scale.",
     },
 }
 SEVERITY_ORDER = {"critical": 0, "error": 1, "warning": 2}
@@ -288,6 +418,44 @@ def collect(con) -> dict:
         (r for r in results if not r["success"]),
         key=lambda r: (SEVERITY_ORDER[r["severity"]], r["source"], r["table_name"]),
     )
+    # against each table's previous load: which failures are new, which persist, which healed
+    failed_before = {
+        (r["source"], r["table_name"], r["expectation_type"], r["kwargs_json"]): r
+        for r in engine.rows(
+            con,
+            """
+            with shown as (
+                select source, table_name, max(load_date) as load_date
+                from dq.validation_results group by all
+            ),
+            previous as (
+                select v.source, v.table_name, max(v.load_date) as load_date
+                from dq.validation_results v inner join shown s using (source, table_name)
+                where v.load_date < s.load_date group by all
+            )
+            select v.source, v.table_name, v.expectation_type, v.kwargs_json,
+                   any_value(v.column_name) as column_name, any_value(v.severity) as severity,
+                   max(v.unexpected_count) as unexpected_count, max(v.load_date) as load_date
+            from dq.validation_results v inner join previous using (source, table_name, load_date)
+            where not v.success group by all""",
+        )
+    }
+    now_failing = set()
+    for r in failing:
+        key = (r["source"], r["table_name"], r["expectation_type"], r["kwargs_json"])
+        now_failing.add(key)
+        r["change"] = "persisting" if key in failed_before else "new"
+        r["phrase"] = quality_phrases.for_expectation(r["expectation_type"])
+    passing_now = {
+        (r["source"], r["table_name"], r["expectation_type"], r["kwargs_json"])
+        for r in results
+        if r["success"]
+    }
+    resolved = [
+        {**r, "phrase": quality_phrases.for_expectation(r["expectation_type"])}
+        for key, r in sorted(failed_before.items())
+        if key in passing_now and key not in now_failing
+    ]
     examples = {}
     if "dq.validation_examples" in engine.tables(con):
         for e in engine.rows(
@@ -316,6 +484,7 @@ def collect(con) -> dict:
     )
     for q in quarantine:
         q["example"] = withhold(q["example"])
+        q["phrase"] = quality_phrases.for_reason(q["reason"])
     reconciliation = {"checked": 0, "failed": []}
     present = engine.tables(con)
     for table in RECONCILIATIONS:
@@ -360,6 +529,7 @@ def collect(con) -> dict:
         "loads": loads,
         "revisions": revisions,
         "failing": failing[:MAX_FAILING],
+        "resolved_checks": resolved,
         "failing_more": max(0, len(failing) - MAX_FAILING),
         "quarantine": quarantine,
         "reconciliation": reconciliation,
@@ -367,16 +537,59 @@ def collect(con) -> dict:
     }
 
 
-def _trend_chart(trend: list[dict], text: dict) -> str:
-    series = {
-        text[name]: [(f"{t['load_date']:%m-%d}", float(t[column] or 0)) for t in trend]
+def _trend_charts(trend: list[dict], text: dict) -> list[str]:
+    """Small multiples: failed checks, quarantined rows and rejected rows each on their own
+    scale, so that single-digit failures are not flattened by thousands of rejected rows."""
+    return [
+        charts.line_chart(
+            {text[name]: [(f"{t['load_date']:%m-%d}", float(t[column] or 0)) for t in trend]},
+            title=text[name],
+            decimals=0,
+            width=340,
+            height=180,
+            legend=False,
+        )
         for name, column in (
             ("failed_checks", "failed"),
             ("quarantined_rows", "quarantined"),
             ("rejected_rows", "rejected"),
         )
+    ]
+
+
+def dbt_tests(settings: Settings) -> dict:
+    """The dbt tests of the latest builds (transform.dbt_build.record_test_results): those that
+    fail or warn, each new or persisting since the build before, and those that passed again."""
+    path = test_results_file(settings)
+    if not path.exists():
+        return {"dbt": None}
+    kept = json.loads(path.read_text(encoding="utf-8"))
+    tests, before = kept.get("tests", {}), kept.get("before", {})
+    bad = ("fail", "error", "warn")
+    failing, resolved = [], []
+    for uid, test in sorted(tests.items()):
+        test = {
+            **test,
+            "message": withhold(test.get("message") or ""),
+            "phrase": quality_phrases.for_dbt_test(test["test"]),
+        }
+        if test["status"] in bad:
+            test["change"] = "persisting" if before.get(uid) in bad else "new"
+            failing.append(test)
+        elif before.get(uid) in bad and test["status"] == "pass":
+            resolved.append(test)
+    failing.sort(key=lambda t: (t["status"] == "warn", t["model"], t["name"]))
+    statuses = [t["status"] for t in tests.values()]
+    return {
+        "dbt": {
+            "failing": failing,
+            "resolved": resolved,
+            "passed": statuses.count("pass"),
+            "failed": statuses.count("fail") + statuses.count("error"),
+            "warned": statuses.count("warn"),
+            "at": kept.get("at"),
+        }
     }
-    return charts.line_chart(series, title=text["trend"], decimals=0)
 
 
 def items(settings: Settings) -> dict:
@@ -400,6 +613,7 @@ def render_steward_report(settings: Settings | None = None) -> Path:
     finally:
         con.close()
     data.update(items(settings))
+    data.update(dbt_tests(settings))
     report = settings.reports / "quality"
     indexes = {site: docs_site(settings, site) / "index.html" for site in DOCS_SITES}
     docs = [  # the Data Docs sites built so far, linked relative to the report
@@ -412,7 +626,8 @@ def render_steward_report(settings: Settings | None = None) -> Path:
         report / "index.html",
         languages=LANGUAGES,
         text=TEXT,
-        trend_charts={lang: _trend_chart(data["trend"], TEXT[lang]) for lang in LANGUAGES},
+        trend_charts={lang: _trend_charts(data["trend"], TEXT[lang]) for lang in LANGUAGES},
+        owners=quality_phrases.OWNERS,
         gx_docs=docs,
         revision_runs=REVISION_RUNS,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
