@@ -838,6 +838,71 @@ def test_bi_reader_reads_the_public_marts_and_nothing_else(run, bi_postgres):
     assert int(publications) >= 2
 
 
+def test_bi_public_reads_the_aggregates_only(run, bi_postgres):
+    """The role for wide audiences, tried against every schema and table of the warehouse and
+    at writing: the indicators and the dimensions without persons, nothing person-level, no
+    quality record; the gold zone's public/ folder holds the same relations and nothing else."""
+    data, bi = get_settings().data_dir, bi_postgres
+    bi.create_role("paula")
+    bi.execute("grant bi_public to paula")
+
+    def as_paula(sql: str) -> str:
+        try:
+            return bi.execute(sql, user="paula").strip()
+        except subprocess.CalledProcessError as error:
+            return f"denied: {error.stderr.strip()}"
+
+    readable = {
+        f"{s}.{t}"
+        for s, t in bi.query(
+            "select schemaname, tablename from pg_tables "
+            "where schemaname not in ('pg_catalog', 'information_schema') "
+            "and has_table_privilege('paula', schemaname || '.' || tablename, 'SELECT')"
+        )
+    }
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        from sotelake.publish.public_interface import aggregate_relations
+
+        aggregates = set(aggregate_relations(con))
+    assert readable == aggregates
+    assert {
+        "marts.indicator_values",
+        "marts.indicator_catalog",
+        "marts.indicator_value_history",
+        "marts.indicator_revisions",
+        "marts.dim_municipality",
+    } <= readable
+    assert not {t for t in readable if not t.startswith(("marts.indicator_", "marts.dim_"))}
+    assert int(as_paula("select count(*) from marts.indicator_values")) > 100
+    for sql in (
+        "select count(*) from marts.fct_visits",
+        "select count(*) from marts.dim_person",
+        "select count(*) from marts.dim_person_residence",
+        "select count(*) from dq.load_audit",
+        "select count(*) from dq.quarantine",
+        "select * from sotelake.publications",
+        "update marts.indicator_values set value = 0",
+        "delete from marts.indicator_catalog",
+        "insert into marts.dim_date select * from marts.dim_date limit 1",
+        "create table marts.mine (x int)",
+        "create temporary table mine (x int)",
+        "set role bi_reader",
+    ):
+        assert "denied" in as_paula(sql), sql
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        persons = {
+            f"{s}.{t}"
+            for s, t in con.execute(
+                "select table_schema, table_name from information_schema.columns "
+                "where column_name = 'person_pseudonym'"
+            ).fetchall()
+        }
+    assert {"marts.fct_visits", "marts.dim_person"} <= persons and not persons & readable
+    public = data / "lake" / "gold" / "public"
+    files = {f"{p.parent.name}.{p.stem}" for p in public.rglob("*.parquet")}
+    assert files == aggregates
+
+
 def test_the_same_models_build_on_postgresql_with_the_same_indicators(run, warehouse, bi_postgres):
     """The dbt project's postgres target: the lake copied in, every model built and tested on
     PostgreSQL, and marts.indicator_values equal to the DuckDB build's, row for row."""
