@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from html import escape
 from pathlib import Path
 
 from sotelake import engine
@@ -36,6 +37,8 @@ TEXT = {
         "denominator": "Nimittäjä",
         "sotkanet": "Sotkanet-tunnus",
         "suppressed": "× = pieni solu (n < {n}) salattu",
+        "all_withheld": "Hyvinvointialueen jokainen arvo on salattu: pieniä lukuja tai lukuja, "
+        "joista pieni luku voitaisiin laskea.",
         "period": "Ajanjakso",
         "area": "Alue",
         "value": "Arvo",
@@ -77,6 +80,8 @@ TEXT = {
         "denominator": "Nämnare",
         "sotkanet": "Sotkanet-id",
         "suppressed": "× = liten cell (n < {n}) skyddad",
+        "all_withheld": "Varje värde för välfärdsområdet är skyddat: små tal eller tal som ett "
+        "litet tal kunde räknas ut ur.",
         "period": "Period",
         "area": "Område",
         "value": "Värde",
@@ -193,7 +198,11 @@ def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
     for _, _, grain, start, breakdown, value, _, _ in county:
         if grain == trend_grain and breakdown in shown:
             series.setdefault(name(breakdown), []).append((_period(grain, start), value))
-    trend = charts.line_chart(series, title=indicator[f"name_{lang}"], decimals=decimals)
+    if series and all(value is None for points in series.values() for _, value in points):
+        # every value withheld (disclosure control): say so rather than draw an empty chart
+        trend = f'<p class="empty withheld">{escape(text["all_withheld"])}</p>'
+    else:
+        trend = charts.line_chart(series, title=indicator[f"name_{lang}"], decimals=decimals)
     # Comparison: municipalities (else units, else the county's classes) in the latest period,
     # sorted by value, with the county's value as the reference line; one chart per class.
     level = (
