@@ -2,19 +2,17 @@
 
 import json
 import re
-import shutil
 from dataclasses import replace
 from datetime import date
 
 import pytest
-from daily import KEY, daily_run
+from daily import KEY, a_copy_of, daily_run
 from record_edits import edit_the_record_system
 
 from sotelake.demo.changes import advance
 from sotelake.demo.generate import DemoSpec, generate
 from sotelake.lake.load import load_table
 from sotelake.settings import get_settings
-from sotelake.sources.registry import load_registry
 from sotelake.transform import changes
 from sotelake.transform.targets import build_target
 
@@ -30,10 +28,7 @@ def generated(tmp_path_factory):
 
 @pytest.fixture
 def demo(generated, tmp_path, monkeypatch):
-    for folder in ("sources", "landing"):
-        shutil.copytree(generated / folder, tmp_path / folder)
-    monkeypatch.setenv("SOTELAKE_DATA_DIR", str(tmp_path))
-    return tmp_path, load_registry()
+    return a_copy_of(generated, tmp_path, monkeypatch)
 
 
 def summary(result) -> dict:  # what validation reports of a load (its rows and status)

@@ -10,13 +10,14 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from daily import a_copy_of
 
 from sotelake.demo.changes import advance
 from sotelake.demo.generate import DemoSpec, generate
 from sotelake.lake import freshness, open_items, zones
 from sotelake.lake.load import load_table
 from sotelake.settings import get_settings
-from sotelake.sources.registry import SourceSchemaError, load_registry
+from sotelake.sources.registry import SourceSchemaError
 
 KEY = b"k" * 32
 DAY = date(2026, 1, 1)
@@ -57,10 +58,7 @@ def generated(tmp_path_factory):
 
 @pytest.fixture
 def demo(generated, tmp_path, monkeypatch):
-    for folder in ("sources", "landing"):
-        shutil.copytree(generated / folder, tmp_path / folder)
-    monkeypatch.setenv("SOTELAKE_DATA_DIR", str(tmp_path))
-    return tmp_path, load_registry()
+    return a_copy_of(generated, tmp_path, monkeypatch)
 
 
 def load(registry, qualified: str, day: date):
