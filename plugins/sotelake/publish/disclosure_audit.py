@@ -8,13 +8,8 @@ is taken as known when every instance of it whose cells are all published holds.
 every withheld cell, it solves two linear programs (``scipy.optimize.linprog``, HiGHS): the
 smallest and the largest value its numerator (and, for a share, its complement: denominator
 minus numerator) can take, given every published value, those sums and that counts are not
-negative. A cell withheld for its own sake (a small count or denominator: ``suppression_reason``
-primary) whose interval is narrower than the protection (``SOTELAKE_DISCLOSURE_PROTECTION``,
-default the minimum cell size) is given away. A cell withheld only to protect others (secondary)
-needs no interval of its own, as in statistical disclosure control generally: the programs solve
-every withheld cell together, so a secondary cell worked out narrows the primary cells it was
-meant to hide, and it is their intervals that must stay wide. (A secondary cell can be worked
-out when it and its like are all zero, a zero total showing that every part is zero.)
+negative. A cell whose interval is narrower than the protection (``SOTELAKE_DISCLOSURE_PROTECTION``,
+default the minimum cell size) is given away.
 
 Each connected group of withheld cells (cells that share a relation) is solved on its own, so
 the programs stay small. ``audit_history`` runs the same attack on every past publication of
@@ -68,7 +63,6 @@ class Cell:
     numerator: float | None
     denominator: float | None
     suppressed: bool
-    secondary: bool = False  # withheld only to protect other cells (suppression_reason)
 
     @property
     def key(self) -> str:
@@ -100,17 +94,11 @@ class AuditResult:
     intervals: list[Interval] = field(default_factory=list)
     relations: dict[str, list[str]] = field(default_factory=dict)  # indicator -> kinds known
     seconds: float = 0.0
-    secondary: set[str] = field(default_factory=set)  # keys of the cells withheld as secondary
-
-    @property
-    def narrow(self) -> list[Interval]:
-        """The withheld cells whose interval is narrower than the protection."""
-        return [i for i in self.intervals if i.width < self.protection - TOLERANCE]
 
     @property
     def failures(self) -> list[Interval]:
-        """The cells given away: a primary cell whose interval is narrower than the protection."""
-        return [i for i in self.narrow if i.value_key not in self.secondary]
+        """The withheld cells given away: an interval narrower than the protection."""
+        return [i for i in self.intervals if i.width < self.protection - TOLERANCE]
 
     @property
     def exact(self) -> list[Interval]:
@@ -120,14 +108,8 @@ class AuditResult:
         lines = [
             f"{self.withheld} of {self.cells} cells withheld; {len(self.intervals)} intervals "
             f"solved in {self.seconds:.1f} s; protection {self.protection:g}: "
-            f"{len(self.failures)} given away"
-            f" ({sum(i.width < TOLERANCE for i in self.failures)} exactly)"
+            f"{len(self.failures)} given away ({len(self.exact)} exactly)"
         ]
-        if worked_out := len(self.narrow) - len(self.failures):
-            lines[0] += (
-                f"; {worked_out} intervals of secondary cells narrower (they protect the primary "
-                "cells, whose intervals are wide)"
-            )
         for interval in sorted(self.failures, key=lambda i: (i.width, i.value_key))[:20]:
             lines.append(
                 f"  {interval.value_key} {interval.measure}: between {interval.low + 0.0:g} and "
@@ -162,10 +144,7 @@ def audit(
     cells = list(cells)
     protection = configured_protection() if protection is None else protection
     result = AuditResult(
-        cells=len(cells),
-        withheld=sum(c.suppressed for c in cells),
-        protection=protection,
-        secondary={c.key for c in cells if c.suppressed and c.secondary},
+        cells=len(cells), withheld=sum(c.suppressed for c in cells), protection=protection
     )
     by_indicator: dict[str, list[Cell]] = defaultdict(list)
     for cell in cells:
@@ -603,14 +582,12 @@ def _read(con, values: str, schema: str | None) -> tuple[list[Cell], list[Organi
         if "breakdown" in columns
         else "case when breakdown_code = 'total' then 'none' else 'class' end"
     )
-    # published files without the reason: every withheld cell is taken as primary
-    reason = "suppression_reason" if "suppression_reason" in columns else "null"
     rows = con.execute(
         f"select indicator_id, area_level, cast(area_code as varchar), {period}, "
-        f"{breakdown} as breakdown, breakdown_code, numerator, denominator, suppressed, "
-        f"{reason} = 'secondary' from {values}"
+        f"{breakdown} as breakdown, breakdown_code, numerator, denominator, suppressed "
+        f"from {values}"
     ).fetchall()
-    cells = [Cell(*row[:9], bool(row[9]), bool(row[10])) for row in rows]
+    cells = [Cell(*row[:9], bool(row[9])) for row in rows]
     prefix = f"{schema}." if schema else ""
     organisers = []
     if "dim_municipality" in present:

@@ -22,7 +22,8 @@
     than the protection (numerators, and complements of shares: what the withheld parts hide
     of each other), or when every part is withheld under a published total. Such a relation
     withholds one more part: the smallest that gives the missing protection alone, else the
-    largest (ties by the value's key); with no part left, its total. A withheld total puts its
+    largest (ties by the value's key); with no part left, or none that hides anything (every
+    published part zero, so that withheld parts would still be pinned to zero), its total. A withheld total puts its
     own relations to the same test in the next pass. And where the withheld parts of one
     relation have totals in another hierarchy some withheld, some published (a month's
     municipalities and their years), the published ones are withheld too: against the other
@@ -176,23 +177,40 @@ revealing_{{ n }} as (
 
 candidates_{{ n }} as (
     select
-        revealing.relation_key,
-        state.cell_key,
+        relation_key,
+        cell_key,
         row_number() over (
-            partition by revealing.relation_key
+            partition by relation_key
             order by
-                case when members.is_total then 1 else 0 end,
-                case when state.numerator >= revealing.numerator_needed
-                    and state.complement >= revealing.complement_needed then 0 else 1 end,
-                case when state.numerator >= revealing.numerator_needed
-                    and state.complement >= revealing.complement_needed then state.numerator
-                    else -state.numerator end,
-                state.cell_key
+                -- a part, unless no published part hides anything (all zero: their withheld
+                -- like would still be pinned to zero), when the total goes first
+                case when not is_total then 1 when no_part_helps then 0 else 2 end,
+                case when numerator >= numerator_needed
+                    and complement >= complement_needed then 0 else 1 end,
+                case when numerator >= numerator_needed
+                    and complement >= complement_needed then numerator
+                    else -numerator end,
+                cell_key
         ) as preference
-    from revealing_{{ n }} as revealing
-    inner join members on members.relation_key = revealing.relation_key
-    inner join round_{{ n }} as state on state.cell_key = members.cell_key
-    where not state.withheld
+    from (
+        select
+            revealing.relation_key,
+            revealing.numerator_needed,
+            revealing.complement_needed,
+            members.is_total,
+            state.cell_key,
+            state.numerator,
+            state.complement,
+            (revealing.numerator_needed > 0 and coalesce(max(case when not members.is_total
+                then state.numerator end) over (partition by revealing.relation_key), 0) <= 0)
+            or (revealing.complement_needed > 0 and coalesce(max(case when not members.is_total
+                then state.complement end) over (partition by revealing.relation_key), 0) <= 0)
+                as no_part_helps
+        from revealing_{{ n }} as revealing
+        inner join members on members.relation_key = revealing.relation_key
+        inner join round_{{ n }} as state on state.cell_key = members.cell_key
+        where not state.withheld
+    ) as published_members
 ),
 
 {#- Withheld parts of one relation whose totals in another hierarchy are some withheld, some
