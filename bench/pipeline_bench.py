@@ -130,6 +130,35 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
         out["rows"] = sum(load["loaded"] for load in state["loads"])
         out["dbt_seconds"] = built.seconds
         out["jvm_peak_mb"] = _children_peak_mb()
+    elif name == "disclosure audit":
+        # The LP audit of what the last run published (sotelake audit-disclosure), then of
+        # every past publication (--history); and the suppression's own model, rebuilt alone:
+        # what disclosure control costs each build (a daily one included: it rebuilds it whole)
+        from sotelake.publish.disclosure_audit import audit_history, audit_path
+        from sotelake.transform.dbt_build import run_dbt
+
+        result = audit_path(settings.warehouse)
+        if result.failures:
+            raise RuntimeError(result.summary())
+        out["rows"] = result.cells
+        out["withheld"] = result.withheld
+        out["audit_seconds"] = round(time.perf_counter() - started, 2)
+        history_started = time.perf_counter()
+        past = audit_history(settings.warehouse)
+        out["history_seconds"] = round(time.perf_counter() - history_started, 2)
+        out["history_publications"] = len(past)
+        run_dbt(
+            ["run", "--select", "indicator_values_suppressed"],
+            settings=settings,
+            extra_env={"SOTELAKE_RUN_ID": "bench"},
+        )
+        target = settings.data_dir / "dbt" / "target" / "run_results.json"
+        (timed,) = [
+            r
+            for r in json.loads(target.read_text())["results"]
+            if r["unique_id"].endswith(".indicator_values_suppressed")
+        ]
+        out["suppression_seconds"] = round(timed["execution_time"], 2)
     elif name == "transform floor":
         out["rows"], out["floor_seconds"], out["slowest_models"] = transform_floor(
             settings, data / "floor"
@@ -300,6 +329,7 @@ STAGES = (
     "incremental day (Airflow)",
     "extract floor",
     "transform floor",
+    "disclosure audit",
 )
 
 
@@ -372,6 +402,23 @@ def bench(
                         {"seconds": None, "peak_mb": None},
                     )
                 )
+            if name == "disclosure audit":  # rows: withheld cells; the publications audited
+                for label, seconds, count in (
+                    (
+                        "  of which the last publication",
+                        result["audit_seconds"],
+                        result["withheld"],
+                    ),
+                    (
+                        "  every past publication",
+                        result["history_seconds"],
+                        result["history_publications"],
+                    ),
+                    ("  indicator_values_suppressed (model)", result["suppression_seconds"], None),
+                ):
+                    rows.append(
+                        row(residents, years, label, count, {"seconds": seconds, "peak_mb": None})
+                    )
             if name == "extract":
                 seconds = result["pseudonymise_seconds"]
                 rows.append(
