@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,8 +72,8 @@ def standalone(tmp_path_factory, metadata_db):
     # The scheduled run loads today, long after the demo county's last day: every declared
     # delivery would be late (an open item, and a failed run), so this run checks none.
     config = data / "config"
-    config.mkdir()
-    registry = (REPO_ROOT / "config" / "sources.yml").read_text(encoding="utf-8")
+    shutil.copytree(REPO_ROOT / "config", config)
+    registry = (config / "sources.yml").read_text(encoding="utf-8")
     (config / "sources.yml").write_text(
         "".join(line for line in registry.splitlines(True) if "    delivery:" not in line),
         encoding="utf-8",

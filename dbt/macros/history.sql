@@ -79,7 +79,7 @@
 
 {#- The fact's newest row: what changed after it is what the build has not seen. -#}
 {% macro newest_row() -%}
-    (select coalesce(max(_published_at), cast('1900-01-01' as timestamp with time zone)) from {{ this }})
+    (select coalesce(max(_published_at), cast('1900-01-01' as {{ sql_type('timestamptz') }})) from {{ this }})
 {%- endmacro %}
 
 {#- The days of the rows of ``rows`` that changed since the fact's newest row (for rows whose
@@ -168,6 +168,9 @@
 
 {#- indicator_values_computed's pre-hook: record the first day of its periods. -#}
 {% macro record_indicator_periods() -%}
+    {%- if target.type == 'spark' -%}
+    select 1
+    {%- else -%}
     insert into {{ rebuilds_table() }} (model, invocation_id, rebuilt_from, recorded_at)
     select '{{ this.identifier }}', '{{ invocation_id }}',
         {% if has_previous_state() -%}
@@ -178,6 +181,7 @@
         date '1900-01-01'
         {%- endif %},
         current_timestamp
+    {%- endif -%}
 {%- endmacro %}
 
 {#- Published values' status (DESIGN.md): a period is preliminary until it has been closed for
@@ -226,7 +230,7 @@
     {%- if target.type == 'spark' or not is_incremental() -%}
     select 1
     {%- else -%}
-    {%- set now = "cast('" ~ run_started_at.isoformat() ~ "' as timestamp with time zone)" -%}
+    {%- set now = "cast('" ~ run_started_at.isoformat() ~ "' as " ~ sql_type('timestamptz') ~ ")" -%}
     update {{ this }}
     set valid_to = {{ now }}, valid_to_run = '{{ pipeline_run_id() }}'
     where valid_to is null and valid_from < {{ now }}

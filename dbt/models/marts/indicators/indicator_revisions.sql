@@ -6,7 +6,7 @@
     that is no longer published is a revision to nothing. Never rebuilt (full_refresh=false). -#}
 {{ config(materialized=incremental_or_table(), full_refresh=false, tags=['every_indicator']) }}
 
-{%- set now = "cast('" ~ run_started_at.isoformat() ~ "' as timestamp with time zone)" %}
+{%- set now = "cast('" ~ run_started_at.isoformat() ~ "' as " ~ sql_type('timestamptz') ~ ")" %}
 {%- set sources = [
     ('unified_record.visits', 'stg_unified_record__visits', 'visit_date', 'is_deleted'),
     ('unified_record.appointments', 'stg_unified_record__appointments', 'slot_start', 'is_deleted'),
@@ -40,7 +40,7 @@ new_versions as (
 ),
 
 previous_publication as (
-    select coalesce(max(valid_from), cast('1900-01-01' as timestamp with time zone)) as published_at
+    select coalesce(max(valid_from), cast('1900-01-01' as {{ sql_type('timestamptz') }})) as published_at
     from history where valid_from < {{ now }}
 ),
 

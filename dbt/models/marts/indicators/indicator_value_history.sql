@@ -51,6 +51,6 @@ select
     cast({{ period_status('period_grain', 'period_start') }} as {{ sql_type('varchar') }}) as period_status,
     cast('{{ pipeline_run_id() }}' as {{ sql_type('varchar') }}) as valid_from_run,
     cast(null as {{ sql_type('varchar') }}) as valid_to_run,
-    cast('{{ run_started_at.isoformat() }}' as timestamp with time zone) as valid_from,
-    cast(null as timestamp with time zone) as valid_to
+    cast('{{ run_started_at.isoformat() }}' as {{ sql_type('timestamptz') }}) as valid_from,
+    cast(null as {{ sql_type('timestamptz') }}) as valid_to
 from changed
