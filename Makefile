@@ -54,7 +54,7 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt
 	@touch $@ $(VENV)/.installed-runtime
 
 # Debian packages the tests use: PostgreSQL server binaries for the throwaway clusters
-# (sotelake.devtools.postgres) and Chromium for the tests that look at the HTML reports.
+# (support.postgres) and Chromium for the tests that look at the HTML reports.
 # Needs root (as on the project's machines and CI). Does nothing when both are present.
 system-packages:
 	@missing=""; \

@@ -15,9 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' support
 
-from chromium import CHROMIUM, CHROMIUM_FLAGS, open_offline  # noqa: E402
+from support.chromium import CHROMIUM, CHROMIUM_FLAGS, open_offline  # noqa: E402
 
 VIEWPORT = {"width": 1280, "height": 900}
 VALIDATION = "quality/gx/loads/validations/raw/unified_record/visits/*/*/*.html"

@@ -61,10 +61,10 @@ def _lineage_parent() -> dict | None:
 
 def _run_step(step, *args, **kwargs):
     """A step with its error withheld (no password, no henkilötunnus in the task log or the
-    alerts: sotelake.privacy.withhold); whether it is retried is the retry policy's
+    alerts: sotelake.withholding); whether it is retried is the retry policy's
     (sotelake.airflow_retries: a permanent error fails at once)."""
     from sotelake.airflow_secrets import mask_secrets
-    from sotelake.privacy.withhold import withheld_error
+    from sotelake.withholding import withheld_error
 
     mask_secrets()
     try:
@@ -232,7 +232,7 @@ def sotelake_pipeline():
         from sotelake import airflow_secrets
         from sotelake.assets import publish_events
         from sotelake.pipeline import publish as run_publish
-        from sotelake.publish.bi_warehouse import bi_warehouse_url
+        from sotelake.transform.bi_warehouse import bi_warehouse_url
 
         if checked is None:
             _skip("nothing to publish: nothing was validated (the plan task failed)")

@@ -34,8 +34,8 @@ def airflow_db():
 @pytest.fixture(scope="session")
 def browser():
     """A real headless Chromium, driven by Playwright, for tests that look at the HTML reports."""
-    from chromium import CHROMIUM, CHROMIUM_FLAGS
     from playwright.sync_api import sync_playwright
+    from support.chromium import CHROMIUM, CHROMIUM_FLAGS
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make system-packages` installs Debian's chromium")

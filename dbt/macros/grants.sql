@@ -1,10 +1,10 @@
 {#- On a PostgreSQL warehouse (the postgres target), BI tools read the public marts through the
     role bi_reader, wide audiences the aggregates through bi_public, and stewards through
-    dq_steward (sotelake.publish.bi_warehouse creates them,
+    dq_steward (sotelake.transform.bi_warehouse creates them,
     grants them CONNECT to this database and takes TEMP and CONNECT from PUBLIC, before every
     build): run at the end of every build, because a rebuilt table starts without grants. The
     lake's copy, staging, intermediate and indicator schemas stay private, and so do the
-    row-level quality records (publish.public_interface.STEWARDS_ONLY: dq_steward only). -#}
+    row-level quality records (transform.public_interface.STEWARDS_ONLY: dq_steward only). -#}
 {% macro grant_public_marts() -%}
     {%- if target.type == 'postgres' -%}
     grant usage on schema marts, dq to bi_reader, dq_steward;
@@ -12,7 +12,7 @@
     {%- for relation in ['dq.quarantine', 'dq.validation_examples'] %}
     revoke select on {{ relation }} from bi_reader;
     {%- endfor %}
-    -- bi_public: the aggregates only (publish.public_interface.aggregate_relations)
+    -- bi_public: the aggregates only (transform.public_interface.aggregate_relations)
     grant usage on schema marts to bi_public;
     do $$ declare aggregate record; begin
         for aggregate in

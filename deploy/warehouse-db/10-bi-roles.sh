@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # First start of the PostgreSQL BI warehouse (mounted into /docker-entrypoint-initdb.d): the
-# roles of sotelake.publish.bi_warehouse and one login for BI tools. bi_reader may read the
+# roles of sotelake.transform.bi_warehouse and one login for BI tools. bi_reader may read the
 # public marts once the pipeline has published them (bi_public: their aggregates only), and
 # nothing else: PUBLIC's default TEMP and CONNECT are taken away (the BI roles connect to the warehouse database only), as the publisher
 # does again at every publication.

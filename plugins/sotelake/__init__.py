@@ -6,8 +6,8 @@ pseudonyms), ``lake`` (raw zone, quarantine, load audit), ``quality`` (Great Exp
 suites and the steward report), ``transform`` (dbt) and ``publish`` (reports).
 """
 
-from sotelake.privacy.withhold import install_log_withholding
+from sotelake.withholding import install_log_withholding
 
 # Every log record of a process that uses the library is withheld as it is made (no password,
-# no henkilötunnus: privacy.withhold), whichever logger made it and wherever it is written.
+# no henkilötunnus: sotelake.withholding), whichever logger made it and wherever it is written.
 install_log_withholding()

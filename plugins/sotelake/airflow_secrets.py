@@ -39,7 +39,7 @@ def mask_secrets() -> None:
     """Have Airflow mask, in every line of the task's log, the secrets the environment holds:
     the pseudonymisation key and the passwords of the database URLs (``SOTELAKE_*_URL``). The
     Connections' passwords Airflow masks itself; texts the pipeline writes are withheld anyway
-    (privacy.withhold)."""
+    (sotelake.withholding)."""
     from airflow.sdk.log import mask_secret
 
     for name, value in os.environ.items():

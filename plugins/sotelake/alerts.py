@@ -8,7 +8,7 @@ Off by default; configure with environment variables (compose: the .env file):
                              (default localhost), SOTELAKE_SMTP_PORT (25), SOTELAKE_ALERT_FROM
 
 A failing notification is logged and never fails anything else. Alerts carry names, ids and the
-error message, withheld (privacy.withhold: no password, no henkilötunnus), as every error the
+error message, withheld (sotelake.withholding: no password, no henkilötunnus), as every error the
 pipeline raises already is.
 """
 
@@ -21,7 +21,7 @@ import smtplib
 import urllib.request
 from email.message import EmailMessage
 
-from sotelake.privacy.withhold import withhold
+from sotelake.withholding import withhold
 
 log = logging.getLogger(__name__)
 

@@ -98,11 +98,11 @@ def reports(settings: Settings | None = None) -> Asset:
 
 def bi_warehouse(url: str | None) -> Asset:
     """The PostgreSQL BI warehouse (its address without credentials), as its log of
-    publications: every copy of the public marts adds a row to it (publish.bi_warehouse). A
+    publications: every copy of the public marts adds a row to it (transform.bi_warehouse). A
     postgres:// asset names a table (Airflow's postgres provider checks it)."""
     from urllib.parse import urlsplit
 
-    from sotelake.publish.bi_warehouse import INTERNAL_SCHEMA
+    from sotelake.transform.bi_warehouse import INTERNAL_SCHEMA
 
     parts = urlsplit(url or "postgresql://localhost:5432/")
     database = parts.path.strip("/") or "postgres"

@@ -383,7 +383,7 @@ def cmd_packages(args) -> int:
 
 def _bi_warehouse_url(args) -> str:
     """The URL given on the command line, else the configured one; exit 2 without either."""
-    from sotelake.publish.bi_warehouse import URL_ENV, bi_warehouse_url
+    from sotelake.transform.bi_warehouse import URL_ENV, bi_warehouse_url
 
     url = args.url or bi_warehouse_url()
     if not url:
@@ -392,7 +392,7 @@ def _bi_warehouse_url(args) -> str:
 
 
 def cmd_publish_postgres(args) -> int:
-    from sotelake.publish.bi_warehouse import publish_to_postgres
+    from sotelake.transform.bi_warehouse import publish_to_postgres
 
     publication = publish_to_postgres(_bi_warehouse_url(args), get_settings(), run_id="manual")
     print(json.dumps(asdict(publication), indent=2))
@@ -421,8 +421,8 @@ def _manual_run_id() -> str:
 
 
 def cmd_scan_privacy(args) -> int:
+    from sotelake.lake.privacy_scan import scan_tree
     from sotelake.lake.storage import object_store_root, on_object_store
-    from sotelake.privacy.scan import scan_tree
 
     settings = get_settings()
     if args.folder:
@@ -859,8 +859,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s" if args.debug else "%(message)s",
     )
-    from sotelake.privacy.withhold import withheld_error
     from sotelake.settings import ConfigurationError
+    from sotelake.withholding import withheld_error
 
     command = f"sotelake {args.command}"
     try:

@@ -305,11 +305,11 @@ def publish(
     warehouse. All read the DuckDB file, whichever engine built it (transform.serving); on
     the postgres target the BI warehouse is where the build ran, so there is nothing to copy."""
     from sotelake.publish import lineage
-    from sotelake.publish.bi_warehouse import bi_warehouse_url, publish_to_postgres
     from sotelake.publish.gold import export_gold
     from sotelake.publish.indicator_report import render_indicator_report
     from sotelake.publish.packages import render_packages
     from sotelake.publish.steward_report import render_steward_report
+    from sotelake.transform.bi_warehouse import bi_warehouse_url, publish_to_postgres
 
     settings = settings or get_settings()
     packages = render_packages(settings, run_id=run_id)

@@ -30,12 +30,12 @@ from sotelake import engine
 from sotelake.lake import freshness, open_items, state, storage, zones
 from sotelake.lake.audit import LoadResult, write_audit
 from sotelake.privacy import hetu
-from sotelake.privacy.withhold import CANDIDATE, screen_codes, withheld_error, withhold
 from sotelake.settings import Settings, get_settings
 from sotelake.sources import fhir
 from sotelake.sources.files import Intake, reject, take_files
 from sotelake.sources.readers import attach, extensions_for, select_sql
 from sotelake.sources.registry import Source, Table
+from sotelake.withholding import CANDIDATE, screen_codes, withheld_error, withhold
 
 if TYPE_CHECKING:
     from sotelake.lake.storage import LakePath

@@ -3,7 +3,7 @@
 Validation is python-stdnum's (checksum, birth date, and every century sign including the ones
 introduced in 2023: ``-YXWVU`` for the 1900s, ``A-F`` for the 2000s, ``+`` for the 1800s).
 A code already written in its compact form is checked here by the same rules, five times faster
-(tests/test_henkilotunnus.py compares the two); every other spelling goes to stdnum.
+(tests/privacy/test_henkilotunnus.py compares the two); every other spelling goes to stdnum.
 A valid code becomes ``HMAC-SHA256(key, code)``: the same person gets the same pseudonym in every
 source system as long as the key is the same, and without the key a pseudonym cannot be turned
 back into a code. An invalid code is never passed on: the caller quarantines the row with the

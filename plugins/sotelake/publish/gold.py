@@ -1,6 +1,7 @@
 """The gold zone: Parquet exports of the public marts, for BI tools that read files.
 
-    <lake>/gold/<schema>/<table>.parquet     one file per public relation (publish.public_interface)
+    <lake>/gold/<schema>/<table>.parquet     one file per public relation
+                                             (transform.public_interface)
     <lake>/gold/public/<schema>/<table>.parquet  the aggregates only, for wide audiences
                                              (public_interface.aggregate_relations: the
                                              indicators, the dimensions without persons)
@@ -26,8 +27,8 @@ from typing import TYPE_CHECKING
 from sotelake.engine import connect_warehouse, literal
 from sotelake.lake import storage
 from sotelake.lake.zones import GOLD
-from sotelake.publish.public_interface import aggregate_relations, public_relations
 from sotelake.settings import Settings, get_settings
+from sotelake.transform.public_interface import aggregate_relations, public_relations
 
 if TYPE_CHECKING:
     from sotelake.lake.storage import LakePath

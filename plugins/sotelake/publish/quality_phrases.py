@@ -3,8 +3,9 @@
 Every Great Expectations type the suites use, every reason code a quarantined row can carry
 (extraction: ``missing``, ``bad_type``, ``parse_error``; henkilötunnus: ``hetu_*``; a failed
 expectation of severity error: ``dq_<check>``) and every dbt test the project uses has a phrase:
-what it means, what to do, and who usually fixes it (``OWNERS``). tests/test_steward_report.py
-checks that nothing the suites, the readers and the dbt project can produce is missing here.
+what it means, what to do, and who usually fixes it (``OWNERS``).
+tests/publish/test_steward_report.py checks that nothing the suites, the readers and the dbt
+project can produce is missing here.
 """
 
 from __future__ import annotations

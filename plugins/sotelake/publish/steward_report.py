@@ -8,7 +8,7 @@ with counts, the shapes of the failing values and example rows (pseudonymised; f
 stewards-only dq.validation_examples), the quarantine by reason, the reconciliation checks, the
 revisions of published indicator values, and a trend over the last load dates. It reads the
 warehouse's dq schema and the lake's open items, and links to the GX Data Docs built beside it.
-Every text it shows of a load (errors, notes, example rows) passes through privacy.withhold,
+Every text it shows of a load (errors, notes, example rows) passes through sotelake.withholding,
 though the pipeline stored it so already.
 
 It stays usable with thousands of validation results: it shows the latest load of each table
@@ -25,11 +25,11 @@ from pathlib import Path
 
 from sotelake import engine
 from sotelake.lake import open_items
-from sotelake.privacy.withhold import withhold
 from sotelake.publish import charts, quality_phrases, rendering
 from sotelake.quality.validate import DOCS_SITES, docs_site
 from sotelake.settings import Settings, get_settings
 from sotelake.transform.dbt_build import test_results_file
+from sotelake.withholding import withhold
 
 log = logging.getLogger(__name__)
 

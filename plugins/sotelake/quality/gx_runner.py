@@ -6,7 +6,7 @@ becomes one row of ``dq.validation_results``, with the positions of the failing 
 the caller. A result row says how many values failed and their shapes (``'12,5 h'`` ->
 ``'99,9 a'``), never the values: the caller adds example rows for stewards only
 (``examples_json``, dq.validation_examples). Data Docs are built from the same context into the
-steward report's folder, withheld (privacy.withhold) before they are written.
+steward report's folder, withheld (sotelake.withholding) before they are written.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sotelake.privacy.withhold import shape, withhold
 from sotelake.quality.data_docs import make_offline, write_index
 from sotelake.quality.suites import SuiteError
+from sotelake.withholding import shape, withhold
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ class GreatExpectations:
         """Render Data Docs for every batch validated in this context; returns the index.
 
         Their pages show failing values (raw rows are pseudonymised and their free text
-        screened already); every page passes through privacy.withhold all the same. GX's pages
+        screened already); every page passes through sotelake.withholding all the same. GX's pages
         load their styles and scripts from the internet: each is made to work offline
         (data_docs.make_offline), and the index, which GX fills with a script, is written again
         as a static page."""

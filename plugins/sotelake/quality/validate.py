@@ -34,11 +34,11 @@ from sotelake import engine
 from sotelake.lake import open_items, storage, zones
 from sotelake.lake.audit import read_audit, write_audit
 from sotelake.lake.load import QUARANTINE_SCHEMA
-from sotelake.privacy.withhold import withhold_values
 from sotelake.quality.gx_runner import RESULT_SCHEMA, GreatExpectations, referenced_columns
 from sotelake.quality.suite_spec import mart_suite_path
 from sotelake.quality.suites import read_suite, suite_path
 from sotelake.settings import Settings, get_settings
+from sotelake.withholding import withhold_values
 
 if TYPE_CHECKING:
     from sotelake.lake.storage import LakePath
@@ -362,7 +362,7 @@ def _quarantine_reasons(outcome) -> dict[int, list[str]]:
 def _add_examples(outcome, batch: pa.Table, quarantined: set[int]) -> None:
     """A few failing rows of each failing expectation, as JSON for stewards (``examples_json``,
     read by dq.validation_examples only): not a row that goes to the quarantine, no internal
-    column, every text withheld (privacy.withhold)."""
+    column, every text withheld (sotelake.withholding)."""
     visible = [c for c in batch.column_names if not c.startswith("_")]
     for row, positions in outcome.failing_positions:
         shown = list(islice((p for p in positions if p not in quarantined), EXAMPLES))

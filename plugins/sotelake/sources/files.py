@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 
 from sotelake.engine import literal
-from sotelake.privacy.withhold import column_label, withhold
 from sotelake.sources.errors import SourceSchemaError
+from sotelake.withholding import column_label, withhold
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,17 @@ from urllib.parse import urlparse
 import duckdb
 
 from sotelake.engine import literal, quote
-from sotelake.privacy.scan import columns_with_henkilotunnus
-from sotelake.privacy.withhold import column_label, looks_like_column_name, withhold
 from sotelake.settings import ConfigurationError, Settings
 from sotelake.sources.errors import SourceSchemaError
 from sotelake.sources.fhir import PARSE_ERROR
 from sotelake.sources.registry import Column, Source, Table
 from sotelake.sources.window import Window
+from sotelake.withholding import (
+    column_label,
+    columns_with_henkilotunnus,
+    looks_like_column_name,
+    withhold,
+)
 
 __all__ = ["Query", "SourceSchemaError", "attach", "extensions_for", "select_sql"]
 
@@ -250,7 +254,7 @@ def select_sql(
         )
     problem_expr = f"NULLIF(concat_ws(';', {', '.join(problems)}), '')" if problems else "NULL"
     # the row's names, addresses and codes as delivered, for a quarantined row only: what its
-    # quarantine record must not quote anywhere (privacy.withhold); never stored themselves
+    # quarantine record must not quote anywhere (sotelake.withholding); never stored themselves
     private = [
         f"{quote(c.name)} := {quote(c.name)}::VARCHAR"
         for c in table.columns

@@ -353,7 +353,7 @@ def build_on_postgres(
 ) -> DbtResult:
     """The dbt build on a PostgreSQL warehouse: copy the lake in, then ``dbt build`` with the
     ``postgres`` target (the same models; grants give bi_reader the public marts)."""
-    from sotelake.publish.bi_warehouse import ensure_roles
+    from sotelake.transform.bi_warehouse import ensure_roles
     from sotelake.transform.lake_copy import copy_lake_to_postgres
 
     settings = settings or get_settings()

@@ -27,7 +27,7 @@ from sotelake.sources.registry import Column, Source, Table, load_registry
 
 HEADER = (
     "# Generated from config/sources.yml by `sotelake dbt-sources`: edit the registry, not this\n"
-    "# file (tests/test_dbt_sources.py keeps the two in step).\n"
+    "# file (tests/transform/test_dbt_sources.py keeps the two in step).\n"
 )
 EXTERNAL_LOCATION = (
     "read_parquet('{{{{ env_var('SOTELAKE_LAKE', '../data/lake') }}}}/raw/{source}/{{name}}/"

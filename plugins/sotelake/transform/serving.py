@@ -25,8 +25,8 @@ import time
 
 from sotelake.engine import connect, literal, quote
 from sotelake.lake.storage import clear_scratch, release_scratch, scratch_dir
-from sotelake.publish.public_interface import PUBLIC_SCHEMAS, public_relations, steward_relations
 from sotelake.settings import Settings
+from sotelake.transform.public_interface import PUBLIC_SCHEMAS, public_relations, steward_relations
 from sotelake.transform.targets import BuildTarget
 
 log = logging.getLogger(__name__)

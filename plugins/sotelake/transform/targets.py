@@ -103,7 +103,7 @@ def build_target(
 ) -> BuildTarget:
     """The configured engine; on ``postgres``, with the BI warehouse it builds in."""
     if settings.dbt_target == "postgres":
-        from sotelake.publish.bi_warehouse import CONNECTION_ID, URL_ENV, bi_warehouse_url
+        from sotelake.transform.bi_warehouse import CONNECTION_ID, URL_ENV, bi_warehouse_url
 
         url = bi_warehouse_url(connection_lookup)
         if not url:

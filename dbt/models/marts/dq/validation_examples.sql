@@ -1,4 +1,4 @@
--- Stewards only, like dq.quarantine (publish.public_interface.STEWARDS_ONLY): per failing
+-- Stewards only, like dq.quarantine (transform.public_interface.STEWARDS_ONLY): per failing
 -- expectation of a validated batch, a few of its failing rows as JSON, identifiers withheld;
 -- never a row that validation quarantined (those are in dq.quarantine). Read from the same
 -- lake files as dq.validation_results; a daily build replaces the batches whose results

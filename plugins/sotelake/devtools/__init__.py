@@ -1,1 +1,0 @@
-"""Developer and test tooling (not used by the pipeline at run time)."""

@@ -1,0 +1,215 @@
+"""The demo county generator: deterministic, at the chosen scale, with plausible Finnish rates."""
+
+import csv
+import hashlib
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+from stdnum.fi import hetu as stdnum_hetu
+from support import independent
+
+from sotelake.demo.changes import advance
+from sotelake.demo.generate import DemoSpec, generate
+
+SMALL = DemoSpec(residents=2_000, seed=11)
+
+
+def fingerprint(data_dir: Path) -> str:
+    """Hash of every table row of the record system and every landing file's bytes."""
+    digest = hashlib.sha256()
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    for (table,) in con.execute("select name from sqlite_master where type='table' order by name"):
+        for row in con.execute(f"select * from {table} order by 1"):
+            digest.update(repr(row).encode())
+    for path in sorted((data_dir / "landing").rglob("*.csv")):  # ledger, legacy, HR, population
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo-a")
+    return path, generate(SMALL, path)
+
+
+def test_same_seed_same_data_other_seed_other_data(small_demo, tmp_path):
+    first, _ = small_demo
+    generate(SMALL, tmp_path / "again")
+    generate(DemoSpec(residents=2_000, seed=12), tmp_path / "other")
+    assert fingerprint(first) == fingerprint(tmp_path / "again")
+    assert fingerprint(first) != fingerprint(tmp_path / "other")
+
+
+def test_scale_geography_and_population_table(small_demo):
+    data_dir, manifest = small_demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    assert con.execute("select count(*) from patients").fetchone()[0] == 2_000
+    municipalities = {r[0] for r in con.execute("select distinct municipality_code from patients")}
+    # Pohjanmaa's 14 real municipality codes (Statistics Finland)
+    assert municipalities == {
+        "231",
+        "280",
+        "287",
+        "288",
+        "399",
+        "440",
+        "475",
+        "499",
+        "545",
+        "598",
+        "599",
+        "893",
+        "905",
+        "946",
+    }
+    with open(data_dir / "landing" / "population" / "residents_2025.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    assert sum(int(r["residents"]) for r in rows) == 2_000
+    vaasa = sum(int(r["residents"]) for r in rows if r["municipality_code"] == "905")
+    assert 0.35 < vaasa / 2_000 < 0.42  # Vaasa is 38 % of the county
+    assert (
+        json.loads((data_dir / "sources" / "demo_manifest.json").read_text())["spec"]["seed"] == 11
+    )
+    assert manifest["rows"]["unified_record"]["patients"] == 2_000
+
+
+def test_henkilotunnus_are_unique_and_valid_except_the_injected_errors(small_demo):
+    data_dir, manifest = small_demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    codes = [r[0] for r in con.execute("select hetu from patients")]
+    assert len(set(codes)) == len(codes)
+    invalid = [c for c in codes if not stdnum_hetu.is_valid(c)]
+    assert len(invalid) == manifest["invalid_hetu"] == round(2_000 * SMALL.invalid_hetu_rate)
+    assert {c[6] for c in codes} >= {"-", "A"}
+
+
+def _count(con, sql: str) -> int:
+    return con.execute(sql).fetchone()[0]
+
+
+def test_rates_are_plausible_for_finland(small_demo):
+    data_dir, manifest = small_demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    per_resident = {
+        "pc_physician": _count(
+            con,
+            "select count(*) from visits join units using (unit_id) "
+            "where unit_type = 'health_station' and professional_group = 'LK' "
+            "and contact_type = 'R10'",
+        )
+        + manifest["rows"]["legacy_record"]["visits"] * 0.4,
+        "pc_emergency": _count(
+            con,
+            "select count(*) from visits join units using (unit_id) "
+            "where unit_type = 'primary_emergency'",
+        ),
+        "specialist_emergency": _count(
+            con,
+            "select count(*) from visits join units using (unit_id) "
+            "where unit_type = 'specialist_emergency'",
+        ),
+        "inpatient_episodes": _count(con, "select count(*) from inpatient_episodes"),
+        "remote": _count(con, "select count(*) from visits where contact_type <> 'R10'"),
+    }
+    rates = {k: v / 2_000 for k, v in per_resident.items()}
+    assert 0.7 < rates["pc_physician"] < 1.4  # about one physician visit per resident per year
+    assert 0.15 < rates["pc_emergency"] < 0.4 and 0.1 < rates["specialist_emergency"] < 0.35
+    assert 0.05 < rates["inpatient_episodes"] < 0.2 and 1.0 < rates["remote"] < 2.2
+    statuses = dict(con.execute("select status, count(*) from appointments group by status"))
+    assert set(statuses) == {"attended", "no_show", "booked", "free"}
+    assert (
+        _count(
+            con,
+            "select count(*) from appointments where booked_at < created_at "
+            "or booked_at > slot_start",
+        )
+        == 0
+    )
+    aged = {p for (p,) in con.execute("select patient_id from patients")}
+    assert aged and _count(con, "select count(distinct patient_id) from home_care_decisions") > 0
+    # shares of the target groups at the period end (residents 75+ and children)
+    with open(data_dir / "landing" / "population" / "residents_2025.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    over_75 = sum(int(r["residents"]) for r in rows if int(r["age"]) >= 75)
+    children = sum(int(r["residents"]) for r in rows if int(r["age"]) <= 17)
+    home_care = _count(con, "select count(*) from home_care_decisions where end_date is null")
+    round_the_clock = _count(
+        con, "select count(*) from round_the_clock_care where end_date is null"
+    )
+    placed = _count(
+        con,
+        "select count(*) from child_welfare_placements "
+        "where end_date is null or end_date >= '2025-01-01'",
+    )
+    assert 0.05 < home_care / over_75 < 0.15
+    assert 0.03 < round_the_clock / over_75 < 0.09
+    assert 0.005 < placed / children < 0.025
+    assert len(list((data_dir / "landing" / "finance").glob("gl_2025-*.csv"))) == 12
+
+
+def test_no_appointment_slots_on_finnish_holidays(small_demo):
+    """Health stations open no slots on weekends or holidays, movable ones included (the
+    holidays computed independently: tests/support/independent.py)."""
+    path, _ = small_demo
+    con = sqlite3.connect(path / "sources" / "unified_record.sqlite")
+    slot_days = {
+        date.fromisoformat(d)
+        for (d,) in con.execute("select distinct substr(slot_start, 1, 10) from appointments")
+    }
+    years = {d.year for d in slot_days}
+    holidays = set().union(*(independent.finnish_weekday_holidays(y) for y in years))
+    assert date(2025, 4, 18) in holidays and len(slot_days) > 200
+    assert not {d for d in slot_days if d in holidays or d.weekday() >= 5}
+
+
+def test_legacy_files_use_the_old_dialects(small_demo):
+    data_dir, manifest = small_demo
+    files = sorted((data_dir / "landing" / "legacy_record").glob("kaynnit_*.csv"))
+    assert manifest["legacy"]["cutover"] == "2025-04-01"
+    assert {f.name.split("_")[1] for f in files} == {"231", "280", "287", "545"}
+    assert {f.name.split("_")[2][:7] for f in files} == {"2025-01", "2025-02", "2025-03"}
+    for path in files:
+        raw = path.read_bytes()
+        if path.name.split("_")[1] in ("280", "545"):  # Windows-1252: Ä is one byte, no BOM
+            assert not raw.startswith(b"\xef\xbb\xbf") and "LÄÄKÄRI".encode("cp1252") in raw
+        else:
+            assert raw.startswith(b"\xef\xbb\xbf")
+        header = raw.decode("cp1252" if not raw.startswith(b"\xef") else "utf-8-sig").splitlines()
+        assert header[0].startswith("HETU;NIMI;KUNTA;KAYNTIPVM")
+        assert "," in header[1].split(";")[9] and header[1].split(";")[3].count(".") == 2
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    early = _count(
+        con,
+        "select count(*) from visits join units using (unit_id) where "
+        "municipality_code in ('231','280','287','545') and unit_type = 'health_station' "
+        "and visit_start < '2025-04-01'",
+    )
+    assert early == 0, (
+        "before the cut-over these municipalities' visits are only in the legacy files"
+    )
+
+
+def test_advancing_a_day_changes_rows_of_that_day(tmp_path):
+    generate(DemoSpec(residents=1_000, seed=4), tmp_path)
+    counts = advance(tmp_path, date(2026, 1, 2))
+    assert counts["new_visits"] > 0 and counts["deleted_visits"] >= 0
+    con = sqlite3.connect(tmp_path / "sources" / "unified_record.sqlite")
+    changed = _count(con, "select count(*) from visits where updated_at >= '2026-01-02'")
+    assert changed == counts["new_visits"] + counts["corrected_visits"] + counts["deleted_visits"]
+    again = tmp_path / "again"
+    generate(DemoSpec(residents=1_000, seed=4), again)
+    assert advance(again, date(2026, 1, 2)) == counts
+    assert fingerprint(again) == fingerprint(tmp_path)
+
+
+def test_spec_years_spans_the_period(tmp_path):
+    manifest = generate(DemoSpec(residents=300, years=2, start_year=2024, seed=3), tmp_path)
+    assert manifest["period"] == ["2024-01-01", "2025-12-31"]
+    assert sorted(p.name for p in (tmp_path / "landing" / "population").iterdir()) == [
+        "residents_2024.csv",
+        "residents_2025.csv",
+    ]
+    assert len(list((tmp_path / "landing" / "finance").glob("gl_*.csv"))) == 24
