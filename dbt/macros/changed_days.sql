@@ -165,3 +165,21 @@
             select 'U' || visits.visit_id from {{ visits }} as visits
             inner join {{ patients }} as patients on patients.patient_id = visits.patient_id)
 {%- endmacro %}
+
+{#- int_inpatient_episodes_of_unidentified_patients' changed days, as for visits above. -#}
+{% macro changed_unidentified_episode_days() -%}
+    {%- set episodes = ref('stg_unified_record__inpatient_episodes') -%}
+    {%- set patients = ref('int_patients_unidentified') -%}
+    select cast(admitted_at as date) as day from {{ episodes }}
+    where _published_at > {{ newest_row() }}
+        and patient_id in (select patient_id from {{ patients }})
+    union all
+    select cast(admitted_at as date) from {{ episodes }}
+    where patient_id in (select patient_id from {{ patients }} where _published_at > {{ newest_row() }})
+    union all
+    select admitted_date from {{ this }}
+    where episode_id in (select episode_id from {{ episodes }} where _published_at > {{ newest_row() }})
+        or episode_id not in (
+            select episodes.episode_id from {{ episodes }} as episodes
+            inner join {{ patients }} as patients on patients.patient_id = episodes.patient_id)
+{%- endmacro %}
