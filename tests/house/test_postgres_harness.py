@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -153,7 +154,11 @@ def test_stopped_by_the_watchdog_when_python_is_killed():
         time.sleep(600)
         """
     )
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    tests = str(Path(__file__).resolve().parents[1])  # where the tests' support package is
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         port, tmpdir, pid = child.stdout.readline().split()
         assert port_open(int(port))

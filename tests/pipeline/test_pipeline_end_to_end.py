@@ -32,7 +32,7 @@ from sotelake.demo.generate import DemoSpec, generate
 from sotelake.lake.privacy_scan import scan_tree
 from sotelake.publish.lineage import lineage_file, warehouse_dataset
 from sotelake.quality.suite_spec import build_mart_suites
-from sotelake.settings import get_settings
+from sotelake.settings import REPO_ROOT, get_settings
 from sotelake.sources.registry import all_tables, load_registry
 from sotelake.transform.bi_warehouse import URL_ENV
 from sotelake.transform.public_interface import STEWARDS_ONLY, public_relations
@@ -212,6 +212,39 @@ def test_visits_of_patients_with_an_invalid_identifier_count_unlinked(run, wareh
         "(select visit_key from intermediate.int_visits_of_unidentified_patients)"
     ).fetchone()[0]
     assert linked == 0
+    # their inpatient episodes too, in specialist_inpatient_episodes_per_1000
+    episodes = independent.episodes_of_unidentified_patients(SESSION_DATA)
+    unlinked = warehouse.execute(
+        "select count(*), count(home_municipality_code) from "
+        "intermediate.int_inpatient_episodes_of_unidentified_patients"
+    ).fetchone()
+    assert unlinked == (episodes, episodes)
+    # the indicator's municipal months (as computed, before disclosure control) count both
+    counted, expected = warehouse.execute(
+        "with months as (select area_code, period_start, numerator "
+        "  from indicators.indicator_values_computed where area_level = 'municipality' "
+        "  and period_grain = 'month' "
+        "  and indicator_id = 'specialist_inpatient_episodes_per_1000'), "
+        "episodes as (select home_municipality_code, admitted_date "
+        "  from marts.fct_inpatient_episodes "
+        "  union all select home_municipality_code, admitted_date "
+        "  from intermediate.int_inpatient_episodes_of_unidentified_patients) "
+        "select (select sum(numerator) from months), count(*) from episodes "
+        "inner join months on months.area_code = episodes.home_municipality_code "
+        "and months.period_start = date_trunc('month', episodes.admitted_date)"
+    ).fetchone()
+    assert counted == expected
+    assert (
+        counted
+        > warehouse.execute(
+            "select count(*) from marts.fct_inpatient_episodes inner join "
+            "(select distinct area_code, period_start from indicators.indicator_values_computed "
+            " where indicator_id = 'specialist_inpatient_episodes_per_1000' "
+            " and area_level = 'municipality' and period_grain = 'month') as months "
+            "on months.area_code = home_municipality_code "
+            "and months.period_start = date_trunc('month', admitted_date)"
+        ).fetchone()[0]
+    )
 
 
 def test_net_cost_per_resident_matches_the_ledger(run, warehouse):
@@ -495,7 +528,10 @@ def test_packages_have_their_sections_in_csv_parquet_and_html(run, warehouse):
             key = (row["indicator_id"], row["area_level"], row["area_code"], row["breakdown_code"])
             assert close(row["value"], published[key]), key
         html = (folder / f"{package}.html").read_text(encoding="utf-8")
-        assert html.count('data-section="') == 8  # four sections, Finnish and Swedish
+        # four sections, in Finnish and Swedish, and where the package has an indicator that
+        # Sotkanet has, the national comparison (test_the_national_comparison_...)
+        national = html.count('data-section="national"')
+        assert html.count('data-section="') - national == 8 and national in (0, 2)
 
 
 def test_small_cells_are_suppressed_in_every_package(run, warehouse):
@@ -680,6 +716,52 @@ def test_the_indicator_report_shows_trend_and_comparison_in_both_languages(run, 
     assert page.locator("#fi code.as-of").inner_text() == run_of_values
     assert errors == []
     page.close()
+
+
+def test_the_national_comparison_puts_sotkanet_beside_the_county_s_own(run, warehouse, browser):
+    """The demo's Sotkanet downloads (landing/sotkanet, the API's format) reach
+    marts.indicator_comparison: the country and every wellbeing services county, each county
+    placed by its Finnish name. The residents Sotkanet gives the county are those of its
+    population files (added up here from the files), and so are the project's own; the report
+    and the packages show Sotkanet's values beside the county's."""
+    from support.chromium import open_page
+
+    rows = warehouse.execute(
+        "select indicator_id, year, area_level, area_code, comparison, sotkanet_value, own_value "
+        "from marts.indicator_comparison"
+    ).fetchall()
+    counties = {r[3] for r in rows if r[2] == "county"}
+    reference = (REPO_ROOT / "dbt" / "seeds" / "reference" / "wellbeing_counties.csv").read_text()
+    assert counties == {line.split(",")[0] for line in reference.splitlines()[1:]}
+    assert {r[4] for r in rows if r[2] == "county" and r[3] == SPEC.county} == {"own"}
+    assert {(r[3], r[4]) for r in rows if r[2] == "country"} == {("FI", "country")}
+    residents: dict[int, int] = {}
+    for path in (SESSION_DATA / "landing" / "population").glob("residents_*.csv"):
+        for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+            year, _, _, _, count = line.split(";")
+            residents[int(year)] = residents.get(int(year), 0) + int(count)
+    own = {
+        r[1]: (r[5], r[6])
+        for r in rows
+        if r[0] == "population_residents" and r[2] == "county" and r[3] == SPEC.county
+    }
+    assert own == {year: (float(n), float(n)) for year, n in residents.items()}
+    # the report: the county's Sotkanet value and its own, the country as the reference line
+    page, errors = open_page(
+        browser, (get_settings().reports / "indicators" / "index.html").as_uri()
+    )
+    national = page.locator('#fi section[data-indicator="population_residents"] .national')
+    assert float(national.get_attribute("data-own")) == residents[max(residents)]
+    assert float(national.get_attribute("data-sotkanet")) == residents[max(residents)]
+    assert national.locator("line.reference").count() == 1
+    assert national.locator("rect.bar").count() == len(counties)
+    assert errors == []
+    page.close()
+    # the packages: a section of Sotkanet's values beside the county's own
+    folder = get_settings().reports / "packages" / f"{SPEC.county}-2025"
+    html = (folder / "primary_care.html").read_text(encoding="utf-8")
+    assert 'data-section="national"' in html and "Sotkanet" in html
+    assert 'class="national-comparison"' in html
 
 
 def test_every_page_the_run_wrote_works_offline(run, browser):

@@ -8,6 +8,7 @@ Output (under the data directory):
 - ``landing/hr/``: person-years and sick-leave days by cost centre and month;
 - ``landing/purchased_services/``: a service-voucher provider's FHIR bulk export (NDJSON);
 - ``landing/population/residents_YYYY.csv``: residents on 31 December by municipality, age, sex;
+- ``landing/sotkanet/``: Sotkanet downloads for the national comparison (synthetic values);
 - ``sources/demo_manifest.json``: what was generated (seed, scale, period, rows per table).
 
 Everything is a function of (county, residents, start year, years, seed): the same arguments
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sotelake.demo import faults, finance, legacy_system, purchased_services
+from sotelake.demo import faults, finance, legacy_system, purchased_services, sotkanet_downloads
 from sotelake.demo.geography import county_municipalities
 from sotelake.demo.population import add_moves, generate_residents
 from sotelake.demo.record_system import generate_record_system
@@ -82,7 +83,7 @@ def write_population(residents, spec: DemoSpec, folder: Path) -> dict[str, int]:
 
 
 # The parts of generate() that report their end to its ``progress`` (sotelake demo's bar)
-GENERATION_STEPS = 7
+GENERATION_STEPS = 8
 
 
 def generate(spec: DemoSpec, data_dir: Path, progress: Callable[[str], None] | None = None) -> dict:
@@ -130,6 +131,10 @@ def generate(spec: DemoSpec, data_dir: Path, progress: Callable[[str], None] | N
     done("purchased services (FHIR)")
     population_rows = write_population(residents, spec, landing / "population")
     done("population")
+    sotkanet_rows = sotkanet_downloads.write_downloads(
+        spec.county, landing / "population", landing / "sotkanet", spec.seed
+    )
+    done("Sotkanet downloads")
     manifest = {
         "spec": asdict(spec),
         "period": [spec.period_start.isoformat(), spec.period_end.isoformat()],
@@ -149,6 +154,7 @@ def generate(spec: DemoSpec, data_dir: Path, progress: Callable[[str], None] | N
                 "residents": sum(population_rows.values()),
                 "files": len(population_rows),
             },
+            "sotkanet": sotkanet_rows,
         },
         "invalid_hetu": int((~residents.hetu_valid).sum()),
         "moved": moved,

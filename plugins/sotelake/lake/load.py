@@ -31,7 +31,7 @@ from sotelake.lake import freshness, open_items, state, storage, zones
 from sotelake.lake.audit import LoadResult, write_audit
 from sotelake.privacy import hetu
 from sotelake.settings import Settings, get_settings
-from sotelake.sources import fhir
+from sotelake.sources import fhir, sotkanet
 from sotelake.sources.files import Intake, reject, take_files
 from sotelake.sources.readers import attach, extensions_for, select_sql
 from sotelake.sources.registry import Source, Table
@@ -225,12 +225,14 @@ def load_table(
                     delivered = sorted(p for p in folder.glob(table.files) if p.is_file())
                 if table.mode == "incremental":
                     delivered = state.new_files(lake, source.name, table.name, load_date, delivered)
-                if source.kind == "fhir_bulk":  # a file that cannot be read whole is set aside
-                    delivered = _whole_export_files(delivered, result, intake)
+                if source.kind in ("fhir_bulk", "sotkanet"):  # a file not whole is set aside
+                    delivered = _whole_files(source.kind, delivered, result, intake)
                     aside.update(intake.set_aside)
                 window.files = {p.name: state.file_signature(p) for p in delivered}
                 if source.kind == "fhir_bulk":
                     files = _flatten_fhir(folder, table, delivered, scratch) if delivered else []
+                elif source.kind == "sotkanet":
+                    files = _flatten_sotkanet(table, delivered, scratch) if delivered else []
                 else:
                     intake = take_files(
                         delivered,
@@ -407,12 +409,14 @@ def _note_items(
     open_items.update(lake, change)
 
 
-def _whole_export_files(files: list[Path], result: LoadResult, intake: Intake) -> list[Path]:
-    """The export files that can be read whole; the others are set aside (``_rejected/``)."""
+def _whole_files(kind: str, files: list[Path], result: LoadResult, intake: Intake) -> list[Path]:
+    """The files (a FHIR export's, Sotkanet's) that can be read whole; the others are set
+    aside (``_rejected/``) with the reason."""
+    check = fhir.check_export_file if kind == "fhir_bulk" else sotkanet.check_file
     whole = []
     for path in files:
         try:
-            fhir.check_export_file(path)
+            check(path)
         except fhir.IncompleteFile as bad:
             intake.set_aside[path.name] = reject(path, str(bad)).name
             result.rejected_files[path.name] = str(bad)
@@ -433,6 +437,16 @@ def _flatten_fhir(folder: Path, table: Table, files: list[Path], scratch: Path) 
     target = scratch / f"{table.resource}.parquet"
     with pq.ParquetWriter(target, fhir.schema(columns)) as writer:
         for batch in fhir.read_resources(folder, table.resource, columns, BATCH_ROWS, files):
+            writer.write_batch(batch)
+    return [target]
+
+
+def _flatten_sotkanet(table: Table, files: list[Path], scratch: Path) -> list[Path]:
+    """The records' declared paths as text columns, in one Parquet file."""
+    columns = {c.name: c.path for c in table.kept_columns}
+    target = scratch / f"{table.name}.parquet"
+    with pq.ParquetWriter(target, fhir.schema(columns)) as writer:
+        for batch in sotkanet.read_records(files, columns, BATCH_ROWS):
             writer.write_batch(batch)
     return [target]
 

@@ -69,6 +69,10 @@ TEXT = {
         ),
         "held_back_mark": "lähde {sources} jäi pois: edellisen onnistuneen ajon luvut",
         "compared": {"municipality": "kunnat", "unit": "yksiköt", "county": "luokat"},
+        "national": "Kansallinen vertailu, Sotkanet {year}",
+        "national_line": "Hyvinvointialue {own_sotkanet} Sotkanetissa ({own} oma laskenta); "
+        "koko maa {country}",
+        "country": "Koko maa",
     },
     "sv": {
         "title": "Indikatorer",
@@ -112,6 +116,10 @@ TEXT = {
         ),
         "held_back_mark": "källan {sources} lämnades bort: siffror från föregående lyckade körning",
         "compared": {"municipality": "kommunerna", "unit": "enheterna", "county": "klasserna"},
+        "national": "Nationell jämförelse, Sotkanet {year}",
+        "national_line": "Välfärdsområdet {own_sotkanet} i Sotkanet ({own} egen beräkning); "
+        "hela landet {country}",
+        "country": "Hela landet",
     },
 }
 
@@ -272,6 +280,46 @@ def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
     }
 
 
+def _national(con, indicator: dict, lang: str) -> dict | None:
+    """Sotkanet's latest year of the indicator (marts.indicator_comparison): every wellbeing
+    services county's value, the county's own beside its own computation, the country's as
+    the reference line. None without a Sotkanet id or values."""
+    rows = con.execute(
+        "select year, area_level, area_code, area_name_fi, comparison, sotkanet_value, "
+        "own_value from marts.indicator_comparison where indicator_id = ? "
+        "and year = (select max(year) from marts.indicator_comparison "
+        "where indicator_id = ? and sotkanet_value is not null)",
+        [indicator["indicator_id"], indicator["indicator_id"]],
+    ).fetchall()
+    if not rows:
+        return None
+    text, decimals = TEXT[lang], indicator["decimals"]
+    year = rows[0][0]
+    country = next((r[5] for r in rows if r[1] == "country"), None)
+    counties = [r for r in rows if r[1] == "county"]
+    own = next((r for r in counties if r[4] == "own"), None)
+    bars = [(r[3] or r[2] or "?", r[5]) for r in counties]
+    return {
+        "year": year,
+        "heading": text["national"].format(year=year),
+        "line": text["national_line"].format(
+            own_sotkanet=number(own[5], decimals) if own and own[5] is not None else "–",
+            own=number(own[6], decimals) if own and own[6] is not None else "–",
+            country=number(country, decimals) if country is not None else "–",
+        ),
+        "own_sotkanet": own[5] if own else None,
+        "own_value": own[6] if own else None,
+        "country": country,
+        "chart": charts.bar_chart(
+            _by_value(bars),
+            title=text["national"].format(year=year),
+            decimals=decimals,
+            reference=country,
+            reference_label=text["country"],
+        ),
+    }
+
+
 def _by_value(bars: list[tuple[str, float | None]]) -> list[tuple[str, float | None]]:
     """Highest first; withheld cells last, by name."""
     return sorted(bars, key=lambda b: (b[1] is None, -(b[1] or 0), b[0]))
@@ -292,9 +340,12 @@ def _range(bars, county_value, decimals: int) -> dict | None:
     }
 
 
+# Sotkanet's values beside the county's: shown when the sotkanet source has been loaded
+COMPARISON = "marts.indicator_comparison"
 # the marts the report reads (dbt/models/_exposures.yml: indicator_report)
 READS = frozenset(
     {
+        COMPARISON,
         "marts.indicator_catalog",
         "marts.indicator_values",
         "marts.dim_municipality",
@@ -340,7 +391,7 @@ def render_indicator_report(settings: Settings | None = None, run_id: str | None
     con = engine.connect_warehouse(settings.warehouse)
     try:
         present = engine.tables(con)
-        needed = READS
+        needed = READS - {COMPARISON}  # the report shows what it has without it
         catalog, pages, groups = [], {lang: {} for lang in LANGUAGES}, []
         as_of, held_back = {}, []
         if needed <= present:  # a first run whose sources were all held back has none yet
@@ -362,6 +413,10 @@ def render_indicator_report(settings: Settings | None = None, run_id: str | None
                         **ind,
                         **_indicator_views(con, ind, labels, lang),
                         "as_of": as_of.get(ind["indicator_id"]),
+                        # the national comparison, when the sotkanet source has been loaded
+                        "national": _national(con, ind, lang)
+                        if ind.get("sotkanet_id") and COMPARISON in present
+                        else None,
                     }
                     for ind in catalog
                 }

@@ -44,6 +44,10 @@ TEXT = {
         "run": "Ajo",
         "downloads": "Lataa",
         "empty": "Tietovarastossa ei ole vielä indikaattoriarvoja tälle vuodelle.",
+        "national": "Kansallinen vertailu (THL:n Sotkanet)",
+        "own": "Oma laskenta",
+        "sotkanet_county": "Hyvinvointialue, Sotkanet",
+        "sotkanet_country": "Koko maa, Sotkanet",
     },
     "sv": {
         "title": "Social- och hälsovårdens informationspaket",
@@ -59,6 +63,10 @@ TEXT = {
         "run": "Körning",
         "downloads": "Ladda ner",
         "empty": "Informationslagret har ännu inga indikatorvärden för året.",
+        "national": "Nationell jämförelse (THL:s Sotkanet)",
+        "own": "Egen beräkning",
+        "sotkanet_county": "Välfärdsområdet, Sotkanet",
+        "sotkanet_country": "Hela landet, Sotkanet",
     },
 }
 COLUMNS = [
@@ -291,9 +299,45 @@ def _text() -> dict:
     return {lang: {**TEXT[lang], **package_layout.TEXT[lang]} for lang in LANGUAGES}
 
 
+def _national(con, package: Package, year: int, catalog: dict) -> list[dict]:
+    """The package's indicators that Sotkanet has for the year: the county's own value beside
+    Sotkanet's value of the county and of the whole country (marts.indicator_comparison)."""
+    ids = list(dict.fromkeys(i.indicator_id for _, items in package.sections for i in items))
+    if not ids:
+        return []
+    rows = con.execute(
+        "select indicator_id, "
+        "max(case when comparison = 'own' and area_level = 'county' then own_value end), "
+        "bool_or(comparison = 'own' and area_level = 'county' and own_suppressed), "
+        "max(case when comparison = 'own' and area_level = 'county' then sotkanet_value end), "
+        "max(case when area_level = 'country' then sotkanet_value end) "
+        f"from {COMPARISON} where year = ? and indicator_id in ({', '.join('?' * len(ids))}) "
+        "group by indicator_id",
+        [year, *ids],
+    ).fetchall()
+    found = {r[0]: r for r in rows}
+    return [
+        {
+            "indicator_id": indicator,
+            "names": {lang: catalog[indicator][f"name_{lang}"] for lang in LANGUAGES},
+            "units": {lang: catalog[indicator][f"unit_{lang}"] for lang in LANGUAGES},
+            "decimals": catalog[indicator]["decimals"],
+            "own": found[indicator][1],
+            "own_suppressed": bool(found[indicator][2]),
+            "county": found[indicator][3],
+            "country": found[indicator][4],
+        }
+        for indicator in ids
+        if indicator in found
+    ]
+
+
+# Sotkanet's values beside the county's: shown when the sotkanet source has been loaded
+COMPARISON = "marts.indicator_comparison"
 # the marts the packages read (dbt/models/_exposures.yml: sote_information_packages)
 READS = frozenset(
     {
+        COMPARISON,
         "marts.indicator_values",
         "marts.indicator_catalog",
         "marts.fct_population",
@@ -313,7 +357,7 @@ def render_packages(
     con = engine.connect_warehouse(settings.warehouse)
     try:
         present = engine.tables(con)
-        needed = READS
+        needed = READS - {COMPARISON}  # the packages show what they have without it
         if not needed <= present:
             log.warning("packages: the warehouse has no indicator tables yet; nothing written")
             return []
@@ -350,6 +394,7 @@ def render_packages(
                 text=_text(),
                 package=package,
                 page=page,
+                national=_national(con, package, year, catalog) if COMPARISON in present else [],
                 county=names["county", county],
                 year=year,
                 run_id=run_id or next((r["run_id"] for r in rows), None),

@@ -192,7 +192,7 @@ def _parse(line: bytes, resource_type: str) -> tuple[dict[str, Any], str | None]
     return resource, None
 
 
-def _batch(rows: list[list[str | None]], out: pa.Schema) -> pa.RecordBatch:
+def text_batch(rows: list[list[str | None]], out: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in rows], schema=out)
 
 
@@ -234,7 +234,7 @@ def read_resources(
                 for column, value in zip(rows, values, strict=True):
                     column.append(value)
                 if len(rows[0]) >= batch_rows:
-                    yield _batch(rows, out)
+                    yield text_batch(rows, out)
                     rows = [[] for _ in out]
     if rows[0]:
-        yield _batch(rows, out)
+        yield text_batch(rows, out)

@@ -110,7 +110,7 @@ def _from_clause(
         nothing = ", ".join(f"NULL::VARCHAR AS {quote(c.name)}" for c in table.columns)
         return f"(SELECT {nothing}, NULL::VARCHAR AS filename WHERE false)", "filename"
     names = ", ".join(literal(str(p)) for p in files)
-    if source.kind == "fhir_bulk":  # the load flattened the resources to Parquet first
+    if source.kind in ("fhir_bulk", "sotkanet"):  # the load flattened the records to Parquet
         return (
             f"(SELECT * EXCLUDE (_source_file), _source_file AS filename "
             f"FROM read_parquet([{names}]))",

@@ -75,7 +75,7 @@ class Table:
 @dataclass(frozen=True)
 class Source:
     name: str
-    kind: str  # database | files
+    kind: str  # database | files | fhir_bulk | sotkanet
     description: str
     tables: dict[str, Table]
     connection: str | None = None
@@ -133,13 +133,13 @@ def _column(name: str, spec, where: str, problems: list[str]) -> Column:
 ONLY_FOR_KIND = {
     "connection": ("database",),
     "default_url": ("database",),
-    "folder": ("files", "fhir_bulk"),
+    "folder": ("files", "fhir_bulk", "sotkanet"),
     "dialect": ("files",),
 }
 TABLE_KEYS_FOR_KIND = {
     "watermark": ("database",),
     "lookback": ("database",),
-    "files": ("files",),
+    "files": ("files", "sotkanet"),
     "resource": ("fhir_bulk",),
 }
 
@@ -156,15 +156,17 @@ def _table(source: str, kind: str, name: str, spec: dict, where: str, problems: 
     key = tuple(spec["primary_key"]) if isinstance(spec["primary_key"], list) else ()
     if missing_key := [k for k in key if k not in declared]:
         problems.append(f"{where}.primary_key: names undeclared column(s) {missing_key}")
-    if kind == "files" and not spec.get("files"):
+    if kind in ("files", "sotkanet") and not spec.get("files"):
         problems.append(f"{where}: missing key 'files' (the glob of the table's files)")
-    if kind == "fhir_bulk":
-        if not spec.get("resource"):
-            problems.append(f"{where}: missing key 'resource' (the FHIR resource type)")
+    if kind == "fhir_bulk" and not spec.get("resource"):
+        problems.append(f"{where}: missing key 'resource' (the FHIR resource type)")
+    if kind in ("fhir_bulk", "sotkanet"):
         if unplaced := [c.name for c in columns if c.path is None and c.privacy != "drop"]:
-            problems.append(f"{where}.columns: a FHIR table needs a path: for {unplaced}")
+            problems.append(f"{where}.columns: a {kind} table needs a path: for {unplaced}")
     elif any(c.path for c in columns):
-        problems.append(f"{where}.columns: path: is only for the columns of a fhir_bulk source")
+        problems.append(
+            f"{where}.columns: path: is only for the columns of a fhir_bulk or sotkanet source"
+        )
     mode, watermark = spec.get("mode", "full"), spec.get("watermark")
     if kind == "database" and mode == "incremental" and watermark not in declared:
         problems.append(
