@@ -32,7 +32,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from sotelake.airflow_retries import RetryWhatMayHeal
 from sotelake.alerts import on_task_failure
-from sotelake.assets import ALIASES
+from sotelake.assets import ALIASES, lake_zone
 
 LOCAL_TIME = "Europe/Helsinki"
 # Catch-up: a scheduler that was down runs every missed day in order (each day's window of
@@ -165,9 +165,13 @@ def sotelake_pipeline():
 
     # Runs even when some loads failed: it validates what loaded and says what did not; not
     # when the plan failed (then no load ran: the key was missing or not the lake's).
+    # inlets: the zones it reads, also so that Airflow registers their assets when it parses
+    # the DAG. Otherwise the first loads to finish, in parallel, each create the asset of the
+    # raw zone through the extract alias, and one fails on the other's row.
     @task(
         multiple_outputs=False,
         trigger_rule="all_done_min_one_success",
+        inlets=[lake_zone("raw"), lake_zone("quarantine")],
         outlets=[ALIASES["validate"]],
         execution_timeout=pendulum.duration(hours=2),
     )
