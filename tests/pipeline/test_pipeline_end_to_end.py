@@ -193,7 +193,7 @@ def test_visits_of_patients_with_an_invalid_identifier_count_unlinked(run, wareh
     their own system's visits still count in their municipality (the physician visits above
     compare them with the sources): with no pseudonym or person column, and none of them in
     fct_visits, where people are linked across systems."""
-    expected = independent.visits_of_unidentified_patients(SESSION_DATA)
+    expected = independent.rows_of_unidentified_patients(SESSION_DATA, "visits")
     unlinked = warehouse.execute(
         "select visit_key, home_municipality_code from "
         "intermediate.int_visits_of_unidentified_patients"
@@ -213,7 +213,7 @@ def test_visits_of_patients_with_an_invalid_identifier_count_unlinked(run, wareh
     ).fetchone()[0]
     assert linked == 0
     # their inpatient episodes too, in specialist_inpatient_episodes_per_1000
-    episodes = independent.episodes_of_unidentified_patients(SESSION_DATA)
+    episodes = independent.rows_of_unidentified_patients(SESSION_DATA, "inpatient_episodes")
     unlinked = warehouse.execute(
         "select count(*), count(home_municipality_code) from "
         "intermediate.int_inpatient_episodes_of_unidentified_patients"

@@ -406,9 +406,9 @@ def multi_service_clients_share(data_dir: Path, county: str) -> dict[tuple, floa
     return out
 
 
-def episodes_of_unidentified_patients(data_dir: Path) -> int:
-    """The unified record system's inpatient episodes (not deleted) of patients whose
-    henkilötunnus is invalid."""
+def rows_of_unidentified_patients(data_dir: Path, table: str) -> int:
+    """The unified record system's rows of ``table`` (visits, inpatient_episodes; not
+    deleted) of patients whose henkilötunnus is invalid."""
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
     invalid = {
         pid
@@ -417,20 +417,5 @@ def episodes_of_unidentified_patients(data_dir: Path) -> int:
     }
     return sum(
         pid in invalid
-        for (pid,) in con.execute("select patient_id from inpatient_episodes where not is_deleted")
-    )
-
-
-def visits_of_unidentified_patients(data_dir: Path) -> int:
-    """The unified record system's visits (not deleted) of patients whose henkilötunnus is
-    invalid."""
-    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
-    invalid = {
-        pid
-        for pid, code in con.execute("select patient_id, hetu from patients")
-        if not stdnum_hetu.is_valid(code or "", allow_temporary=True)
-    }
-    return sum(
-        pid in invalid
-        for (pid,) in con.execute("select patient_id from visits where not is_deleted")
+        for (pid,) in con.execute(f"select patient_id from {table} where not is_deleted")
     )

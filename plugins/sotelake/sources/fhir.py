@@ -23,7 +23,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -192,7 +192,23 @@ def _parse(line: bytes, resource_type: str) -> tuple[dict[str, Any], str | None]
     return resource, None
 
 
-def text_batch(rows: list[list[str | None]], out: pa.Schema) -> pa.RecordBatch:
+def text_batches(
+    rows: Iterable[list[str | None]], out: pa.Schema, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """``rows`` (each a value per column of ``out``) as record batches of at most
+    ``batch_rows`` rows, holding no more than that at a time."""
+    columns: list[list[str | None]] = [[] for _ in out]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+        if len(columns[0]) >= batch_rows:
+            yield _text_batch(columns, out)
+            columns = [[] for _ in out]
+    if columns[0]:
+        yield _text_batch(columns, out)
+
+
+def _text_batch(rows: list[list[str | None]], out: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in rows], schema=out)
 
 
@@ -217,24 +233,19 @@ def read_resources(
         raise ValueError("batch_rows must be at least 1")
     if clash := {SOURCE_FILE, PARSE_ERROR} & set(columns):
         raise ValueError(f"column name(s) {sorted(clash)} are reserved")
-    out = schema(columns)
     paths = [compile_path(p) for p in columns.values()]
-    rows: list[list[str | None]] = [[] for _ in out]  # one list per output column
-    for file in export_files(folder, resource_type) if files is None else files:
-        opener = gzip.open if file.name.endswith(".gz") else open
-        with opener(file, "rb") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                resource, error = _parse(line, resource_type)
-                if error:
-                    values = [None] * len(paths) + [file.name, f"{file.name}:{number}: {error}"]
-                else:
-                    values = [p(resource) for p in paths] + [file.name, None]
-                for column, value in zip(rows, values, strict=True):
-                    column.append(value)
-                if len(rows[0]) >= batch_rows:
-                    yield text_batch(rows, out)
-                    rows = [[] for _ in out]
-    if rows[0]:
-        yield text_batch(rows, out)
+
+    def rows() -> Iterator[list[str | None]]:
+        for file in export_files(folder, resource_type) if files is None else files:
+            opener = gzip.open if file.name.endswith(".gz") else open
+            with opener(file, "rb") as lines:
+                for number, line in enumerate(lines, start=1):
+                    if not line.strip():
+                        continue
+                    resource, error = _parse(line, resource_type)
+                    if error:
+                        yield [None] * len(paths) + [file.name, f"{file.name}:{number}: {error}"]
+                    else:
+                        yield [p(resource) for p in paths] + [file.name, None]
+
+    yield from text_batches(rows(), schema(columns), batch_rows)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sotelake.sources.fhir import IncompleteFile, compile_path, schema, text_batch
+from sotelake.sources.fhir import IncompleteFile, compile_path, schema, text_batches
 
 __all__ = ["IncompleteFile", "check_file", "read_records"]
 
@@ -58,20 +58,15 @@ def read_records(
     """Every record of the files as record batches of text columns: ``columns`` maps each
     output column to its path in a record; then ``_source_file`` and ``_parse_error``
     (``"<file>:<record number>: <why>"`` for a record that is not a JSON object)."""
-    out = schema(columns)
     paths = [compile_path(p) for p in columns.values()]
-    rows: list[list[str | None]] = [[] for _ in out]
-    for file in files:
-        for number, record in enumerate(_records(file), start=1):
-            if isinstance(record, dict):
-                values = [p(record) for p in paths] + [file.name, None]
-            else:
-                why = f"a record is a JSON object, not {type(record).__name__}"
-                values = [None] * len(paths) + [file.name, f"{file.name}:{number}: {why}"]
-            for column, value in zip(rows, values, strict=True):
-                column.append(value)
-            if len(rows[0]) >= batch_rows:
-                yield text_batch(rows, out)
-                rows = [[] for _ in out]
-    if rows[0]:
-        yield text_batch(rows, out)
+
+    def rows() -> Iterator[list[str | None]]:
+        for file in files:
+            for number, record in enumerate(_records(file), start=1):
+                if isinstance(record, dict):
+                    yield [p(record) for p in paths] + [file.name, None]
+                else:
+                    why = f"a record is a JSON object, not {type(record).__name__}"
+                    yield [None] * len(paths) + [file.name, f"{file.name}:{number}: {why}"]
+
+    yield from text_batches(rows(), schema(columns), batch_rows)
