@@ -32,7 +32,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from sotelake.airflow_retries import RetryWhatMayHeal
 from sotelake.alerts import on_task_failure
-from sotelake.assets import ALIASES, lake_zone
+from sotelake.assets import ALIASES
 
 LOCAL_TIME = "Europe/Helsinki"
 # Catch-up: a scheduler that was down runs every missed day in order (each day's window of
@@ -144,12 +144,10 @@ def sotelake_pipeline():
     @task(
         multiple_outputs=False,
         map_index_template="{{ load_name }}",
-        outlets=[ALIASES["extract"]],
         execution_timeout=pendulum.duration(hours=2),
     )
     def extract(load: dict) -> dict:
         from sotelake import airflow_secrets
-        from sotelake.assets import load_events
         from sotelake.pipeline import extract as run_extract
 
         get_current_context()["load_name"] = load["name"]
@@ -160,23 +158,23 @@ def sotelake_pipeline():
             airflow_secrets.connection_url,
             lineage_parent=_lineage_parent(),
         )
-        _record("extract", lambda: load_events(loaded, _run_id()))
         return loaded
 
     # Runs even when some loads failed: it validates what loaded and says what did not; not
     # when the plan failed (then no load ran: the key was missing or not the lake's).
-    # inlets: the zones it reads, also so that Airflow registers their assets when it parses
-    # the DAG. Otherwise the first loads to finish, in parallel, each create the asset of the
-    # raw zone through the extract alias, and one fails on the other's row.
+    # It also records the zones the loads changed (raw, quarantine), one event per load: from
+    # one task, because the first parallel loads to add an event would each create the zone's
+    # asset, and one would fail on the other's row (a unique key of Airflow's database). The
+    # assets are not declared as inlets or outlets: Airflow would then refuse every task
+    # referring to them once the lake moved (an asset's name keeps its first URI).
     @task(
         multiple_outputs=False,
         trigger_rule="all_done_min_one_success",
-        inlets=[lake_zone("raw"), lake_zone("quarantine")],
         outlets=[ALIASES["validate"]],
         execution_timeout=pendulum.duration(hours=2),
     )
     def validate(planned: list[dict] | None, loads: list[dict]) -> dict:
-        from sotelake.assets import validation_events
+        from sotelake.assets import load_events, validation_events
         from sotelake.pipeline import validate as run_validate
 
         if planned is None:  # fails, so that the run fails (a skip would end it "success")
@@ -187,7 +185,13 @@ def sotelake_pipeline():
         checked = _run_step(
             run_validate, planned, loads[:], _run_id(), lineage_parent=_lineage_parent()
         )
-        _record("validate", lambda: validation_events(checked, _run_id()))
+        _record(
+            "validate",
+            lambda: (
+                [e for load in loads[:] for e in load_events(load, _run_id())]
+                + validation_events(checked, _run_id())
+            ),
+        )
         return checked
 
     # The warehouse publish reads is one DuckDB file with one writer (the build, or on the

@@ -12,8 +12,10 @@ and reads the extras of the events that triggered it (``triggering_asset_events`
 
 The tasks declare asset aliases as outlets (``ALIASES``) and, as they finish, add an event for
 each asset they changed (``add_events``): a load's raw and quarantine zones when it brought
-rows, the marts the dbt build rebuilt (none of those downstream of a held-back source, none on
-a day that changed nothing), the gold zone, reports and BI warehouse that publish wrote.
+rows (the validate task records them for every load, so that parallel loads never race to
+create a zone's asset), the marts the dbt build rebuilt (none of those downstream of a
+held-back source, none on a day that changed nothing), the gold zone, reports and BI warehouse
+that publish wrote.
 
 Cheap to import (the DAG file uses it): mart names come from the dbt project's files, not from
 dbt.
@@ -31,7 +33,6 @@ LAKE_ZONES = ("raw", "quarantine", "rejected", "dq", "gold")
 
 # one alias per task: the assets it may change (Airflow records them under the alias)
 ALIASES = {
-    "extract": AssetAlias(name="sotelake.extract", group="lake"),
     "validate": AssetAlias(name="sotelake.validate", group="lake"),
     "transform": AssetAlias(name="sotelake.transform", group="warehouse"),
     "publish": AssetAlias(name="sotelake.publish", group="published"),

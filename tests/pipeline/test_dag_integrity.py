@@ -96,6 +96,22 @@ def test_assets_name_every_lake_zone_and_public_mart():
         lake_zone("silver")
 
 
+def test_tasks_refer_to_assets_only_through_their_aliases(dagbag):
+    """A zone or mart declared as an inlet or outlet would make Airflow refuse the task once the
+    lake or warehouse moved (an asset's name keeps its first URI); the loads run in parallel,
+    so none of them adds events (they would race to create a zone's asset)."""
+    from airflow.sdk import AssetAlias
+
+    from sotelake.assets import ALIASES
+
+    dag = dagbag.get_dag("sotelake_pipeline")
+    declared = {t.task_id: list(t.inlets) + list(t.outlets) for t in dag.tasks}
+    assert all(isinstance(a, AssetAlias) for refs in declared.values() for a in refs)
+    aliases = {t: [a.name for a in refs] for t, refs in declared.items() if refs}
+    assert aliases == {task: [alias.name] for task, alias in ALIASES.items()}
+    assert "extract" not in aliases
+
+
 def test_dag_file_top_level_stays_light():
     """Parsing the DAG file must not import GX, dbt, pandas or DuckDB (they load in the tasks)."""
     probe = (
