@@ -352,6 +352,7 @@ READS = frozenset(
         "marts.dim_unit",
         "marts.dim_professional_group",
         "marts.dim_service_class",
+        "marts.dim_social_service_type",
         "marts.dim_specialty",
     }
 )
