@@ -80,6 +80,16 @@
     {{ residence_changes() }}
 {%- endmacro %}
 
+{#- A social assistance decision counts on the first day of the month it is for. -#}
+{% macro changed_social_assistance_days() -%}
+    {%- set decisions = ref('stg_unified_record__social_assistance_decisions') -%}
+    {{ changed_events(decisions, 'decision_id', 'benefit_month', 'decision_id', 'benefit_month') }}
+    union all
+    {{ events_of_new_persons(decisions, 'benefit_month') }}
+    union all
+    {{ residence_changes() }}
+{%- endmacro %}
+
 {#- Facts that last (a place on the waiting list, a decision or stay in force): from the first
     day the change makes a difference (changed_intervals). -#}
 {% macro changed_waiting_days() -%}

@@ -249,3 +249,81 @@ from areas
      union all
      select {{ columns }} from {{ ref('int_visits_of_unidentified_patients') }})
 {%- endmacro %}
+
+
+{#- The years the indicators of people of a year are computed for (from the population's years,
+    those this build computes): year, year_start, year_end. -#}
+{% macro indicator_years() -%}
+    (select distinct year, make_date(year, 1, 1) as year_start, make_date(year, 12, 31) as year_end
+     from {{ ref('fct_population') }}
+     where make_date(year, 1, 1) >= {{ indicator_periods_from() }})
+{%- endmacro %}
+
+
+{#- People of a year (clients, recipients: DESIGN.md's people of a year), counted where they lived
+    on 31 December (the population's day; a person the residence history does not know: the
+    municipality dim_person has). `people` is a relation with person_pseudonym, year and
+    breakdown_code (and `measure`, when given); the query has the columns municipal_indicator's
+    events have: numerator = the people (or the sum of their `measure`, with denominator = the
+    people: denominator='events'). -#}
+{% macro people_of_the_year(people, measure=none) -%}
+    select
+        coalesce(residences.municipality_code, persons.home_municipality_code) as municipality_code,
+        make_date(people.year, 1, 1) as period_start,
+        people.breakdown_code,
+        {% if measure -%}
+        sum(people.{{ measure }}) as numerator,
+        count(distinct people.person_pseudonym) as denominator
+        {%- else -%}
+        count(distinct people.person_pseudonym) as numerator
+        {%- endif %}
+    from {{ people }} as people
+    inner join {{ ref('dim_person') }} as persons on persons.person_pseudonym = people.person_pseudonym
+    left join {{ ref('dim_person_residence') }} as residences
+        on residences.person_pseudonym = people.person_pseudonym
+        and make_date(people.year, 12, 31) between residences.valid_from and residences.valid_to
+    group by 1, 2, 3
+{%- endmacro %}
+
+
+{#- Net cost of a service class per client, for the county and year: the ledger's costs minus
+    revenues of `service_class` in the year divided by the clients of the year (`clients`: a
+    relation with person_pseudonym and year) who lived in the county's municipalities on 31
+    December. -#}
+{% macro net_cost_per_client(indicator_id, service_class, clients) %}
+costs as (
+    select {{ year_of('period_start') }} as year, sum(amount) as net_cost
+    from {{ ref('fct_ledger_postings') }}
+    where service_class_code = '{{ service_class }}'
+        and period_start >= {{ indicator_periods_from() }}
+    group by 1
+),
+
+clients_in_county as (
+    select clients.year, count(distinct clients.person_pseudonym) as clients
+    from {{ clients }} as clients
+    inner join {{ ref('dim_person') }} as persons on persons.person_pseudonym = clients.person_pseudonym
+    left join {{ ref('dim_person_residence') }} as residences
+        on residences.person_pseudonym = clients.person_pseudonym
+        and make_date(clients.year, 12, 31) between residences.valid_from and residences.valid_to
+    inner join {{ ref('dim_municipality') }} as organisers
+        on organisers.municipality_code = coalesce(residences.municipality_code, persons.home_municipality_code)
+        and make_date(clients.year, 12, 31) between organisers.valid_from and organisers.valid_to
+    where organisers.organiser_code = '{{ var("county_code") }}'
+    group by clients.year
+)
+
+select
+    '{{ indicator_id }}' as indicator_id,
+    'county' as area_level,
+    '{{ var("county_code") }}' as area_code,
+    'year' as period_grain,
+    make_date(costs.year, 1, 1) as period_start,
+    'none' as breakdown,
+    'total' as breakdown_code,
+    cast(costs.net_cost as {{ sql_type('float8') }}) as numerator,
+    cast(clients_in_county.clients as {{ sql_type('float8') }}) as denominator,
+    cast(costs.net_cost as {{ sql_type('float8') }}) / clients_in_county.clients as value
+from costs
+inner join clients_in_county on clients_in_county.year = costs.year
+{% endmacro %}

@@ -150,6 +150,60 @@ def test_rates_are_plausible_for_finland(small_demo):
     assert len(list((data_dir / "landing" / "finance").glob("gl_2025-*.csv"))) == 12
 
 
+def test_disability_services_and_adult_social_work_are_plausible(small_demo):
+    """Clients in a year (a decision or client relationship in force on a day of 2025) and
+    recipients of social assistance at Finnish rates; amounts only where granted."""
+    data_dir, manifest = small_demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    in_2025 = "start_date <= '2025-12-31' and (end_date is null or end_date >= '2025-01-01')"
+    clients = dict(
+        con.execute(
+            "select service_type, count(distinct patient_id) from disability_service_decisions "
+            f"where {in_2025} group by 1"
+        ).fetchall()
+    )
+    per_1000 = {k: 1000 * v / 2_000 for k, v in clients.items()}
+    assert 10 < per_1000["kuljetuspalvelu"] < 20  # transport services
+    assert 2 < per_1000["henkilokohtainen_apu"] < 6  # personal assistance
+    assert 1.5 < per_1000["ymparivuorokautinen_asuminen"] < 4  # round-the-clock housing
+    assert 1 < per_1000["paivatoiminta"] < 3.5  # day activities
+    assert (
+        _count(con, "select count(*) from disability_service_decisions where end_date < start_date")
+        == 0
+    )
+    with open(data_dir / "landing" / "population" / "residents_2025.csv", encoding="utf-8") as f:
+        adults = sum(
+            int(r["residents"]) for r in csv.DictReader(f, delimiter=";") if int(r["age"]) >= 18
+        )
+    social_work = _count(
+        con, f"select count(distinct patient_id) from adult_social_work_clients where {in_2025}"
+    )
+    assert 0.02 < social_work / adults < 0.03
+    recipients, decisions = con.execute(
+        "select count(distinct patient_id), count(*) from social_assistance_decisions "
+        "where outcome = 'myonteinen' and amount_eur > 0"
+    ).fetchone()
+    assert 0.009 < recipients / 2_000 < 0.016 and 2 < decisions / recipients < 6
+    assert dict(
+        con.execute(
+            "select outcome, min(amount_eur) > 0 from social_assistance_decisions group by 1"
+        ).fetchall()
+    ) == {"myonteinen": 1, "kielteinen": 0}
+    assert {
+        r[0]
+        for r in con.execute("select distinct assistance_type from social_assistance_decisions")
+    } == {
+        "taydentava",
+        "ehkaiseva",
+    }
+    months = {
+        r[0] for r in con.execute("select distinct benefit_month from social_assistance_decisions")
+    }
+    assert months == {f"2025-{m:02d}-01" for m in range(1, 13)}
+    rows = manifest["rows"]["unified_record"]
+    assert rows["social_assistance_decisions"] > rows["adult_social_work_clients"] > 0
+
+
 def test_no_appointment_slots_on_finnish_holidays(small_demo):
     """Health stations open no slots on weekends or holidays, movable ones included (the
     holidays computed independently: tests/support/independent.py)."""
@@ -199,6 +253,16 @@ def test_advancing_a_day_changes_rows_of_that_day(tmp_path):
     con = sqlite3.connect(tmp_path / "sources" / "unified_record.sqlite")
     changed = _count(con, "select count(*) from visits where updated_at >= '2026-01-02'")
     assert changed == counts["new_visits"] + counts["corrected_visits"] + counts["deleted_visits"]
+    for table, changes in (
+        (
+            "disability_service_decisions",
+            ("new_disability_decisions", "ended_disability_decisions"),
+        ),
+        ("adult_social_work_clients", ("new_social_work_clients", "ended_social_work_clients")),
+        ("social_assistance_decisions", ("social_assistance_decisions",)),
+    ):
+        changed = _count(con, f"select count(*) from {table} where updated_at >= '2026-01-02'")
+        assert changed == sum(counts[c] for c in changes), table
     again = tmp_path / "again"
     generate(DemoSpec(residents=1_000, seed=4), again)
     assert advance(again, date(2026, 1, 2)) == counts

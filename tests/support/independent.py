@@ -419,3 +419,93 @@ def rows_of_unidentified_patients(data_dir: Path, table: str) -> int:
         pid in invalid
         for (pid,) in con.execute(f"select patient_id from {table} where not is_deleted")
     )
+
+
+DISABILITY_SERVICE_TYPES = {  # the record system's codes -> the catalogue's breakdown classes
+    "kuljetuspalvelu": "transport_services",
+    "henkilokohtainen_apu": "personal_assistance",
+    "ymparivuorokautinen_asuminen": "round_the_clock_housing",
+    "paivatoiminta": "day_activities",
+}
+ASSISTANCE_TYPES = {"taydentava": "supplementary", "ehkaiseva": "preventive"}
+
+
+def _people_of_the_year_per_1000(
+    data_dir: Path, county: str, people: dict[tuple[int, int], set[str]]
+) -> dict[tuple, float | None]:
+    """Key (area_level, area_code, breakdown class or 'total', year start) -> per 1 000 residents
+    (None when the count is 1 to 4). ``people``: (patient id, year) -> the classes the person
+    had that year; a person counts once in each of their classes and once in the total, where
+    they lived on 31 December (the residence history; else the patient row's municipality). Every
+    municipality has a value of each class that someone had (zero when no one there had it)."""
+    classes = set().union(*people.values()) if people else set()
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    history = residences(con)
+    recorded = dict(con.execute("select patient_id, municipality_code from patients"))
+    residents = _population(data_dir)
+    counts: dict[tuple, int] = defaultdict(int)
+    for (pid, year), had in people.items():
+        home = residence_on(history[pid], date(year, 12, 31)) if history[pid] else recorded[pid]
+        for code in had | {"total"}:
+            counts[home, code, year] += 1
+    out: dict[tuple, float | None] = {}
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for (year, municipality), population in residents.items():
+        for code in classes | {"total"}:
+            n = counts[municipality, code, year]
+            out["municipality", municipality, code, date(year, 1, 1)] = (
+                None if _suppress(n) else 1000 * n / population
+            )
+            totals[code, year][0] += n
+            totals[code, year][1] += population
+    for (code, year), (n, population) in totals.items():
+        out["county", county, code, date(year, 1, 1)] = (
+            None if _suppress(n) else 1000 * n / population
+        )
+    return out
+
+
+def _identified_patients(con: sqlite3.Connection) -> set[int]:
+    return {
+        pid
+        for pid, code in con.execute("select patient_id, hetu from patients")
+        if stdnum_hetu.is_valid(code or "", allow_temporary=True)
+    }
+
+
+def disability_services_clients_per_1000(data_dir: Path, county: str) -> dict[tuple, float | None]:
+    """Key (area_level, area_code, service type or 'total', year start) -> clients per 1 000
+    residents (None when suppressed): residents with a decision on disability services in force
+    on a day of the year (not deleted; a person whose henkilötunnus is invalid is not linked),
+    by service type and once in the total, where they lived on 31 December."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    identified = _identified_patients(con)
+    years = sorted({year for year, _ in _population(data_dir)})
+    people: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for pid, service, first, last in con.execute(
+        "select patient_id, service_type, start_date, end_date "
+        "from disability_service_decisions where not is_deleted"
+    ):
+        for year in years:
+            if pid in identified and first <= f"{year}-12-31" and (last or "9") >= f"{year}-01-01":
+                people[pid, year].add(DISABILITY_SERVICE_TYPES[service])
+    return _people_of_the_year_per_1000(data_dir, county, people)
+
+
+def social_assistance_recipients_per_1000(data_dir: Path, county: str) -> dict[tuple, float | None]:
+    """Key (area_level, area_code, type of assistance or 'total', year start) -> recipients per
+    1 000 residents (None when suppressed): residents granted supplementary or preventive social
+    assistance (a granted decision with euros) for a month of the year, by type and once in the
+    total, where they lived on 31 December."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    identified = _identified_patients(con)
+    years = {year for year, _ in _population(data_dir)}
+    people: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for pid, kind, month, outcome, euros in con.execute(
+        "select patient_id, assistance_type, benefit_month, outcome, amount_eur "
+        "from social_assistance_decisions where not is_deleted"
+    ):
+        year = int(month[:4])
+        if pid in identified and outcome == "myonteinen" and euros > 0 and year in years:
+            people[pid, year].add(ASSISTANCE_TYPES[kind])
+    return _people_of_the_year_per_1000(data_dir, county, people)

@@ -2,8 +2,10 @@
 
 ``advance(data_dir, day)`` changes the record system as a working day would: new visits and
 contacts, appointments booked into free slots, corrections of earlier visits and diagnoses,
-visits soft-deleted as entered by mistake, and patients moving to another municipality (a new
-residence from the day of the move, which may be days before the record system learns of it). Every
+visits soft-deleted as entered by mistake, patients moving to another municipality (a new
+residence from the day of the move, which may be days before the record system learns of it),
+new and ended disability services decisions and client relationships of adult social work, and
+the day's decisions on social assistance. Every
 changed row gets ``updated_at`` on that day, so an incremental load of the day finds exactly
 these rows. Deterministic from the demo seed and the day.
 """
@@ -24,6 +26,11 @@ BOOKINGS_PER_RESIDENT_DAY = 1.5 / 365
 CORRECTED_SHARE = 0.002  # of the visits of the last 60 days
 DELETED_SHARE = 0.0005
 MOVING_SHARE = 0.0003  # of patients, per day
+NEW_DISABILITY_DECISIONS_PER_RESIDENT_DAY = 3.5 / 1000 / 365
+ENDED_DISABILITY_SHARE = 0.0004  # of the decisions in force, per day
+NEW_SOCIAL_WORK_CLIENTS_PER_RESIDENT_DAY = 10 / 1000 / 365
+ENDED_SOCIAL_WORK_SHARE = 0.002  # of the client relationships in force, per day
+SOCIAL_ASSISTANCE_DECISIONS_PER_RESIDENT_DAY = 42 / 1000 / 365
 
 
 def _at(
@@ -161,8 +168,139 @@ def advance(data_dir: Path, day: date) -> dict[str, int]:
             [destination, learned, patient],
         )
     counts["moved_patients"] = len(movers)
+    counts |= _social_services(con, rng, day, [p for p, _ in patients])
     con.commit()
     con.close()
     manifest.setdefault("advanced", {})[day.isoformat()] = counts
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return counts
+
+
+def _social_services(
+    con: sqlite3.Connection, rng: np.random.Generator, day: date, patients: list[int]
+) -> dict[str, int]:
+    """Disability services decisions and adult social work clients that begin or end on ``day``
+    (an end decided today may date back a few days), and the day's social assistance decisions
+    for the month (mostly the clients of adult social work)."""
+    n, counts = len(patients), {}
+    stamp = f"{day:%Y-%m-%d} 14:00:00"
+    units = dict(
+        con.execute(
+            "select unit_type || ':' || municipality_code, min(unit_id) from units "
+            "where unit_type in ('disability_services', 'adult_social_work') group by 1"
+        ).fetchall()
+    )
+    disability_units = sorted(u for k, u in units.items() if k.startswith("disability_services"))
+    home = dict(con.execute("select patient_id, municipality_code from patients").fetchall())
+
+    def social_work_unit(patient: int) -> int:
+        return units.get(f"adult_social_work:{home[patient]}", min(units.values()))
+
+    # new disability services decisions from today, and some decisions in force ended
+    k = rng.poisson(n * NEW_DISABILITY_DECISIONS_PER_RESIDENT_DAY)
+    types = rng.choice(
+        [
+            codes.DISABILITY_TRANSPORT,
+            codes.DISABILITY_PERSONAL_ASSISTANCE,
+            codes.DISABILITY_HOUSING,
+            codes.DISABILITY_DAY_ACTIVITIES,
+        ],
+        size=k,
+        p=[0.64, 0.17, 0.11, 0.08],
+    ).tolist()
+    who = rng.choice(patients, size=k).tolist()
+    first = con.execute(
+        "select coalesce(max(decision_id), 0) + 1 from disability_service_decisions"
+    ).fetchone()[0]
+    con.executemany(
+        "insert into disability_service_decisions values (?, ?, ?, ?, ?, null, 0, ?)",
+        [
+            (first + i, w, disability_units[0], t, f"{day}", stamp)
+            for i, (w, t) in enumerate(zip(who, types, strict=True))
+        ],
+    )
+    counts["new_disability_decisions"] = k
+    in_force = [
+        r[0]
+        for r in con.execute(
+            "select decision_id from disability_service_decisions "
+            "where end_date is null and start_date < ? and not is_deleted order by 1",
+            [f"{day}"],
+        )
+    ]
+    ended = rng.choice(
+        in_force, size=rng.binomial(len(in_force), ENDED_DISABILITY_SHARE), replace=False
+    )
+    con.executemany(
+        "update disability_service_decisions set end_date = ?, updated_at = ? "
+        "where decision_id = ?",
+        [(f"{day - timedelta(days=int(rng.integers(0, 5)))}", stamp, d) for d in ended.tolist()],
+    )
+    counts["ended_disability_decisions"] = len(ended)
+
+    # client relationships of adult social work that begin and end
+    k = rng.poisson(n * NEW_SOCIAL_WORK_CLIENTS_PER_RESIDENT_DAY)
+    who = rng.choice(patients, size=k).tolist()
+    first = con.execute(
+        "select coalesce(max(relationship_id), 0) + 1 from adult_social_work_clients"
+    ).fetchone()[0]
+    con.executemany(
+        "insert into adult_social_work_clients values (?, ?, ?, ?, null, 0, ?)",
+        [(first + i, w, social_work_unit(w), f"{day}", stamp) for i, w in enumerate(who)],
+    )
+    counts["new_social_work_clients"] = k
+    in_force = [
+        r[0]
+        for r in con.execute(
+            "select relationship_id from adult_social_work_clients "
+            "where end_date is null and start_date < ? and not is_deleted order by 1",
+            [f"{day}"],
+        )
+    ]
+    ended = rng.choice(
+        in_force, size=rng.binomial(len(in_force), ENDED_SOCIAL_WORK_SHARE), replace=False
+    )
+    con.executemany(
+        "update adult_social_work_clients set end_date = ?, updated_at = ? "
+        "where relationship_id = ?",
+        [(f"{day - timedelta(days=1)}", stamp, r) for r in ended.tolist()],
+    )
+    counts["ended_social_work_clients"] = len(ended)
+
+    # the day's social assistance decisions, for this month
+    clients = [
+        r[0]
+        for r in con.execute(
+            "select distinct patient_id from adult_social_work_clients "
+            "where end_date is null and not is_deleted order by 1"
+        )
+    ] or patients
+    k = rng.poisson(n * SOCIAL_ASSISTANCE_DECISIONS_PER_RESIDENT_DAY)
+    who = np.where(
+        rng.random(k) < 0.6, rng.choice(clients, size=k), rng.choice(patients, size=k)
+    ).tolist()
+    preventive = (rng.random(k) < 0.15).tolist()
+    refused = (rng.random(k) < 0.12).tolist()
+    amount = np.round(rng.lognormal(np.log(180.0), 0.7, size=k), 2).tolist()
+    first = con.execute(
+        "select coalesce(max(decision_id), 0) + 1 from social_assistance_decisions"
+    ).fetchone()[0]
+    con.executemany(
+        "insert into social_assistance_decisions values (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+        [
+            (
+                first + i,
+                w,
+                social_work_unit(w),
+                f"{day}",
+                codes.ASSISTANCE_PREVENTIVE if preventive[i] else codes.ASSISTANCE_SUPPLEMENTARY,
+                f"{day.replace(day=1)}",
+                codes.DECISION_REFUSED if refused[i] else codes.DECISION_GRANTED,
+                0.0 if refused[i] else amount[i],
+                stamp,
+            )
+            for i, w in enumerate(who)
+        ],
+    )
+    counts["social_assistance_decisions"] = k
     return counts

@@ -15,10 +15,23 @@ SERVICE_SPECIALIST = "ESH"  # the record system's own codes from here on
 SERVICE_HOME_CARE = "KH"
 SERVICE_ROUND_THE_CLOCK = "YVH"
 SERVICE_CHILD_WELFARE = "LS"
+SERVICE_DISABILITY = "VP"
+SERVICE_ADULT_SOCIAL_WORK = "AS"
 CONTACT_AT_RECEPTION = "R10"  # Avohilmo yhteystapa: asiakkaan käynti vastaanotolla
 CONTACT_PHONE = "R50"  # puhelinyhteys
 CONTACT_VIDEO = "R52"  # reaaliaikainen etäasiointi
 CONTACT_DIGITAL = "R56"  # etäasiointi ilman reaaliaikaista kontaktia (e-services, messages)
+
+# Disability services (vammaispalvelut): the record system's codes of the service types
+DISABILITY_TRANSPORT = "kuljetuspalvelu"  # transport services
+DISABILITY_PERSONAL_ASSISTANCE = "henkilokohtainen_apu"  # personal assistance
+DISABILITY_HOUSING = "ymparivuorokautinen_asuminen"  # housing with round-the-clock support
+DISABILITY_DAY_ACTIVITIES = "paivatoiminta"  # day activities
+# Social assistance (toimeentulotuki) the county decides on, and the decision's outcome
+ASSISTANCE_SUPPLEMENTARY = "taydentava"  # täydentävä toimeentulotuki
+ASSISTANCE_PREVENTIVE = "ehkaiseva"  # ehkäisevä toimeentulotuki
+DECISION_GRANTED = "myonteinen"
+DECISION_REFUSED = "kielteinen"
 
 # Specialties (erikoisalat) of the demo hospital, with the codes of THL's specialty
 # classification as the record system records them; names fi, sv.

@@ -6,8 +6,10 @@ population information system reports them: from and to a day, the last day incl
 the primary care appointment calendar, visits and
 contacts of primary and specialist care, diagnoses (ICD-10, ICPC-2), referrals and the waiting
 list of specialist care, inpatient episodes, regular home care (decisions and visits),
-round-the-clock care and child-welfare placements. Event tables carry ``updated_at`` and a
-soft-delete flag ``is_deleted``; ``demo/changes.py`` changes rows after the fact.
+round-the-clock care, child-welfare placements, disability services decisions, client
+relationships of adult social work and decisions on social assistance. Event tables carry
+``updated_at`` and a soft-delete flag ``is_deleted``; ``demo/changes.py`` changes rows after
+the fact.
 
 Municipalities still on a legacy system until a cut-over date (demo/legacy_system.py) have
 their primary care before the cut-over there, not here.
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sotelake.demo import codes, primary_care, social_care, specialist_care
+from sotelake.demo import codes, primary_care, social_care, social_services, specialist_care
 from sotelake.demo.population import FIRST_NAMES_FI, FIRST_NAMES_SV, LAST_NAMES
 from sotelake.demo.world import Columns, World, dates, timestamps
 
@@ -80,6 +82,19 @@ create table round_the_clock_care (
 create table child_welfare_placements (
     placement_id integer primary key, patient_id integer not null, unit_id integer not null,
     placement_type text not null, start_date text not null, end_date text,
+    is_deleted integer not null default 0, updated_at text not null);
+create table disability_service_decisions (
+    decision_id integer primary key, patient_id integer not null, unit_id integer not null,
+    service_type text not null, start_date text not null, end_date text,
+    is_deleted integer not null default 0, updated_at text not null);
+create table adult_social_work_clients (
+    relationship_id integer primary key, patient_id integer not null, unit_id integer not null,
+    start_date text not null, end_date text,
+    is_deleted integer not null default 0, updated_at text not null);
+create table social_assistance_decisions (
+    decision_id integer primary key, patient_id integer not null, unit_id integer not null,
+    decision_date text not null, assistance_type text not null, benefit_month text not null,
+    outcome text not null, amount_eur real not null,
     is_deleted integer not null default 0, updated_at text not null);
 """
 PERSON_COLUMNS = {"person": "patient_id"}
@@ -219,15 +234,20 @@ def _updated(values: np.ndarray, extraction: np.datetime64) -> np.ndarray:
 
 
 def generate_record_system(
-    world: World, path: Path, legacy: set[str], cutover: date
+    world: World, path: Path, legacy: set[str], cutover: date, social_rng: np.random.Generator
 ) -> tuple[dict, Columns]:
-    """Write the record system to ``path``; return row counts and the legacy visits."""
+    """Write the record system to ``path``; return row counts and the legacy visits.
+    ``social_rng`` draws the disability services and adult social work (their own generator)."""
     primary_care.add_units(world)
     specialist_care.add_units(world)
     social_care.add_units(world)
     appointments, parts = primary_care.generate(world)
     specialist, specialist_parts = specialist_care.generate(world)
     social = social_care.generate(world)
+    # units added after the others drew their rows (primary care draws per unit), so that
+    # adding them left those rows as they were
+    social_services.add_units(world)
+    social |= social_services.generate(world, social_rng)
     visits = _concat_visits(parts + specialist_parts)
     visits, appointments, legacy_visits = _split_legacy(
         world, visits, appointments, legacy, cutover
@@ -296,6 +316,9 @@ def generate_record_system(
         "home_care_visits": "visit_start",
         "round_the_clock_care": "start_date",
         "child_welfare_placements": "start_date",
+        "disability_service_decisions": "start_date",
+        "adult_social_work_clients": "start_date",
+        "social_assistance_decisions": "decision_date",
     }
     for table, columns in social.items():
         when = columns[starts[table]].astype("datetime64[s]")

@@ -14,7 +14,7 @@ from sotelake import engine
 from sotelake.engine import literal, quote
 
 TIMESTAMP = re.compile(r"(_at|_start)$")
-DATE = re.compile(r"_date$")
+DATE = re.compile(r"(_date|_month)$")
 BOOLEAN = {"is_deleted", "is_primary"}
 
 

@@ -248,8 +248,8 @@ def _indicator_views(con, indicator: dict, labels: dict, lang: str) -> dict:
                     "range": _range(bars, county_now.get(code), decimals),
                 }
             )
-    else:
-        bars = [(name(r[4]), None if r[6] else r[5]) for r in candidates if r[4] != "total"]
+    elif bars := [(name(r[4]), None if r[6] else r[5]) for r in candidates if r[4] != "total"]:
+        # (a county-only indicator without classes has nothing to compare: its trend alone)
         comparisons.append(
             {
                 "class": "classes",
@@ -352,6 +352,7 @@ READS = frozenset(
         "marts.dim_unit",
         "marts.dim_professional_group",
         "marts.dim_service_class",
+        "marts.dim_social_service_type",
         "marts.dim_specialty",
     }
 )

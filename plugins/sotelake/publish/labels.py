@@ -15,6 +15,7 @@ def names_by_code(con) -> dict[str, dict[str, str]]:
         "select professional_group_code, name_fi, name_sv from marts.dim_professional_group",
         "select service_class_code, name_fi, name_sv from marts.dim_service_class",
         "select specialty_code, name_fi, name_sv from marts.dim_specialty",
+        "select service_type_code, name_fi, name_sv from marts.dim_social_service_type",
     ]
     for query in queries:
         for code, fi, sv in con.execute(query).fetchall():
