@@ -204,6 +204,47 @@ def test_disability_services_and_adult_social_work_are_plausible(small_demo):
     assert rows["social_assistance_decisions"] > rows["adult_social_work_clients"] > 0
 
 
+def test_visits_name_their_professional_and_some_return_to_emergency(small_demo):
+    """Every visit names a staff id of its unit and group; a patient sees their own doctor in
+    about 45 % of the physician visits at their health station (the next most often one in
+    about 20 %); about 8 % of emergency visits get a return 2 to 72 hours later (issue 22)."""
+    data_dir, _ = small_demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    assert _count(con, "select count(*) from visits where professional_id is null") == 0
+    assert (
+        _count(
+            con,
+            "select count(*) from visits where professional_id not like "
+            "professional_group || '-' || unit_id || '-%'",
+        )
+        == 0
+    )
+    seen: dict[int, list[int]] = {}
+    for patient, _, n in con.execute(
+        "select patient_id, professional_id, count(*) from visits join units using (unit_id) "
+        "where unit_type = 'health_station' and professional_group = 'LK' "
+        "and contact_type = 'R10' group by 1, 2 order by 1, 3 desc"
+    ).fetchall():
+        seen.setdefault(patient, []).append(n)
+    often = [n for n in seen.values() if sum(n) >= 5]
+    own = sum(n[0] for n in often) / sum(sum(n) for n in often)
+    assert 0.4 < own < 0.7  # the most frequent doctor: the own one (and chance)
+    emergency = _count(
+        con,
+        "select count(*) from visits join units using (unit_id) "
+        "where unit_type = 'primary_emergency'",
+    )
+    returns = con.execute(
+        "select count(distinct a.visit_id), "
+        "sum((julianday(b.visit_start) - julianday(a.visit_start)) * 24 <= 48) "
+        "from visits a join visits b on a.patient_id = b.patient_id and a.unit_id = b.unit_id "
+        "and b.visit_start > a.visit_start "
+        "and julianday(b.visit_start) - julianday(a.visit_start) <= 3 "
+        "join units u on u.unit_id = a.unit_id where u.unit_type = 'primary_emergency'"
+    ).fetchone()
+    assert 0.05 < returns[0] / emergency < 0.14 and 0 < returns[1] < returns[0]
+
+
 def test_no_appointment_slots_on_finnish_holidays(small_demo):
     """Health stations open no slots on weekends or holidays, movable ones included (the
     holidays computed independently: tests/support/independent.py)."""
@@ -263,6 +304,14 @@ def test_advancing_a_day_changes_rows_of_that_day(tmp_path):
     ):
         changed = _count(con, f"select count(*) from {table} where updated_at >= '2026-01-02'")
         assert changed == sum(counts[c] for c in changes), table
+    assert (
+        _count(
+            con,
+            "select count(*) from visits where updated_at >= '2026-01-02' "
+            "and professional_id is null",
+        )
+        == 0
+    )
     again = tmp_path / "again"
     generate(DemoSpec(residents=1_000, seed=4), again)
     assert advance(again, date(2026, 1, 2)) == counts

@@ -2,7 +2,8 @@
 
 ``advance(data_dir, day)`` changes the record system as a working day would: new visits and
 contacts, appointments booked into free slots, corrections of earlier visits and diagnoses,
-visits soft-deleted as entered by mistake, patients moving to another municipality (a new
+visits soft-deleted as entered by mistake (every new visit names its professional: a
+physician's patient mostly sees their own doctor), patients moving to another municipality (a new
 residence from the day of the move, which may be days before the record system learns of it),
 new and ended disability services decisions and client relationships of adult social work, and
 the day's decisions on social assistance. Every
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sotelake.demo import codes
+from sotelake.demo import codes, professionals
 
 NEW_CONTACTS_PER_RESIDENT_DAY = 4.5 / 365
 BOOKINGS_PER_RESIDENT_DAY = 1.5 / 365
@@ -39,6 +40,47 @@ def _at(
     base = datetime.combine(day, datetime.min.time())
     minutes = rng.integers(first_hour * 60, last_hour * 60, size=size).tolist()
     return [f"{base + timedelta(minutes=m):%Y-%m-%d %H:%M:%S}" for m in minutes]
+
+
+def _professionals(
+    con: sqlite3.Connection, visits: list[tuple[int, int, str]], manifest: dict, day: date
+) -> list[str]:
+    """The professional of each new (patient, unit, professional group) visit: for a physician
+    at a health station the patient's own doctor (their most frequent physician there so far) or
+    second doctor as often as demo/professionals.py draws them, else one of the unit's staff of
+    the group. From a generator of its own, so that the day's other changes stay as they were."""
+    rng = np.random.default_rng([manifest["spec"]["seed"], day.toordinal(), 22])
+    staff: dict[tuple[int, str], list[str]] = {}
+    for unit, group, who_saw in con.execute(
+        "select distinct unit_id, professional_group, professional_id from visits "
+        "where professional_id is not null order by 1, 2, 3"
+    ):
+        staff.setdefault((unit, group), []).append(who_saw)
+    seen: dict[tuple[int, int], list[str]] = {}
+    patients = sorted({patient for patient, _, _ in visits})
+    if patients:
+        for patient, unit, who_saw, _ in con.execute(
+            "select patient_id, unit_id, professional_id, count(*) from visits "
+            f"where professional_group = ? and professional_id is not null "
+            f"and patient_id in ({','.join('?' * len(patients))}) "
+            "group by 1, 2, 3 order by 1, 2, 4 desc, 3",
+            [codes.PHYSICIAN, *patients],
+        ):
+            seen.setdefault((patient, unit), []).append(who_saw)
+    out = []
+    for patient, unit, group in visits:
+        roster = staff.get((unit, group)) or [professionals.professional_id(group, unit, 0)]
+        doctors = seen.get((patient, unit), []) if group == codes.PHYSICIAN else []
+        u = rng.random()
+        if doctors and u < professionals.OWN_DOCTOR_SHARE:
+            out.append(doctors[0])
+        elif len(doctors) > 1 and u < professionals.OWN_DOCTOR_SHARE + (
+            professionals.SECOND_DOCTOR_SHARE
+        ):
+            out.append(doctors[1])
+        else:
+            out.append(roster[int(rng.integers(0, len(roster)))])
+    return out
 
 
 def advance(data_dir: Path, day: date) -> dict[str, int]:
@@ -86,7 +128,19 @@ def advance(data_dir: Path, day: date) -> dict[str, int]:
         )
         for i, w in enumerate(who.tolist())
     ]
-    con.executemany("insert into visits values (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    con.executemany(
+        "insert into visits (visit_id, patient_id, unit_id, appointment_id, visit_start, "
+        "professional_group, service_code, specialty, urgency, contact_type, is_deleted, "
+        "updated_at, professional_id) values (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (*row, who_saw)
+            for row, who_saw in zip(
+                rows,
+                _professionals(con, [(r[1], r[2], r[5]) for r in rows], manifest, day),
+                strict=True,
+            )
+        ],
+    )
     counts["new_visits"] = k
 
     # Bookings into free future slots

@@ -23,7 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sotelake.demo import codes, primary_care, social_care, social_services, specialist_care
+from sotelake.demo import (
+    codes,
+    primary_care,
+    professionals,
+    social_care,
+    social_services,
+    specialist_care,
+)
 from sotelake.demo.population import FIRST_NAMES_FI, FIRST_NAMES_SV, LAST_NAMES
 from sotelake.demo.world import Columns, World, dates, timestamps
 
@@ -50,7 +57,7 @@ create table visits (
     visit_id integer primary key, patient_id integer not null, unit_id integer not null,
     appointment_id integer, visit_start text not null, professional_group text not null,
     service_code text not null, specialty text, urgency text not null, contact_type text not null,
-    is_deleted integer not null default 0, updated_at text not null);
+    is_deleted integer not null default 0, updated_at text not null, professional_id text);
 create table diagnoses (
     diagnosis_id integer primary key, visit_id integer, episode_id integer,
     code_system text not null, code text not null, is_primary integer not null,
@@ -234,10 +241,16 @@ def _updated(values: np.ndarray, extraction: np.datetime64) -> np.ndarray:
 
 
 def generate_record_system(
-    world: World, path: Path, legacy: set[str], cutover: date, social_rng: np.random.Generator
+    world: World,
+    path: Path,
+    legacy: set[str],
+    cutover: date,
+    social_rng: np.random.Generator,
+    professional_rng: np.random.Generator,
 ) -> tuple[dict, Columns]:
     """Write the record system to ``path``; return row counts and the legacy visits.
-    ``social_rng`` draws the disability services and adult social work (their own generator)."""
+    ``social_rng`` draws the disability services and adult social work, ``professional_rng``
+    the visits' professionals and the return visits to emergency (their own generators)."""
     primary_care.add_units(world)
     specialist_care.add_units(world)
     social_care.add_units(world)
@@ -253,6 +266,12 @@ def generate_record_system(
         world, visits, appointments, legacy, cutover
     )
     diagnoses = _diagnoses(world, visits, specialist["inpatient_episodes"])
+    # drawn last, from their own generator: the other rows stay as they were
+    visits["professional_id"] = professionals.assign(world, visits, professional_rng)
+    returns = professionals.emergency_returns(
+        world, visits, int(visits["visit_id"].max()) + 1, professional_rng
+    )
+    visits = {k: np.concatenate([v, returns[k]]) for k, v in visits.items()}
     extraction = world.extraction_moment
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -297,6 +316,7 @@ def generate_record_system(
         "urgency": visits["urgency"],
         "contact_type": visits["contact_type"],
         "updated_at": _updated(visits["start"], extraction),
+        "professional_id": visits["professional_id"],
     }
     rows["visits"] = _insert(con, "visits", _as_sql(world, visit_table, "visit_id"))
     diagnoses["updated_at"] = _updated(diagnoses["updated_at"], extraction)
