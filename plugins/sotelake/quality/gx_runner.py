@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,10 +69,16 @@ ROW_BY_ROW = {
 }
 
 
+# a column compared in a pandas row_condition, such as professional_group=="LK"
+CONDITION_COLUMN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:==|!=|<=|>=|<|>)")
+
+
 def referenced_columns(kwargs: dict) -> list[str]:
-    """The columns an expectation reads."""
+    """The columns an expectation reads (those of its row_condition too)."""
     named = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")]
-    return [c for c in named if c] + list(kwargs.get("column_list") or [])
+    named += CONDITION_COLUMN.findall(str(kwargs.get("row_condition") or ""))
+    found = [c for c in named if c] + list(kwargs.get("column_list") or [])
+    return list(dict.fromkeys(found))
 
 
 @dataclass

@@ -39,6 +39,7 @@ with unified as (
         visits.urgency,
         visits.contact_type as contact_type_source_code,
         appointments.booked_at,
+        visits.professional_id,
         greatest(
             visits._published_at,
             patients._published_at,
@@ -69,6 +70,7 @@ legacy as (
         legacy.urgency,
         legacy.contact_type_source_code,
         null::timestamp as booked_at,
+        cast(null as {{ sql_type('varchar') }}) as professional_id,  -- the legacy files have none
         legacy._published_at
     from {{ ref('stg_legacy_record__visits') }} as legacy
     left join {{ ref('legacy_units') }} as legacy_units
@@ -96,6 +98,7 @@ purchased as (
         'non_urgent' as urgency,
         encounters.class_code as contact_type_source_code,
         null::timestamp as booked_at,
+        cast(null as {{ sql_type('varchar') }}) as professional_id,  -- the provider's own staff
         greatest(encounters._published_at, patients._published_at) as _published_at
     from {{ ref('stg_purchased_services__encounters') }} as encounters
     inner join {{ ref('stg_purchased_services__patients') }} as patients
@@ -130,7 +133,9 @@ select
     contact_types.contact_type_code,
     contact_types.is_remote,
     contact_types.is_digital,
-    greatest(unioned._published_at, coalesce(residences._published_at, unioned._published_at)) as _published_at
+    greatest(unioned._published_at, coalesce(residences._published_at, unioned._published_at)) as _published_at,
+    -- last: added after the others (an incremental table gains it at the end)
+    unioned.professional_id
 from unioned
 {{ residence_on('residences', 'unioned.person_pseudonym', 'unioned.visit_date') }}
 left join {{ ref('professional_groups') }} as groups

@@ -13,6 +13,7 @@ with changes as (
         specialty as specialty_code,
         case urgency when 'kiireellinen' then 'urgent' when 'kiireeton' then 'non_urgent' end as urgency,
         contact_type,
+        professional_id,
         coalesce(is_deleted, false) as is_deleted,
         updated_at,
         _load_id,
