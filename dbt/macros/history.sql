@@ -166,7 +166,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- indicator_values_computed's pre-hook: record the first day of its periods. -#}
+{#- indicator_values_computed's pre-hook: record the first day of its periods (the earliest of
+    the facts' changes, and of the periods an earlier build kept back, below). -#}
 {% macro record_indicator_periods() -%}
     {%- if target.type == 'spark' -%}
     select 1
@@ -174,13 +175,74 @@
     insert into {{ rebuilds_table() }} (model, invocation_id, rebuilt_from, recorded_at)
     select '{{ this.identifier }}', '{{ invocation_id }}',
         {% if has_previous_state() -%}
-        (select coalesce(cast(date_trunc('year', min(rebuilt_from)) as date), cast('9999-12-31' as date))
-         from {{ rebuilds_table() }}
-         where invocation_id = '{{ invocation_id }}' and model <> '{{ this.identifier }}')
+        (select coalesce(cast(date_trunc('year', min(day)) as date), cast('9999-12-31' as date))
+         from (
+            select rebuilt_from as day from {{ rebuilds_table() }}
+            where invocation_id = '{{ invocation_id }}' and model <> '{{ this.identifier }}'
+                and model <> 'indicator_values_kept_back'
+            union all
+            select {{ kept_back_from() }}
+         ) as changed)
         {%- else -%}
         date '1900-01-01'
         {%- endif %},
         current_timestamp
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Indicators whose formula reads a source this build holds back keep the values of the last
+    build that had it (DESIGN.md: nothing published is lost or changed silently): in a build
+    with a previous state, indicator_values_computed neither forgets nor computes them again,
+    even when their other sources changed (a cost per visit: the ledger held back, the visits
+    not). The ids of those indicators. -#}
+{% macro indicators_kept_back() -%}
+    {%- set held_back = held_back_sources() -%}
+    {%- set kept = [] -%}
+    {%- if held_back and is_incremental() -%}
+        {%- for indicator, sources in indicator_sources().items() -%}
+            {%- if sources | select('in', held_back) | list %}{% do kept.append(indicator) %}{% endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(kept | sort) }}
+{%- endmacro %}
+
+{#- The first day of the periods a build kept back (indicators_kept_back) that no build has computed
+    again since: the next build that holds nothing back computes from there (null: none). -#}
+{% macro kept_back_from() -%}
+    (select rebuilt_from from (
+        select rebuilt_from from {{ rebuilds_table() }} where model = 'indicator_values_kept_back'
+        order by recorded_at desc limit 1) as latest)
+{%- endmacro %}
+
+{#- indicator_values_computed's pre-hooks, after record_indicator_periods: forget the values of
+    the periods the build computes, but those of the indicators it keeps back; and record from
+    which day those must be computed again (the earliest of this build's periods and any still
+    pending), or that nothing is pending. -#}
+{% macro forget_computed_periods() -%}
+    {%- if is_incremental() -%}
+    {%- set kept = indicators_kept_back() -%}
+    delete from {{ this }} where period_start >= {{ indicator_periods_from() }}
+    {%- if kept %} and indicator_id not in ('{{ kept | join("', '") }}'){% endif %}
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro record_kept_back_periods() -%}
+    {%- if target.type != 'spark' -%}
+    insert into {{ rebuilds_table() }} (model, invocation_id, rebuilt_from, recorded_at)
+    select 'indicator_values_kept_back', '{{ invocation_id }}',
+        {% if indicators_kept_back() -%}
+        (select min(day) from (
+            select {{ indicator_periods_from() }} as day
+            union all
+            select {{ kept_back_from() }}) as pending)
+        {%- else -%}
+        cast(null as date)
+        {%- endif %},
+        current_timestamp
+    {%- else -%}
+    select 1
     {%- endif -%}
 {%- endmacro %}
 

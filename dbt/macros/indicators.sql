@@ -17,13 +17,16 @@
     year_from='sum'           a year adds up its months (counts);
     year_from='november'      a year is its November (a state on a day: the end of November is
                               Sotkanet's 30.11. measuring day);
-    year_from='december'      a year is its December (a state on 31 December).
+    year_from='december'      a year is its December (a state on 31 December);
+    numerator_unit=1000000    the events' numerators are integers in millionths (summed
+                              exactly, the same on every engine): the rows' numerator is their
+                              sum divided by it, and so is the value's.
 
     The county is the municipality's organiser on the period's first day (dim_municipality is
     effective-dated), so a municipality that moved counts for the right county each period. -#}
 {% macro municipal_indicator(indicator_id, events, scale, denominator='population',
                              min_age=none, max_age=none, breakdown='none',
-                             year_from='sum', grains=('month', 'year')) %}
+                             year_from='sum', grains=('month', 'year'), numerator_unit=1) %}
 events_by_period as (
     select municipality_code, period_start, breakdown_code, sum(numerator) as numerator
         {%- if denominator == 'events' %}, sum(denominator) as denominator{% endif %}
@@ -123,9 +126,17 @@ select
     period_start,
     '{{ breakdown }}' as breakdown,
     breakdown_code,
+    {% if numerator_unit == 1 -%}
     cast(numerator as {{ sql_type('float8') }}) as numerator,
     cast(denominator as {{ sql_type('float8') }}) as denominator,
     case when denominator > 0 then {{ scale }} * cast(numerator as {{ sql_type('float8') }}) / denominator end as value
+    {%- else -%}
+    cast(numerator as {{ sql_type('float8') }}) / {{ numerator_unit }} as numerator,
+    cast(denominator as {{ sql_type('float8') }}) as denominator,
+    case when denominator > 0
+        then {{ scale }} * (cast(numerator as {{ sql_type('float8') }}) / cast({{ numerator_unit }} * denominator as {{ sql_type('float8') }}))
+    end as value
+    {%- endif %}
 from areas
 {%- if denominator == 'events' %}
 where denominator > 0  -- a share of nothing is no value
@@ -326,4 +337,45 @@ select
     cast(costs.net_cost as {{ sql_type('float8') }}) / clients_in_county.clients as value
 from costs
 inner join clients_in_county on clients_in_county.year = costs.year
+{% endmacro %}
+
+
+{#- Net cost of a service class per visit, for the county and year: the ledger's costs minus
+    revenues of `service_class` in the year divided by the visits of the year (`visits`: a
+    relation with visit_date and home_municipality_code, the municipality where the person
+    lived on the visit's day) of residents of the county's municipalities (the municipality's
+    organiser on the visit's day). -#}
+{% macro net_cost_per_visit(indicator_id, service_class, visits) %}
+costs as (
+    select {{ year_of('period_start') }} as year, sum(amount) as net_cost
+    from {{ ref('fct_ledger_postings') }}
+    where service_class_code = '{{ service_class }}'
+        and period_start >= {{ indicator_periods_from() }}
+    group by 1
+),
+
+visits_in_county as (
+    select {{ year_of('visits.visit_date') }} as year, count(*) as visits
+    from {{ visits }} as visits
+    inner join {{ ref('dim_municipality') }} as organisers
+        on organisers.municipality_code = visits.home_municipality_code
+        and visits.visit_date between organisers.valid_from and organisers.valid_to
+    where organisers.organiser_code = '{{ var("county_code") }}'
+        and visits.visit_date >= {{ indicator_periods_from() }}
+    group by 1
+)
+
+select
+    '{{ indicator_id }}' as indicator_id,
+    'county' as area_level,
+    '{{ var("county_code") }}' as area_code,
+    'year' as period_grain,
+    make_date(costs.year, 1, 1) as period_start,
+    'none' as breakdown,
+    'total' as breakdown_code,
+    cast(costs.net_cost as {{ sql_type('float8') }}) as numerator,
+    cast(visits_in_county.visits as {{ sql_type('float8') }}) as denominator,
+    cast(costs.net_cost as {{ sql_type('float8') }}) / visits_in_county.visits as value
+from costs
+inner join visits_in_county on visits_in_county.year = costs.year
 {% endmacro %}

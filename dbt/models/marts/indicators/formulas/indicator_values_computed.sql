@@ -2,13 +2,16 @@
 -- reconciliation checks add them up). Add a new formula model to this list. Stored, so that
 -- the formulas run once for its readers. A build replaces the years from the first year its
 -- facts' changes touched (macros/history.sql: the pre-hook records it, the formulas compute
--- only those periods); a whole build, everything.
+-- only those periods); a whole build, everything. An indicator that reads a source the build
+-- holds back keeps its values as they were (history.sql: indicators_kept_back), and the
+-- periods it kept are computed again by the next build that has the source.
 {{ config(
     tags=['every_indicator'],
     materialized=incremental_or_table(),
     pre_hook=[
         "{{ record_indicator_periods() }}",
-        "{{ 'delete from ' ~ this ~ ' where period_start >= ' ~ indicator_periods_from() if is_incremental() else 'select 1' }}",
+        "{{ forget_computed_periods() }}",
+        "{{ record_kept_back_periods() }}",
     ],
 ) }}
 {% set formulas = [
@@ -23,8 +26,12 @@
     'ind_home_care_net_cost_per_client',
     'ind_multi_service_clients_share',
     'ind_net_cost_per_resident',
+    'ind_pc_emergency_returns_48h_share',
     'ind_pc_emergency_visits_per_1000',
+    'ind_pc_net_cost_per_client',
+    'ind_pc_net_cost_per_visit',
     'ind_pc_nurse_visits_per_1000',
+    'ind_pc_physician_continuity_index',
     'ind_pc_physician_visits_per_1000',
     'ind_pc_physician_waits_over_7_days_share',
     'ind_population_aged_0_17_share',
@@ -40,7 +47,8 @@
     'ind_specialist_waits_over_90_days_share',
     'ind_t3_median_days',
 ] %}
-{% for formula in formulas %}
+{%- set kept = indicators_kept_back() %}
+{% for formula in formulas if formula[4:] not in kept %}
 select * from {{ ref(formula) }} where period_start >= {{ indicator_periods_from() }}
 {% if not loop.last %}union all{% endif %}
 {% endfor %}
