@@ -223,6 +223,47 @@ def test_clients_of_social_services_match_the_sources(run, warehouse, indicator_
     assert actual["county", SPEC.county, "total", date(2025, 1, 1)] > 0
 
 
+@pytest.mark.parametrize(
+    ("indicator_id", "recompute", "by_grain"),
+    [
+        ("pc_physician_continuity_index", independent.physician_continuity_index, False),
+        ("pc_emergency_returns_48h_share", independent.emergency_returns_48h_share, True),
+        ("pc_net_cost_per_visit", independent.pc_net_cost_per_visit, False),
+        ("pc_net_cost_per_client", independent.pc_net_cost_per_client, False),
+    ],
+)
+def test_primary_care_quality_matches_the_sources(
+    run, warehouse, indicator_id, recompute, by_grain
+):
+    """THL's primary care quality measures recomputed from the sources (issue 22): physician
+    continuity (COC of the people with two or more physician visits that name the physician),
+    returns to emergency within 48 hours, and PTH_AVO's net cost per health-station visit and
+    per client. Every computed cell (before disclosure control) has the recomputation's
+    numerator, denominator and value."""
+    expected = recompute(SESSION_DATA, SPEC.county)
+    rows = warehouse.execute(
+        "select area_level, area_code, period_grain, period_start, numerator, denominator, value "
+        "from indicators.indicator_values_computed where indicator_id = ?",
+        [indicator_id],
+    ).fetchall()
+    actual = {
+        ((level, code, grain, start) if by_grain else (level, code, start)): (n, d, v)
+        for level, code, grain, start, n, d, v in rows
+    }
+    assert set(actual) == set(expected) and expected
+    mismatches = {
+        k: (actual[k], expected[k])
+        for k in expected
+        if not all(close(a, e) for a, e in zip(actual[k], expected[k], strict=True))
+    }
+    assert not mismatches
+    county = {k: v for k, v in expected.items() if k[0] == "county"}
+    assert all(v[1] > 0 for v in county.values())
+    if indicator_id == "pc_physician_continuity_index":
+        assert {k[0] for k in expected} == {"municipality", "county"}
+        assert all(0 < v[2] < 1 for v in county.values())
+
+
 def test_visits_of_patients_with_an_invalid_identifier_count_unlinked(run, warehouse):
     """A patient whose henkilötunnus is invalid is quarantined (the identifier withheld), but
     their own system's visits still count in their municipality (the physician visits above
@@ -376,6 +417,8 @@ COUNTY_ONLY = {
     "sick_leave_days_per_person_year",
     "disability_services_net_cost_per_client",
     "home_care_net_cost_per_client",
+    "pc_net_cost_per_visit",
+    "pc_net_cost_per_client",
 }
 # Plausible county values for a year in Finland (wide: a 3 000-resident demo county is noisy).
 PLAUSIBLE = {
@@ -404,6 +447,10 @@ PLAUSIBLE = {
     "adult_social_work_clients_per_1000": (10, 45),
     "social_assistance_recipients_per_1000": (5, 25),
     "social_assistance_euros_per_recipient": (200, 2_000),
+    "pc_physician_continuity_index": (0.2, 0.7),
+    "pc_emergency_returns_48h_share": (2, 12),
+    "pc_net_cost_per_visit": (50, 250),
+    "pc_net_cost_per_client": (200, 1_200),
 }
 
 

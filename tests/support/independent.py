@@ -509,3 +509,218 @@ def social_assistance_recipients_per_1000(data_dir: Path, county: str) -> dict[t
         if pid in identified and outcome == "myonteinen" and euros > 0 and year in years:
             people[pid, year].add(ASSISTANCE_TYPES[kind])
     return _people_of_the_year_per_1000(data_dir, county, people)
+
+
+# Primary care quality (issue 22): continuity of physician care, returns to emergency within 48
+# hours, and the net cost of primary care per health-station visit and per client.
+
+
+def _year_cells(
+    sums: dict[tuple[str, int], list], county: str, scale: float = 1.0, unit: int = 1
+) -> dict[tuple, tuple[float, float, float]]:
+    """(municipality, period start) -> [numerator, denominator] to cells keyed (area_level,
+    area_code, period start): (numerator, denominator, value), with the county's sums; cells of
+    no denominator are left out. ``unit``: the numerators are integers in 1/unit."""
+    out: dict[tuple, tuple[float, float, float]] = {}
+    totals: dict[object, list] = defaultdict(lambda: [0, 0])
+    for (municipality, start), (numerator, denominator) in sums.items():
+        if denominator:
+            out["municipality", municipality, start] = (
+                numerator / unit,
+                denominator,
+                scale * numerator / (unit * denominator),
+            )
+        totals[start][0] += numerator
+        totals[start][1] += denominator
+    for start, (numerator, denominator) in totals.items():
+        if denominator:
+            out["county", county, start] = (
+                numerator / unit,
+                denominator,
+                scale * numerator / (unit * denominator),
+            )
+    return out
+
+
+def _identified_unified(con: sqlite3.Connection) -> tuple[dict[int, str], dict[int, str]]:
+    """The unified patients: (patient id -> valid henkilötunnus, patient id -> the municipality
+    the row records, for those whose henkilötunnus is invalid)."""
+    valid, unidentified = {}, {}
+    for pid, code, municipality in con.execute(
+        "select patient_id, hetu, municipality_code from patients"
+    ):
+        if stdnum_hetu.is_valid(code or "", allow_temporary=True):
+            valid[pid] = code
+        else:
+            unidentified[pid] = municipality
+    return valid, unidentified
+
+
+def physician_continuity_index(data_dir: Path, county: str) -> dict[tuple, tuple]:
+    """Key (area_level, area_code, year start) -> (numerator, denominator, value): the mean
+    Bice-Boxerman COC index, (sum of n_j^2 - N) / (N (N - 1)), of the people with at least two
+    in-person physician visits at a health station in the year that name the physician (the
+    unified record system's; the legacy files name none), each index rounded half up to
+    millionths in integers, where the people lived on 31 December."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    valid, _ = _identified_unified(con)
+    history = residences(con)
+    recorded = dict(con.execute("select patient_id, municipality_code from patients"))
+    seen: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for pid, start, who_saw in con.execute(
+        "select v.patient_id, v.visit_start, v.professional_id from visits v "
+        "join units u using (unit_id) where u.unit_type = 'health_station' "
+        "and v.professional_group = 'LK' and v.contact_type = 'R10' and not v.is_deleted "
+        "and v.professional_id is not null"
+    ):
+        if pid in valid:
+            seen[pid, int(start[:4])][who_saw] += 1
+    years = {year for year, _ in _population(data_dir)}
+    sums: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+    for (pid, year), by_physician in seen.items():
+        n = sum(by_physician.values())
+        if n < 2 or year not in years:
+            continue
+        squares = sum(k * k for k in by_physician.values())
+        millionths = (2_000_000 * (squares - n) + n * (n - 1)) // (2 * n * (n - 1))
+        home = residence_on(history[pid], date(year, 12, 31)) if history[pid] else recorded[pid]
+        sums[home, date(year, 1, 1)][0] += millionths
+        sums[home, date(year, 1, 1)][1] += 1
+    return _year_cells(sums, county, unit=1_000_000)
+
+
+def emergency_returns_48h_share(data_dir: Path, county: str) -> dict[tuple, tuple]:
+    """Key (area_level, area_code, grain, period start) -> (numerator, denominator, value): of
+    the visits to primary care emergency of people with a valid henkilötunnus, the % after which
+    the person came back to primary care emergency within 48 hours (a later visit beginning at
+    most 48 hours after), by the visit's month and year and where the person lived on its day."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    valid, _ = _identified_unified(con)
+    history = residences(con)
+    by_person: dict[int, list[datetime]] = defaultdict(list)
+    for pid, start in con.execute(
+        "select v.patient_id, v.visit_start from visits v join units u using (unit_id) "
+        "where u.unit_type = 'primary_emergency' and not v.is_deleted"
+    ):
+        if pid in valid:
+            by_person[pid].append(datetime.fromisoformat(start))
+    years = {year for year, _ in _population(data_dir)}
+    sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for pid, starts in by_person.items():
+        for start in starts:
+            if start.year not in years:
+                continue
+            returned = any(start < later <= start + timedelta(hours=48) for later in starts)
+            home = residence_on(history[pid], start.date())
+            for grain, period in (
+                ("month", start.date().replace(day=1)),
+                ("year", date(start.year, 1, 1)),
+            ):
+                sums[home, (grain, period)][0] += returned
+                sums[home, (grain, period)][1] += 1
+    cells = _year_cells(sums, county, scale=100.0)
+    return {(level, code, *period): cell for (level, code, period), cell in cells.items()}
+
+
+def _ledger_net_cost(data_dir: Path, service_class: str) -> dict[int, float]:
+    with open(data_dir / "landing" / "finance" / "cost_centres.csv", encoding="utf-8") as f:
+        mapping = {
+            r["cost_centre"]: r["service_class_code"] for r in csv.DictReader(f, delimiter=";")
+        }
+    costs: dict[int, float] = defaultdict(float)
+    for path in (data_dir / "landing" / "finance").glob("gl_*.csv"):
+        with open(path, encoding="utf-8") as f:
+            for row in csv.DictReader(f, delimiter=";"):
+                if mapping.get(row["cost_centre"]) == service_class:
+                    costs[int(row["period"][:4])] += float(row["amount"].replace(",", "."))
+    return costs
+
+
+def _health_station_visits(data_dir: Path) -> list[tuple[str | None, str, date]]:
+    """Every visit and contact at a health station that the warehouse has: (the person's
+    henkilötunnus, None for a unified patient whose henkilötunnus is invalid; the municipality
+    where they lived on the day; the day). The unified system's (not deleted) and the legacy
+    files' (a valid henkilötunnus; one row per person, moment, unit, profession and contact
+    type, as the warehouse keys them)."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    valid, unidentified = _identified_unified(con)
+    history = residences(con)
+    out: list[tuple[str | None, str, date]] = []
+    for pid, start in con.execute(
+        "select v.patient_id, v.visit_start from visits v join units u using (unit_id) "
+        "where u.unit_type = 'health_station' and not v.is_deleted"
+    ):
+        day = date.fromisoformat(start[:10])
+        if pid in valid:
+            out.append((valid[pid], residence_on(history[pid], day), day))
+        elif pid in unidentified:
+            out.append((None, unidentified[pid], day))
+    known = {code: history[pid] for pid, code in valid.items()}
+    seen = set()
+    for row in _legacy_rows(data_dir):
+        code = row["HETU"]
+        key = (code, row["KAYNTIPVM"], row["KLO"], row["TOIMIPISTE"], row["AMMATTI"])
+        key += (row["YHTEYSTAPA"],)
+        if not stdnum_hetu.is_valid(code, allow_temporary=True) or key in seen:
+            continue
+        seen.add(key)
+        d, m, y = row["KAYNTIPVM"].split(".")
+        day = date(int(y), int(m), int(d))
+        home = (residence_on(known[code], day) if code in known else None) or row["KUNTA"]
+        out.append((code, home, day))
+    return out
+
+
+def pc_net_cost_per_visit(data_dir: Path, county: str) -> dict[tuple, tuple]:
+    """Key (area_level, area_code, year start) -> (numerator, denominator, value): the ledger's
+    net cost of PTH_AVO in the year per visit or contact at a health station of the county's
+    residents (every record system; unified patients with an invalid henkilötunnus too)."""
+    residents = _population(data_dir)
+    ours = {municipality for _, municipality in residents}
+    visits: dict[int, int] = defaultdict(int)
+    for _, home, day in _health_station_visits(data_dir):
+        if home in ours:
+            visits[day.year] += 1
+    costs = _ledger_net_cost(data_dir, "PTH_AVO")
+    return {
+        ("county", county, date(year, 1, 1)): (cost, visits[year], cost / visits[year])
+        for year, cost in costs.items()
+        if visits[year]
+    }
+
+
+def pc_net_cost_per_client(data_dir: Path, county: str) -> dict[tuple, tuple]:
+    """Key (area_level, area_code, year start) -> (numerator, denominator, value): the ledger's
+    net cost of PTH_AVO in the year per person with a visit or contact at a health station in
+    the year (one henkilötunnus across the record systems) who lived in the county on 31
+    December (the unified system's residence history; else where the legacy files have them)."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    valid, _ = _identified_unified(con)
+    history = {valid[pid]: h for pid, h in residences(con).items() if pid in valid}
+    recorded = {
+        valid[pid]: m
+        for pid, m in con.execute("select patient_id, municipality_code from patients")
+        if pid in valid
+    }
+    legacy = _legacy_people(data_dir)
+    ours = {municipality for _, municipality in _population(data_dir)}
+    clients: dict[int, set[str]] = defaultdict(set)
+    for code, _, day in _health_station_visits(data_dir):
+        if code is None:
+            continue
+        if code in recorded:
+            home = (
+                residence_on(history[code], date(day.year, 12, 31))
+                if history.get(code)
+                else (recorded[code])
+            )
+        else:
+            home = legacy[code]
+        if home in ours:
+            clients[day.year].add(code)
+    costs = _ledger_net_cost(data_dir, "PTH_AVO")
+    return {
+        ("county", county, date(year, 1, 1)): (cost, len(clients[year]), cost / len(clients[year]))
+        for year, cost in costs.items()
+        if clients[year]
+    }
