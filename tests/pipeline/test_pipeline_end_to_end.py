@@ -224,17 +224,15 @@ def test_clients_of_social_services_match_the_sources(run, warehouse, indicator_
 
 
 @pytest.mark.parametrize(
-    ("indicator_id", "recompute", "by_grain"),
+    ("indicator_id", "recompute"),
     [
-        ("pc_physician_continuity_index", independent.physician_continuity_index, False),
-        ("pc_emergency_returns_48h_share", independent.emergency_returns_48h_share, True),
-        ("pc_net_cost_per_visit", independent.pc_net_cost_per_visit, False),
-        ("pc_net_cost_per_client", independent.pc_net_cost_per_client, False),
+        ("pc_physician_continuity_index", independent.physician_continuity_index),
+        ("pc_emergency_returns_48h_share", independent.emergency_returns_48h_share),
+        ("pc_net_cost_per_visit", independent.pc_net_cost_per_visit),
+        ("pc_net_cost_per_client", independent.pc_net_cost_per_client),
     ],
 )
-def test_primary_care_quality_matches_the_sources(
-    run, warehouse, indicator_id, recompute, by_grain
-):
+def test_primary_care_quality_matches_the_sources(run, warehouse, indicator_id, recompute):
     """THL's primary care quality measures recomputed from the sources (issue 22): physician
     continuity (COC of the people with two or more physician visits that name the physician),
     returns to emergency within 48 hours, and PTH_AVO's net cost per health-station visit and
@@ -246,10 +244,8 @@ def test_primary_care_quality_matches_the_sources(
         "from indicators.indicator_values_computed where indicator_id = ?",
         [indicator_id],
     ).fetchall()
-    actual = {
-        ((level, code, grain, start) if by_grain else (level, code, start)): (n, d, v)
-        for level, code, grain, start, n, d, v in rows
-    }
+    actual = {(level, code, start): (n, d, v) for level, code, _, start, n, d, v in rows}
+    assert {row[2] for row in rows} == {"year"}
     assert set(actual) == set(expected) and expected
     mismatches = {
         k: (actual[k], expected[k])

@@ -590,10 +590,10 @@ def physician_continuity_index(data_dir: Path, county: str) -> dict[tuple, tuple
 
 
 def emergency_returns_48h_share(data_dir: Path, county: str) -> dict[tuple, tuple]:
-    """Key (area_level, area_code, grain, period start) -> (numerator, denominator, value): of
-    the visits to primary care emergency of people with a valid henkilötunnus, the % after which
-    the person came back to primary care emergency within 48 hours (a later visit beginning at
-    most 48 hours after), by the visit's month and year and where the person lived on its day."""
+    """Key (area_level, area_code, year start) -> (numerator, denominator, value): of the visits
+    to primary care emergency of people with a valid henkilötunnus, the % after which the person
+    came back to primary care emergency within 48 hours (a later visit beginning at most 48 hours
+    after), by the visit's year and where the person lived on its day."""
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
     valid, _ = _identified_unified(con)
     history = residences(con)
@@ -612,14 +612,9 @@ def emergency_returns_48h_share(data_dir: Path, county: str) -> dict[tuple, tupl
                 continue
             returned = any(start < later <= start + timedelta(hours=48) for later in starts)
             home = residence_on(history[pid], start.date())
-            for grain, period in (
-                ("month", start.date().replace(day=1)),
-                ("year", date(start.year, 1, 1)),
-            ):
-                sums[home, (grain, period)][0] += returned
-                sums[home, (grain, period)][1] += 1
-    cells = _year_cells(sums, county, scale=100.0)
-    return {(level, code, *period): cell for (level, code, period), cell in cells.items()}
+            sums[home, date(start.year, 1, 1)][0] += returned
+            sums[home, date(start.year, 1, 1)][1] += 1
+    return _year_cells(sums, county, scale=100.0)
 
 
 def _ledger_net_cost(data_dir: Path, service_class: str) -> dict[int, float]:
