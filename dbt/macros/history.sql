@@ -167,7 +167,9 @@
 {%- endmacro %}
 
 {#- indicator_values_computed's pre-hook: record the first day of its periods (the earliest of
-    the facts' changes, and of the periods an earlier build kept back, below). -#}
+    the facts' changes, and of the periods an earlier build kept back, below). An indicator may
+    look up to two days past an event (a return to emergency within 48 hours counts for the
+    first visit), so a change on the first two days of a year computes the year before too. -#}
 {% macro record_indicator_periods() -%}
     {%- if target.type == 'spark' -%}
     select 1
@@ -175,9 +177,11 @@
     insert into {{ rebuilds_table() }} (model, invocation_id, rebuilt_from, recorded_at)
     select '{{ this.identifier }}', '{{ invocation_id }}',
         {% if has_previous_state() -%}
-        (select coalesce(cast(date_trunc('year', min(day)) as date), cast('9999-12-31' as date))
+        (select case when min(day) is null then cast('9999-12-31' as date) else
+                cast(date_trunc('year', greatest(min(day), date '1900-01-01')) as date)
+            end
          from (
-            select rebuilt_from as day from {{ rebuilds_table() }}
+            select cast(rebuilt_from - interval '2 days' as date) as day from {{ rebuilds_table() }}
             where invocation_id = '{{ invocation_id }}' and model <> '{{ this.identifier }}'
                 and model <> 'indicator_values_kept_back'
             union all
