@@ -335,6 +335,16 @@ def test_a_held_back_source_keeps_back_only_the_indicators_that_read_it(history)
     after = values(settings)
     ledger_based = {k for k in before if behind[k[0]]}
     assert ledger_based and all(after[k][:4] == before[k][:4] for k in ledger_based)
+    # the cost per visit reads the visits too, which changed: it keeps its values all the same,
+    # and the next build that has the ledger computes its periods again (issue 22)
+    assert behind["pc_net_cost_per_visit"] == "finance"
+    assert any(k[0] == "pc_net_cost_per_visit" for k in ledger_based)
+    [(kept_from,)] = query(
+        settings,
+        "select rebuilt_from from intermediate.rebuilds "
+        "where model = 'indicator_values_kept_back' order by recorded_at desc limit 1",
+    )
+    assert kept_from is not None and kept_from <= date(2025, 1, 1)
     december = [
         k
         for k in after
