@@ -152,7 +152,7 @@ def test_a_row_committed_late_is_taken_with_a_lookback_and_merged_once(demo, tmp
         con.execute(
             "insert into visits select ? as visit_id, patient_id, unit_id, appointment_id, "
             "'2026-01-01 23:10:00', professional_group, service_code, specialty, urgency, "
-            "contact_type, 0, ? from visits limit 1",
+            "contact_type, 0, ?, professional_id from visits limit 1",
             [visit_id, updated_at],
         )
         con.commit()

@@ -314,7 +314,7 @@ def test_a_held_back_source_keeps_back_only_the_indicators_that_read_it(history)
     con.execute(  # a visit recorded late, so that the indicators of visits change
         "insert into visits select max(visit_id) + 1, min(patient_id), min(unit_id), null, "
         "'2025-12-15 09:00:00', 'LK', 'T11', null, 'kiireeton', 'R10', 0, "
-        "'2026-01-03 09:05:00' from visits"
+        "'2026-01-03 09:05:00', 'LK-1-01' from visits"
     )
     con.commit()
     con.close()
