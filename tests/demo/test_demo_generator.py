@@ -245,6 +245,72 @@ def test_visits_name_their_professional_and_some_return_to_emergency(small_demo)
     assert 0.05 < returns[0] / emergency < 0.14 and 0 < returns[1] < returns[0]
 
 
+def test_oral_health_and_mental_health_services_are_plausible(small_demo):
+    """Oral health visits (about 800 per 1 000 residents, two thirds by dentists) and mental
+    health and substance abuse clients (about 4 % of adults) at Finnish rates, at units of
+    their own types, which are not health stations."""
+    data_dir, manifest = small_demo
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    oral = dict(
+        con.execute(
+            "select professional_group, count(*) from visits join units using (unit_id) "
+            "where unit_type = 'oral_health' and contact_type = 'R10' and not is_deleted "
+            "group by 1"
+        ).fetchall()
+    )
+    assert set(oral) == {"HLK", "SHY"}  # dentists and dental hygienists
+    assert 600 < 1000 * sum(oral.values()) / 2_000 < 1000
+    assert 0.55 < oral["HLK"] / sum(oral.values()) < 0.78
+    clients = _count(
+        con,
+        "select count(distinct patient_id) from visits join units using (unit_id) "
+        "where unit_type = 'oral_health'",
+    )
+    assert 0.3 < clients / 2_000 < 0.5
+    assert {
+        r[0]
+        for r in con.execute(
+            "select distinct visits.service_code from visits join units using (unit_id) "
+            "where unit_type in ('oral_health', 'mental_health')"
+        )
+    } == {"SUU", "MT", "PA"}
+    in_2025 = "start_date <= '2025-12-31' and (end_date is null or end_date >= '2025-01-01')"
+    episodes = dict(
+        con.execute(
+            "select care_type, count(distinct patient_id) from mental_health_episodes "
+            f"where {in_2025} group by 1"
+        ).fetchall()
+    )
+    with open(data_dir / "landing" / "population" / "residents_2025.csv", encoding="utf-8") as f:
+        adults = sum(
+            int(r["residents"]) for r in csv.DictReader(f, delimiter=";") if int(r["age"]) >= 18
+        )
+    assert 0.03 < sum(episodes.values()) / adults < 0.055
+    assert episodes["mental_health"] > episodes["substance_abuse"] > 0
+    groups = {
+        r[0]
+        for r in con.execute(
+            "select distinct professional_group from visits join units using (unit_id) "
+            "where unit_type = 'mental_health'"
+        )
+    }
+    assert groups == {"PSY", "SH", "LK"}
+    # every visit of a mental health unit is of a patient with an episode there in force
+    outside = _count(
+        con,
+        "select count(*) from visits v join units u using (unit_id) "
+        "where u.unit_type = 'mental_health' and not exists (select 1 from "
+        "mental_health_episodes e where e.patient_id = v.patient_id and e.unit_id = v.unit_id "
+        "and e.start_date <= substr(v.visit_start, 1, 10) "
+        "and (e.end_date is null or e.end_date >= substr(v.visit_start, 1, 10)))",
+    )
+    assert outside == 0
+    assert (
+        _count(con, "select count(*) from mental_health_episodes where end_date < start_date") == 0
+    )
+    assert manifest["rows"]["unified_record"]["mental_health_episodes"] > 0
+
+
 def test_no_appointment_slots_on_finnish_holidays(small_demo):
     """Health stations open no slots on weekends or holidays, movable ones included (the
     holidays computed independently: tests/support/independent.py)."""
@@ -293,7 +359,14 @@ def test_advancing_a_day_changes_rows_of_that_day(tmp_path):
     assert counts["new_visits"] > 0 and counts["deleted_visits"] >= 0
     con = sqlite3.connect(tmp_path / "sources" / "unified_record.sqlite")
     changed = _count(con, "select count(*) from visits where updated_at >= '2026-01-02'")
-    assert changed == counts["new_visits"] + counts["corrected_visits"] + counts["deleted_visits"]
+    assert changed == (
+        counts["new_visits"]
+        + counts["corrected_visits"]
+        + counts["deleted_visits"]
+        + counts["new_oral_health_visits"]
+        + counts["new_mental_health_visits"]
+    )
+    assert counts["new_oral_health_visits"] > 0
     for table, changes in (
         (
             "disability_service_decisions",
@@ -301,6 +374,10 @@ def test_advancing_a_day_changes_rows_of_that_day(tmp_path):
         ),
         ("adult_social_work_clients", ("new_social_work_clients", "ended_social_work_clients")),
         ("social_assistance_decisions", ("social_assistance_decisions",)),
+        (
+            "mental_health_episodes",
+            ("new_mental_health_episodes", "ended_mental_health_episodes"),
+        ),
     ):
         changed = _count(con, f"select count(*) from {table} where updated_at >= '2026-01-02'")
         assert changed == sum(counts[c] for c in changes), table

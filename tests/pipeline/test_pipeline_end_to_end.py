@@ -190,12 +190,18 @@ def test_multi_service_clients_follow_the_received_or_in_force_rule(run, warehou
 
 @pytest.mark.parametrize(
     "indicator_id",
-    ["disability_services_clients_per_1000", "social_assistance_recipients_per_1000"],
+    [
+        "disability_services_clients_per_1000",
+        "social_assistance_recipients_per_1000",
+        "mental_health_substance_abuse_clients_per_1000",
+    ],
 )
 def test_clients_of_social_services_match_the_sources(run, warehouse, indicator_id):
     """People of a year from the record system's own tables: clients of disability services (a
-    decision in force on a day of the year) and recipients of social assistance (granted for a
-    month of the year), by class and once in the total, where they lived on 31 December."""
+    decision in force on a day of the year), recipients of social assistance (granted for a
+    month of the year) and adult clients of mental health and substance abuse services (an
+    outpatient episode in force on a day of the year), by class and once in the total, where
+    they lived on 31 December."""
     expected = getattr(independent, indicator_id)(SESSION_DATA, SPEC.county)
     # as computed, before disclosure control; the recomputation leaves out the small counts
     # (1 to 4), which must be withheld
@@ -258,6 +264,49 @@ def test_primary_care_quality_matches_the_sources(run, warehouse, indicator_id, 
     if indicator_id == "pc_physician_continuity_index":
         assert {k[0] for k in expected} == {"municipality", "county"}
         assert all(0 < v[2] < 1 for v in county.values())
+
+
+def test_oral_health_visits_match_the_sources(run, warehouse):
+    """Visits at the dental clinics' reception by dentists and dental hygienists, by group and
+    in total, by month and year, where the person lived on the visit's day (a patient whose
+    henkilötunnus is invalid, unlinked, where their row records them)."""
+    expected = independent.oral_health_visits_per_1000(SESSION_DATA, SPEC.county)
+    # as computed, before disclosure control; the recomputation leaves out the small counts
+    # (1 to 4), which must be withheld
+    rows = warehouse.execute(
+        "select area_level, area_code, breakdown_code, period_grain, period_start, value "
+        "from indicators.indicator_values_computed "
+        "where indicator_id = 'oral_health_visits_per_1000'"
+    ).fetchall()
+    actual = {tuple(r[:5]): r[5] for r in rows}
+    withheld = {
+        (
+            r["area_level"],
+            r["area_code"],
+            r["breakdown_code"],
+            r["period_grain"],
+            r["period_start"],
+        ): r["suppressed"]
+        for r in values(warehouse, "oral_health_visits_per_1000")
+    }
+    assert set(actual) == set(expected) == set(withheld)
+    assert {k[2] for k in expected} == {"dentist", "dental_hygienist", "total"}
+    mismatches = {
+        k: (actual[k], expected[k])
+        for k in expected
+        if expected[k] is not None and not close(actual[k], expected[k])
+    }
+    assert not mismatches
+    assert all(withheld[k] for k in expected if expected[k] is None)
+    county = actual["county", SPEC.county, "total", "year", date(2025, 1, 1)]
+    dentists = actual["county", SPEC.county, "dentist", "year", date(2025, 1, 1)]
+    assert 500 < county < 1100 and 0.55 < dentists / county < 0.8
+    # the dental clinics are not health stations: primary care's visits do not count them
+    oral = warehouse.execute(
+        "select count(*) from marts.fct_visits join marts.dim_unit using (unit_id) "
+        "where unit_type = 'oral_health'"
+    ).fetchone()[0]
+    assert oral > 0
 
 
 def test_visits_of_patients_with_an_invalid_identifier_count_unlinked(run, warehouse):
@@ -415,6 +464,8 @@ COUNTY_ONLY = {
     "home_care_net_cost_per_client",
     "pc_net_cost_per_visit",
     "pc_net_cost_per_client",
+    "oral_health_net_cost_per_visit",
+    "mental_health_net_cost_per_client",
 }
 # Plausible county values for a year in Finland (wide: a 3 000-resident demo county is noisy).
 PLAUSIBLE = {
@@ -447,6 +498,12 @@ PLAUSIBLE = {
     "pc_emergency_returns_48h_share": (2, 12),
     "pc_net_cost_per_visit": (50, 250),
     "pc_net_cost_per_client": (200, 1_200),
+    "oral_health_visits_per_1000": (500, 1100),
+    "oral_health_clients_per_1000": (250, 550),
+    "oral_health_net_cost_per_visit": (80, 400),
+    "mental_health_outpatient_visits_per_1000": (80, 400),
+    "mental_health_substance_abuse_clients_per_1000": (25, 65),
+    "mental_health_net_cost_per_client": (2_000, 15_000),
 }
 
 
@@ -588,6 +645,8 @@ PACKAGES = (
     "child_and_family_services",
     "disability_services",
     "adult_social_work",
+    "oral_health",
+    "mental_health_and_substance_abuse",
 )
 
 
@@ -1342,7 +1401,11 @@ def test_a_backfill_brings_the_late_changes_of_each_day(run):
     new = con.execute(
         "select count(*) from marts.fct_visits where visit_date >= '2026-01-02'"
     ).fetchone()[0]
-    assert new == sum(c["new_visits"] for c in changes) - independent_new_visits_of_invalid(changes)
+    # primary care's new contacts and the new oral health and mental health visits
+    added = ("new_visits", "new_oral_health_visits", "new_mental_health_visits")
+    assert new == sum(c[k] for c in changes for k in added) - independent_new_visits_of_invalid(
+        changes
+    )
     audit = con.execute(
         "select load_date, sum(extracted) from dq.load_audit "
         "where source = 'unified_record' and load_date > ? group by 1 order by 1",

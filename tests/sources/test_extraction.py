@@ -121,7 +121,13 @@ def test_incremental_loads_take_only_the_rows_changed_in_their_window(demo):
     assert first.window == {"lower": None, "upper": "2026-01-02T00:00:00"}
     changes = advance(data_dir, date(2026, 1, 2))
     second = load(registry, "unified_record.visits", date(2026, 1, 2))
-    expected = changes["new_visits"] + changes["corrected_visits"] + changes["deleted_visits"]
+    expected = (
+        changes["new_visits"]
+        + changes["corrected_visits"]
+        + changes["deleted_visits"]
+        + changes["new_oral_health_visits"]
+        + changes["new_mental_health_visits"]
+    )
     assert second.extracted == expected
     assert second.window == {"lower": "2026-01-02T00:00:00", "upper": "2026-01-03T00:00:00"}
     deleted = [r for r in raw_rows("unified_record", "visits", date(2026, 1, 2)) if r["is_deleted"]]

@@ -318,7 +318,8 @@ def multi_service_clients_share(data_dir: Path, county: str) -> dict[tuple, floa
     A person is one henkilötunnus across the record systems. A service area counts in a year
     when the person received it in the year (a visit or contact) or had it in force on a day
     of the year (an inpatient episode, a home-care decision, a round-the-clock stay, a
-    child-welfare placement): the catalogue's rule. A person counts where they lived on 31
+    child-welfare placement): the catalogue's rule. Visits at dental clinics and mental health
+    and substance abuse units do not count. A person counts where they lived on 31
     December (the unified system's residence history; a person it does not know: where their
     own system has them).
     """
@@ -347,7 +348,8 @@ def multi_service_clients_share(data_dir: Path, county: str) -> dict[tuple, floa
     for pid, unit, start in con.execute(
         "select patient_id, unit_id, visit_start from visits where not is_deleted"
     ):
-        if pid in patients:
+        # oral health and mental health and substance abuse services are not among the areas
+        if pid in patients and unit_type.get(unit) not in ("oral_health", "mental_health"):
             used(patients[pid][0], int(start[:4]), areas.get(unit_type.get(unit), "primary_care"))
     for pid, start in con.execute(
         "select patient_id, visit_start from home_care_visits where not is_deleted"
@@ -431,7 +433,10 @@ ASSISTANCE_TYPES = {"taydentava": "supplementary", "ehkaiseva": "preventive"}
 
 
 def _people_of_the_year_per_1000(
-    data_dir: Path, county: str, people: dict[tuple[int, int], set[str]]
+    data_dir: Path,
+    county: str,
+    people: dict[tuple[int, int], set[str]],
+    residents: dict[tuple[int, str], int] | None = None,
 ) -> dict[tuple, float | None]:
     """Key (area_level, area_code, breakdown class or 'total', year start) -> per 1 000 residents
     (None when the count is 1 to 4). ``people``: (patient id, year) -> the classes the person
@@ -442,7 +447,7 @@ def _people_of_the_year_per_1000(
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
     history = residences(con)
     recorded = dict(con.execute("select patient_id, municipality_code from patients"))
-    residents = _population(data_dir)
+    residents = residents or _population(data_dir)  # the denominators (default: everyone)
     counts: dict[tuple, int] = defaultdict(int)
     for (pid, year), had in people.items():
         home = residence_on(history[pid], date(year, 12, 31)) if history[pid] else recorded[pid]
@@ -719,3 +724,103 @@ def pc_net_cost_per_client(data_dir: Path, county: str) -> dict[tuple, tuple]:
         for year, cost in costs.items()
         if clients[year]
     }
+
+
+ORAL_HEALTH_GROUPS = {"HLK": "dentist", "SHY": "dental_hygienist"}
+
+
+def oral_health_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float | None]:
+    """Key (area_level, area_code, professional group or 'total', grain, period start) ->
+    visits per 1 000 residents (None when suppressed): visits at a dental clinic's reception
+    (units of type oral_health, R10, not deleted) by dentists and dental hygienists, where the
+    person lived on the visit's day (the residence history); a patient whose henkilötunnus is
+    invalid counts in the municipality their patient row records. Every municipality has a value
+    of each group in each month in which anyone visited (zero when no one there did)."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    history = residences(con)
+    recorded = dict(con.execute("select patient_id, municipality_code from patients"))
+    identified = _identified_patients(con)
+    counts: dict[tuple, int] = defaultdict(int)
+    months: set[date] = set()
+    groups: set[str] = set()
+    for pid, group, start in con.execute(
+        "select v.patient_id, v.professional_group, v.visit_start from visits v "
+        "join units u using (unit_id) where u.unit_type = 'oral_health' "
+        "and v.contact_type = 'R10' and not v.is_deleted"
+    ):
+        day = date.fromisoformat(start[:10])
+        home = residence_on(history[pid], day) if pid in identified else recorded[pid]
+        month = day.replace(day=1)
+        months.add(month)
+        groups.add(ORAL_HEALTH_GROUPS[group])
+        for code in (ORAL_HEALTH_GROUPS[group], "total"):
+            counts[home, code, month] += 1
+    out: dict[tuple, float | None] = {}
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for (year, municipality), people in _population(data_dir).items():
+        for code in groups | {"total"}:
+            yearly = 0
+            for month in sorted(m for m in months if m.year == year):
+                n = counts[municipality, code, month]
+                yearly += n
+                out["municipality", municipality, code, "month", month] = (
+                    None if _suppress(n) else 1000 * n / people
+                )
+                totals[code, "month", month][0] += n
+                totals[code, "month", month][1] += people
+            out["municipality", municipality, code, "year", date(year, 1, 1)] = (
+                None if _suppress(yearly) else 1000 * yearly / people
+            )
+            totals[code, "year", date(year, 1, 1)][0] += yearly
+            totals[code, "year", date(year, 1, 1)][1] += people
+    for (code, grain, start), (n, people) in totals.items():
+        out["county", county, code, grain, start] = None if _suppress(n) else 1000 * n / people
+    return out
+
+
+def _birth_year(code: str) -> int:
+    """The year of birth a henkilötunnus gives (its century sign: + 1800s, - and Y-U 1900s,
+    A-F 2000s)."""
+    century = {"+": 1800, "A": 2000, "B": 2000, "C": 2000, "D": 2000, "E": 2000, "F": 2000}
+    return century.get(code[6], 1900) + int(code[4:6])
+
+
+def _adults(data_dir: Path) -> dict[tuple[int, str], int]:
+    residents: dict[tuple[int, str], int] = defaultdict(int)
+    for path in (data_dir / "landing" / "population").glob("residents_*.csv"):
+        with open(path, encoding="utf-8") as f:
+            for row in csv.DictReader(f, delimiter=";"):
+                if int(row["age"]) >= 18:
+                    residents[int(row["year"]), row["municipality_code"]] += int(row["residents"])
+    return residents
+
+
+def mental_health_substance_abuse_clients_per_1000(
+    data_dir: Path, county: str
+) -> dict[tuple, float | None]:
+    """Key (area_level, area_code, care type or 'total', year start) -> clients per 1 000
+    residents aged 18+ (None when suppressed): residents aged 18 or more at the end of the year
+    (from the henkilötunnus) with an episode of mental health or substance abuse outpatient care
+    in force on a day of the year (not deleted; a person whose henkilötunnus is invalid is not
+    linked), by care type and once in the total, where they lived on 31 December."""
+    con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
+    born = {
+        pid: _birth_year(code)
+        for pid, code in con.execute("select patient_id, hetu from patients")
+        if stdnum_hetu.is_valid(code or "", allow_temporary=True)
+    }
+    years = sorted({year for year, _ in _population(data_dir)})
+    people: dict[tuple[int, int], set[str]] = defaultdict(set)
+    for pid, care, first, last in con.execute(
+        "select patient_id, care_type, start_date, end_date "
+        "from mental_health_episodes where not is_deleted"
+    ):
+        for year in years:
+            if (
+                pid in born
+                and year - born[pid] >= 18
+                and first <= f"{year}-12-31"
+                and (last or "9") >= f"{year}-01-01"
+            ):
+                people[pid, year].add(care)
+    return _people_of_the_year_per_1000(data_dir, county, people, _adults(data_dir))

@@ -5,8 +5,11 @@ contacts, appointments booked into free slots, corrections of earlier visits and
 visits soft-deleted as entered by mistake (every new visit names its professional: a
 physician's patient mostly sees their own doctor), patients moving to another municipality (a new
 residence from the day of the move, which may be days before the record system learns of it),
-new and ended disability services decisions and client relationships of adult social work, and
-the day's decisions on social assistance. Every
+new and ended disability services decisions and client relationships of adult social work,
+the day's decisions on social assistance, and the day's oral health visits and mental health and
+substance abuse visits with new and ended episodes of their outpatient care (drawn with a
+generator of their own; the corrections and deletions pick from the other visits, as before
+these services were added). Every
 changed row gets ``updated_at`` on that day, so an incremental load of the day finds exactly
 these rows. Deterministic from the demo seed and the day.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sotelake import finnish_calendar
 from sotelake.demo import codes, professionals
 
 NEW_CONTACTS_PER_RESIDENT_DAY = 4.5 / 365
@@ -32,6 +36,10 @@ ENDED_DISABILITY_SHARE = 0.0004  # of the decisions in force, per day
 NEW_SOCIAL_WORK_CLIENTS_PER_RESIDENT_DAY = 10 / 1000 / 365
 ENDED_SOCIAL_WORK_SHARE = 0.002  # of the client relationships in force, per day
 SOCIAL_ASSISTANCE_DECISIONS_PER_RESIDENT_DAY = 42 / 1000 / 365
+ORAL_VISITS_PER_RESIDENT_DAY = 0.8 / 250  # on a working day
+NEW_EPISODES_PER_RESIDENT_DAY = 20 / 1000 / 365
+ENDED_EPISODE_SHARE = 0.003  # of the episodes in force, per day
+EPISODE_VISITS_PER_DAY = 10 / 250  # of an episode in force, on a working day
 
 
 def _at(
@@ -169,7 +177,8 @@ def advance(data_dir: Path, day: date) -> dict[str, int]:
         r[0]
         for r in con.execute(
             "select visit_id from visits "
-            "where visit_start >= ? and visit_start < ? and not is_deleted",
+            "where visit_start >= ? and visit_start < ? and not is_deleted and unit_id not in "
+            "(select unit_id from units where unit_type in ('oral_health', 'mental_health'))",
             (since, moment),
         )
     ]
@@ -223,6 +232,9 @@ def advance(data_dir: Path, day: date) -> dict[str, int]:
         )
     counts["moved_patients"] = len(movers)
     counts |= _social_services(con, rng, day, [p for p, _ in patients])
+    counts |= _oral_and_mental_health(
+        con, np.random.default_rng([manifest["spec"]["seed"], day.toordinal(), 3]), day, manifest
+    )
     con.commit()
     con.close()
     manifest.setdefault("advanced", {})[day.isoformat()] = counts
@@ -357,4 +369,122 @@ def _social_services(
         ],
     )
     counts["social_assistance_decisions"] = k
+    return counts
+
+
+def _oral_and_mental_health(
+    con: sqlite3.Connection, rng: np.random.Generator, day: date, manifest: dict
+) -> dict[str, int]:
+    """The day's oral health visits (at the clinic of the patient's municipality) and episodes
+    of mental health and substance abuse outpatient care that begin or end (an end decided today
+    may date back a few days), and the visits of the episodes in force (on working days)."""
+    stamp = f"{day:%Y-%m-%d} 15:00:00"
+    patients = con.execute(
+        "select patient_id, municipality_code from patients order by patient_id"
+    ).fetchall()
+    n, counts = len(patients), {}
+    clinics = dict(
+        con.execute(
+            "select municipality_code, min(unit_id) from units where unit_type = 'oral_health' "
+            "group by 1"
+        ).fetchall()
+    )
+    services = dict(
+        con.execute(
+            "select service_code, min(unit_id) from units where unit_type = 'mental_health' "
+            "group by 1"
+        ).fetchall()
+    )
+    working = finnish_calendar.is_working_day(day)
+    next_id = con.execute("select coalesce(max(visit_id), 0) + 1 from visits").fetchone()[0]
+    rows = []
+    k = rng.poisson(n * ORAL_VISITS_PER_RESIDENT_DAY) if working else 0
+    who = rng.integers(0, n, size=k).tolist()
+    dentist = (rng.random(k) < 2 / 3).tolist()
+    starts = _at(day, rng, k)
+    for i, w in enumerate(who):
+        patient, home = patients[w]
+        rows.append(
+            (
+                patient,
+                clinics[home],
+                starts[i],
+                codes.DENTIST if dentist[i] else codes.DENTAL_HYGIENIST,
+                codes.SERVICE_ORAL_HEALTH,
+            )
+        )
+    counts["new_oral_health_visits"] = k
+
+    # episodes that begin today, and some of those in force end
+    care_types = {
+        codes.CARE_MENTAL_HEALTH: codes.SERVICE_MENTAL_HEALTH,
+        codes.CARE_SUBSTANCE_ABUSE: codes.SERVICE_SUBSTANCE_ABUSE,
+    }
+    k = rng.poisson(n * NEW_EPISODES_PER_RESIDENT_DAY)
+    care = rng.choice(list(care_types), size=k, p=[0.75, 0.25]).tolist()
+    who = rng.integers(0, n, size=k).tolist()
+    first = con.execute(
+        "select coalesce(max(episode_id), 0) + 1 from mental_health_episodes"
+    ).fetchone()[0]
+    con.executemany(
+        "insert into mental_health_episodes values (?, ?, ?, ?, ?, null, 0, ?)",
+        [
+            (first + i, patients[w][0], services[care_types[c]], c, f"{day}", stamp)
+            for i, (w, c) in enumerate(zip(who, care, strict=True))
+        ],
+    )
+    counts["new_mental_health_episodes"] = k
+    in_force = con.execute(
+        "select episode_id, patient_id, unit_id, care_type from mental_health_episodes "
+        "where end_date is null and start_date < ? and not is_deleted order by 1",
+        [f"{day}"],
+    ).fetchall()
+    ended = rng.random(len(in_force)) < ENDED_EPISODE_SHARE
+    con.executemany(
+        "update mental_health_episodes set end_date = ?, updated_at = ? where episode_id = ?",
+        [
+            (f"{day - timedelta(days=int(rng.integers(0, 5)))}", stamp, e[0])
+            for e, end in zip(in_force, ended.tolist(), strict=True)
+            if end
+        ],
+    )
+    counts["ended_mental_health_episodes"] = int(ended.sum())
+    visited = [
+        e
+        for e, v in zip(
+            in_force, (rng.random(len(in_force)) < EPISODE_VISITS_PER_DAY).tolist(), strict=True
+        )
+        if v and working
+    ]
+    starts = _at(day, rng, len(visited))
+    group = rng.choice(
+        [codes.PSYCHOLOGIST, codes.NURSE, codes.PHYSICIAN], size=len(visited), p=[0.3, 0.55, 0.15]
+    ).tolist()
+    for i, (_, patient, unit, care_type) in enumerate(visited):
+        rows.append((patient, unit, starts[i], group[i], care_types[care_type]))
+    counts["new_mental_health_visits"] = len(visited)
+    con.executemany(
+        "insert into visits values (?, ?, ?, null, ?, ?, ?, null, ?, ?, 0, ?, ?)",
+        [
+            (
+                next_id + i,
+                patient,
+                unit,
+                start,
+                group,
+                service,
+                codes.NON_URGENT,
+                codes.CONTACT_AT_RECEPTION,
+                start,
+                who_saw,
+            )
+            for i, ((patient, unit, start, group, service), who_saw) in enumerate(
+                zip(
+                    rows,
+                    _professionals(con, [(r[0], r[1], r[3]) for r in rows], manifest, day),
+                    strict=True,
+                )
+            )
+        ],
+    )
     return counts

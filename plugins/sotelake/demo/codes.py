@@ -7,7 +7,10 @@ outpatient curative care; yhteystapa R10 = asiakkaan käynti vastaanotolla, visi
 """
 
 PHYSICIAN = "LK"  # lääkäri
-NURSE = "SH"  # sairaanhoitaja / terveydenhoitaja
+NURSE = "SH"  # sairaanhoitaja / terveydenhoitaja (psychiatric nurses too)
+DENTIST = "HLK"  # hammaslääkäri
+DENTAL_HYGIENIST = "SHY"  # suuhygienisti
+PSYCHOLOGIST = "PSY"  # psykologi
 URGENT = "kiireellinen"
 NON_URGENT = "kiireeton"
 SERVICE_PRIMARY_CARE = "T11"  # PTHAVO palvelumuoto: avosairaanhoito
@@ -17,6 +20,9 @@ SERVICE_ROUND_THE_CLOCK = "YVH"
 SERVICE_CHILD_WELFARE = "LS"
 SERVICE_DISABILITY = "VP"
 SERVICE_ADULT_SOCIAL_WORK = "AS"
+SERVICE_ORAL_HEALTH = "SUU"  # the project's own codes: no national code confirmed
+SERVICE_MENTAL_HEALTH = "MT"
+SERVICE_SUBSTANCE_ABUSE = "PA"
 CONTACT_AT_RECEPTION = "R10"  # Avohilmo yhteystapa: asiakkaan käynti vastaanotolla
 CONTACT_PHONE = "R50"  # puhelinyhteys
 CONTACT_VIDEO = "R52"  # reaaliaikainen etäasiointi
@@ -32,6 +38,9 @@ ASSISTANCE_SUPPLEMENTARY = "taydentava"  # täydentävä toimeentulotuki
 ASSISTANCE_PREVENTIVE = "ehkaiseva"  # ehkäisevä toimeentulotuki
 DECISION_GRANTED = "myonteinen"
 DECISION_REFUSED = "kielteinen"
+# Care types of the outpatient episodes of mental health and substance abuse services
+CARE_MENTAL_HEALTH = "mental_health"  # mielenterveyspalvelut
+CARE_SUBSTANCE_ABUSE = "substance_abuse"  # päihdepalvelut
 
 # Specialties (erikoisalat) of the demo hospital, with the codes of THL's specialty
 # classification as the record system records them; names fi, sv.

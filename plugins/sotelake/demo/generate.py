@@ -118,14 +118,15 @@ def generate(spec: DemoSpec, data_dir: Path, progress: Callable[[str], None] | N
     world = World(rng, spec.county, municipalities, residents, spec.period_start, spec.period_end)
     legacy = legacy_system.legacy_municipalities(world)
     cutover = legacy_system.cutover_date(world)
-    # disability services and adult social work, and the visits' professionals, have a
-    # generator of their own too
+    # disability services and adult social work have a generator of their own too, and so do
+    # oral health and mental health and substance abuse services and the visits' professionals
     record_rows, legacy_visits = generate_record_system(
         world,
         sources / "unified_record.sqlite",
         legacy,
         cutover,
         np.random.default_rng([spec.seed, 2]),
+        np.random.default_rng([spec.seed, 3]),
         np.random.default_rng([spec.seed, 22]),  # professionals and emergency returns
     )
     log.info("record system: %s", record_rows)

@@ -7,7 +7,9 @@ the primary care appointment calendar, visits and
 contacts of primary and specialist care, diagnoses (ICD-10, ICPC-2), referrals and the waiting
 list of specialist care, inpatient episodes, regular home care (decisions and visits),
 round-the-clock care, child-welfare placements, disability services decisions, client
-relationships of adult social work and decisions on social assistance. Event tables carry
+relationships of adult social work, decisions on social assistance, visits of oral health care
+and of mental health and substance abuse services, and episodes of mental health and substance
+abuse outpatient care. Event tables carry
 ``updated_at`` and a soft-delete flag ``is_deleted``; ``demo/changes.py`` changes rows after
 the fact.
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from sotelake.demo import (
     codes,
+    oral_and_mental_health,
     primary_care,
     professionals,
     social_care,
@@ -102,6 +105,10 @@ create table social_assistance_decisions (
     decision_id integer primary key, patient_id integer not null, unit_id integer not null,
     decision_date text not null, assistance_type text not null, benefit_month text not null,
     outcome text not null, amount_eur real not null,
+    is_deleted integer not null default 0, updated_at text not null);
+create table mental_health_episodes (
+    episode_id integer primary key, patient_id integer not null, unit_id integer not null,
+    care_type text not null, start_date text not null, end_date text,
     is_deleted integer not null default 0, updated_at text not null);
 """
 PERSON_COLUMNS = {"person": "patient_id"}
@@ -246,11 +253,13 @@ def generate_record_system(
     legacy: set[str],
     cutover: date,
     social_rng: np.random.Generator,
+    health_rng: np.random.Generator,
     professional_rng: np.random.Generator,
 ) -> tuple[dict, Columns]:
     """Write the record system to ``path``; return row counts and the legacy visits.
-    ``social_rng`` draws the disability services and adult social work, ``professional_rng``
-    the visits' professionals and the return visits to emergency (their own generators)."""
+    ``social_rng`` draws the disability services and adult social work, ``health_rng`` oral
+    health and mental health and substance abuse services, ``professional_rng`` the visits'
+    professionals and the return visits to emergency (each its own generator)."""
     primary_care.add_units(world)
     specialist_care.add_units(world)
     social_care.add_units(world)
@@ -261,6 +270,9 @@ def generate_record_system(
     # adding them left those rows as they were
     social_services.add_units(world)
     social |= social_services.generate(world, social_rng)
+    oral_and_mental_health.add_units(world)
+    health_visits, episodes = oral_and_mental_health.generate(world, health_rng)
+    social["mental_health_episodes"] = episodes
     visits = _concat_visits(parts + specialist_parts)
     visits, appointments, legacy_visits = _split_legacy(
         world, visits, appointments, legacy, cutover
@@ -319,6 +331,21 @@ def generate_record_system(
         "professional_id": visits["professional_id"],
     }
     rows["visits"] = _insert(con, "visits", _as_sql(world, visit_table, "visit_id"))
+    # oral health and mental health and substance abuse visits follow the others' ids
+    first = int(visits["visit_id"].max(initial=0)) + 1
+    health_table = {
+        "visit_id": np.arange(first, first + len(health_visits["person"])),
+        "person": health_visits["person"],
+        "unit_id": health_visits["unit_id"],
+        "visit_start": health_visits["start"],
+        "professional_group": health_visits["professional_group"],
+        "service_code": health_visits["service_code"],
+        "urgency": health_visits["urgency"],
+        "contact_type": health_visits["contact_type"],
+        "updated_at": _updated(health_visits["start"], extraction),
+        "professional_id": professionals.assign(world, health_visits, health_rng),
+    }
+    rows["visits"] += _insert(con, "visits", _as_sql(world, health_table, "visit_id"))
     diagnoses["updated_at"] = _updated(diagnoses["updated_at"], extraction)
     rows["diagnoses"] = _insert(con, "diagnoses", _as_sql(world, diagnoses, "diagnosis_id"))
     last_change = {
@@ -339,6 +366,7 @@ def generate_record_system(
         "disability_service_decisions": "start_date",
         "adult_social_work_clients": "start_date",
         "social_assistance_decisions": "decision_date",
+        "mental_health_episodes": "start_date",
     }
     for table, columns in social.items():
         when = columns[starts[table]].astype("datetime64[s]")

@@ -20,6 +20,7 @@
     ('unified_record.disability_service_decisions', 'stg_unified_record__disability_service_decisions', 'start_date', 'is_deleted'),
     ('unified_record.adult_social_work_clients', 'stg_unified_record__adult_social_work_clients', 'start_date', 'is_deleted'),
     ('unified_record.social_assistance_decisions', 'stg_unified_record__social_assistance_decisions', 'benefit_month', 'is_deleted'),
+    ('unified_record.mental_health_episodes', 'stg_unified_record__mental_health_episodes', 'start_date', 'is_deleted'),
     ('legacy_record.visits', 'stg_legacy_record__visits', 'visit_date', 'false'),
     ('purchased_services.encounters', 'stg_purchased_services__encounters', 'visit_start', 'false'),
     ('finance.ledger_postings', 'stg_finance__ledger_postings', 'period_start', 'false'),

@@ -5,6 +5,7 @@
 -- One rule for every service (the catalogue's definition): a service counts in a year when the
 -- person received it in the year (a visit) or had it in force on a day of the year (an
 -- inpatient episode, a home-care decision, a round-the-clock stay, a child-welfare placement).
+-- Visits at oral health and mental health units do not count (not one of the areas).
 {%- set periods_from = indicator_periods_from() %}
 with years as (
     select distinct year, make_date(year, 1, 1) as year_start, make_date(year, 12, 31) as year_end
@@ -23,6 +24,8 @@ uses as (
     from {{ ref('fct_visits') }} as visits
     left join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
     where visits.visit_date >= {{ periods_from }}
+        -- oral health and mental health and substance abuse services are not among the areas
+        and coalesce(units.unit_type, '') not in ('oral_health', 'mental_health')
     union all
     select person_pseudonym, {{ year_of('visit_date') }}, 'home_care' from {{ ref('fct_home_care_visits') }}
     where visit_date >= {{ periods_from }}
