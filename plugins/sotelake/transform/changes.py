@@ -112,8 +112,37 @@ def selection(changed: list[str], settings: Settings) -> str | None:
     if reference:
         log.info("reference data changed (%s): everything is built", ", ".join(reference))
         return None
+    missing = models_not_built(settings)
+    if missing:
+        # a model an earlier build left out (its source held back on the first build) may be
+        # read by one the changes feed (a cost per visit reads the ledger and the visits)
+        log.info("not in the warehouse (%s): everything is built", ", ".join(missing[:5]))
+        return None
     fed = [f"source:{name}+" for name in changed]
     return " ".join([*fed, "source:lake_dq+", "indicator_values"])
+
+
+def models_not_built(settings: Settings) -> list[str]:
+    """The models of the previous build's manifest that are not in the DuckDB warehouse (none
+    when there is no manifest or warehouse to compare)."""
+    from sotelake import engine
+
+    manifest_path = settings.data_dir / "dbt" / "target" / "manifest.json"
+    if not manifest_path.exists() or not settings.warehouse.exists():
+        return []
+    nodes = json.loads(manifest_path.read_text())["nodes"].values()
+    con = engine.connect_warehouse(settings.warehouse)
+    try:
+        present = engine.tables(con)
+    finally:
+        con.close()
+    return sorted(
+        node["name"]
+        for node in nodes
+        if node["resource_type"] == "model"
+        and node["config"].get("materialized") != "ephemeral"
+        and f"{node['schema']}.{node['alias']}" not in present
+    )
 
 
 @dataclass
