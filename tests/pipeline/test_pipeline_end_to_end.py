@@ -1175,6 +1175,7 @@ def test_bi_public_reads_the_aggregates_only(run, bi_postgres):
     assert files == aggregates
 
 
+@pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_the_same_models_build_on_postgresql_with_the_same_indicators(run, warehouse, bi_postgres):
     """The dbt project's postgres target: the lake copied in, every model built and tested on
     PostgreSQL, and marts.indicator_values equal to the DuckDB build's, row for row."""

@@ -118,6 +118,7 @@ def on_postgres(tmp_path_factory):
         yield pg, get_settings(), transformed, published
 
 
+@pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_the_pipeline_builds_in_postgresql_and_serves_its_marts(on_postgres):
     pg, settings, transformed, published = on_postgres
     assert transformed["target"] == "postgres" and not transformed["failures"]
@@ -150,6 +151,7 @@ def test_the_pipeline_builds_in_postgresql_and_serves_its_marts(on_postgres):
     assert stewards["reconciliation"]["checked"] > 0 and not stewards["reconciliation"]["failed"]
 
 
+@pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_publish_reads_the_served_marts_and_leaves_the_bi_warehouse_to_dbt(on_postgres):
     pg, settings, transformed, published = on_postgres
     manifest = json.loads((settings.lake / "gold" / "manifest.json").read_text())
@@ -171,6 +173,7 @@ def test_publish_reads_the_served_marts_and_leaves_the_bi_warehouse_to_dbt(on_po
     assert published["packages"] and (settings.reports / "packages" / "index.html").exists()
 
 
+@pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_a_daily_build_on_postgresql_rebuilds_the_days_it_touched(on_postgres):
     """The next day on the postgres target: fct_visits rebuilds the days the day's changes
     touch in PostgreSQL (its pre-hook's delete, the days added again) and equals a whole

@@ -138,6 +138,7 @@ def _warehouse_tables(settings, tables: str = MARTS) -> dict[str, list]:
     return out
 
 
+@pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_a_daily_build_does_what_its_changes_feed_and_equals_a_whole_build(demo):
     """After a day of changes, the build selects the models the changed tables feed (the
     ledger's marts are left as they were), the facts rebuild the days the changes touch (a move

@@ -241,6 +241,7 @@ def test_no_publication_in_the_history_gives_a_withheld_cell_away(history):
     assert revised == changed
 
 
+@pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_a_county_without_a_residence_table_derives_it_from_the_lake(tmp_path, monkeypatch):
     """Without the record system's residence history, the lake's versions of the patient rows
     give the same warehouse (a move counts from the day its new version was changed)."""
