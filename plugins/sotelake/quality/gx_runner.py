@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,14 +68,22 @@ ROW_BY_ROW = {
 }
 
 
-# a column compared in a pandas row_condition, such as professional_group=="LK"
-CONDITION_COLUMN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:==|!=|<=|>=|<|>)")
+def _condition_columns(condition) -> list[str]:
+    """The columns a row_condition compares: GX's Condition in its serialised form, such as
+    {type: comparison, column: {name: professional_group}, operator: "==", parameter: LK}, or
+    an and/or of them."""
+    if not isinstance(condition, dict):
+        return []
+    found = [condition["column"]["name"]] if isinstance(condition.get("column"), dict) else []
+    for part in condition.get("conditions") or []:
+        found += _condition_columns(part)
+    return found
 
 
 def referenced_columns(kwargs: dict) -> list[str]:
     """The columns an expectation reads (those of its row_condition too)."""
     named = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B")]
-    named += CONDITION_COLUMN.findall(str(kwargs.get("row_condition") or ""))
+    named += _condition_columns(kwargs.get("row_condition"))
     found = [c for c in named if c] + list(kwargs.get("column_list") or [])
     return list(dict.fromkeys(found))
 
