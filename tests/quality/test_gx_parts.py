@@ -172,3 +172,33 @@ print(distributions.norm.cdf(0), pyspark.__name__)
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.split("\n")[:3] == ["[]", "0.5108", "0.5 pyspark"], done.stderr[-2000:]
+
+
+def test_a_row_condition_checks_only_its_rows_in_parts_as_in_whole(gx, monkeypatch):
+    """The visits' professional must be named when the professional group is LK: a condition in
+    GX's serialised Condition form (as specs.yml writes it) limits the expectation to those
+    rows, and its column is read with the expectation's own."""
+    expectation = {
+        "type": "expect_column_values_to_not_be_null",
+        "kwargs": {
+            "column": "code",
+            "row_condition": {
+                "type": "comparison",
+                "column": {"name": "status"},
+                "operator": "==",
+                "parameter": "bad",
+            },
+        },
+    }
+    assert gx_runner.referenced_columns(expectation["kwargs"]) == ["code", "status"]
+    table = batch().set_column(
+        2, "code", pa.array([None if i in (3, 5) else "x" for i in range(25)])
+    )
+    suite = {"name": "s.t", "expectations": [expectation]}
+    for part_rows in (1000, 10):
+        monkeypatch.setattr(gx_runner, "PART_ROWS", part_rows)
+        outcome = gx.validate(table, suite, None, IDENTITY)
+        (row,) = outcome.rows
+        # rows 3 and 17 are "bad"; of those, row 3 has no code (row 5's missing code is "ok")
+        assert (row["success"], row["element_count"], row["unexpected_count"]) == (False, 2, 1)
+        assert [positions for _, positions in outcome.failing_positions] == [[3]]
