@@ -1238,7 +1238,7 @@ def dbt_manifest() -> dict:
     return json.loads((SESSION_DATA / "dbt" / "target" / "manifest.json").read_text())
 
 
-def test_lineage_has_every_task_and_dbt_model_started_and_completed(run):
+def test_lineage_has_every_task_and_dbt_model_started_and_completed(run, warehouse):
     tasks, children = lineage_of_the_run(run)
     task_runs = {}
     for event in tasks:
@@ -1258,6 +1258,15 @@ def test_lineage_has_every_task_and_dbt_model_started_and_completed(run):
     for node in models:  # openlineage-dbt's job names: <database>.<schema>.<project>.<model>
         name = f"{node['database']}.{node['schema']}.sotelake.{node['name']}.build.run"
         assert dbt_runs.get(name) == {"START", "COMPLETE"}, name
+    # a table built says its rows; a view has no count (counting would run its query)
+    written = {
+        e["job"]["name"].split(".")[3]: e["outputs"][0]
+        for e in children
+        if e["eventType"] == "COMPLETE" and e["job"]["name"].endswith(".build.run")
+    }
+    visits = warehouse.execute("select count(*) from marts.fct_visits").fetchone()[0]
+    assert written["fct_visits"]["outputFacets"]["outputStatistics"]["rowCount"] == visits
+    assert "outputStatistics" not in written["ind_pc_net_cost_per_visit"].get("outputFacets", {})
     tested = [name for name in dbt_runs if name.endswith(".build.test")]
     assert len(tested) > 30 and all(dbt_runs[n] == {"START", "COMPLETE"} for n in tested)
     for table in all_tables(load_registry()):

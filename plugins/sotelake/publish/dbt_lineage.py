@@ -12,8 +12,9 @@ What this adds to openlineage-dbt's events:
   table it is (its folder: ``lake.lake_dataset``), whatever the engine, so the dbt graph joins
   the loads' events; the engine's table is kept as a symlink. Its input facet names the raw
   partitions the model took in (the loads of the rows it added);
-- the columns and rows of each model built, read from the warehouse (DuckDB's catalogue; a
-  count is free there), and the owner of each model's group;
+- the columns of each model built, read from the warehouse (DuckDB's catalogue), the rows of
+  each table built (a table's count is free there; a view's would run its query, so a view
+  has no row count), and the owner of each model's group;
 - every event is a child run of the Airflow task that ran the build.
 """
 
@@ -165,12 +166,18 @@ def _add_warehouse_facts(
             "from information_schema.columns order by table_schema, table_name, ordinal_position"
         ).fetchall():
             columns.setdefault(f"{schema}.{table}", []).append((column, kind))
+        tables = {
+            f"{schema}.{table}"
+            for schema, table in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_type = 'BASE TABLE'"
+            ).fetchall()
+        }
         rows = {
             relation: con.execute(
                 f"select count(*) from {'.'.join(engine.quote(p) for p in relation.split('.'))}"
             ).fetchone()[0]
-            for relation in built
-            if relation in columns
+            for relation in built & tables
         }
         # the loads each staging model took in: the raw partitions of the lake inputs
         loads = _loads_taken(con, manifest, columns, newest_published)
