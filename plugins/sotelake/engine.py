@@ -88,12 +88,14 @@ def rows(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None)
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """``schema.table`` of every table and view the connection sees."""
+def tables(con: duckdb.DuckDBPyConnection, views: bool = True) -> set[str]:
+    """``schema.table`` of every table and view the connection sees (``views=False``: tables
+    only)."""
+    only_tables = "" if views else " where table_type = 'BASE TABLE'"
     return {
         f"{s}.{t}"
         for s, t in con.execute(
-            "select table_schema, table_name from information_schema.tables"
+            "select table_schema, table_name from information_schema.tables" + only_tables
         ).fetchall()
     }
 

@@ -38,3 +38,26 @@ def test_every_published_mart_suite_is_in_step_with_the_spec():
     for relation, document in built.items():
         on_disk = read_suite(mart_suite_path(expectations, relation))
         assert on_disk == json.loads(json.dumps(document)), f"{relation}: run `sotelake suites`"
+
+
+def test_a_row_condition_written_as_a_string_is_refused_with_where_it_is(tmp_path):
+    """The runner reads a condition's columns from GX's Condition form only, so the spec
+    refuses the pandas string form (which GX 2.0 drops) and says which item to rewrite."""
+    import pytest
+
+    from sotelake.quality.suites import SuiteError
+
+    spec = tmp_path / "specs.yml"
+    spec.write_text(
+        "marts:\n"
+        "  marts.indicator_values:\n"
+        "    - {expect: between, column: value, min_value: 0, kahn: plausibility,"
+        " severity: error}\n"
+        "    - {expect: between, column: value, min_value: 0, row_condition: 'indicator_id!=\"x\"',"
+        " kahn: plausibility, severity: error}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        SuiteError, match=r"specs\.yml: marts\.indicator_values item 1: row_condition"
+    ):
+        build_mart_suites(spec)

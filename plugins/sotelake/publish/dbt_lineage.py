@@ -166,13 +166,7 @@ def _add_warehouse_facts(
             "from information_schema.columns order by table_schema, table_name, ordinal_position"
         ).fetchall():
             columns.setdefault(f"{schema}.{table}", []).append((column, kind))
-        tables = {
-            f"{schema}.{table}"
-            for schema, table in con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_type = 'BASE TABLE'"
-            ).fetchall()
-        }
+        tables = engine.tables(con, views=False)
         rows = {
             relation: con.execute(
                 f"select count(*) from {'.'.join(engine.quote(p) for p in relation.split('.'))}"

@@ -38,6 +38,12 @@ def _expectation(short: str, kahn: str, severity: str, where: str, **kwargs) -> 
             f"{where}: kahn must be one of {sorted(KAHN_CATEGORIES)} and severity "
             f"one of {sorted(SEVERITIES)}"
         )
+    if isinstance(kwargs.get("row_condition"), str):
+        raise SuiteError(
+            f"{where}: row_condition {kwargs['row_condition']!r} is a string; write it in GX's "
+            "Condition form, such as {type: comparison, column: {name: professional_group}, "
+            'operator: "==", parameter: LK}'
+        )
     return {
         "type": SHORT[short],
         "kwargs": kwargs,
