@@ -166,11 +166,13 @@ def sotelake_pipeline():
     # one task, because the first parallel loads to add an event would each create the zone's
     # asset, and one would fail on the other's row (a unique key of Airflow's database). The
     # assets are not declared as inlets or outlets: Airflow would then refuse every task
-    # referring to them once the lake moved (an asset's name keeps its first URI).
+    # referring to them once the lake moved (an asset's name keeps its first URI). Its pool's
+    # one slot keeps two runs (a backfill beside the day's run) from doing the same at once.
     @task(
         multiple_outputs=False,
         trigger_rule="all_done_min_one_success",
         outlets=[ALIASES["validate"]],
+        pool="lake_zone_events",
         execution_timeout=pendulum.duration(hours=2),
     )
     def validate(planned: list[dict] | None, loads: list[dict]) -> dict:

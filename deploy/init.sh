@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One-off set-up of the server mode, run by the compose service `sotelake-init` before Airflow
-# starts: Airflow's metadata database and the DuckDB writer pool, then (first start only) the
+# starts: Airflow's metadata database and its pools, then (first start only) the
 # demo county, whose record system goes into the `source-db` PostgreSQL server.
 set -euo pipefail
 
-echo "sotelake-init: Airflow metadata database and the duckdb_writer pool"
+echo "sotelake-init: Airflow metadata database and the pools"
 python -m sotelake.cli airflow pools list
 
 if [ -n "${SOTELAKE_DEMO_SOURCE_URL:-}" ] && [ ! -f "${SOTELAKE_DATA_DIR}/sources/demo_manifest.json" ]; then

@@ -54,6 +54,7 @@ def configure(settings: Settings | None = None) -> dict[str, str]:
 
 
 DUCKDB_WRITER_POOL = "duckdb_writer"
+LAKE_EVENTS_POOL = "lake_zone_events"
 
 
 def migrate_database() -> None:
@@ -74,4 +75,13 @@ def migrate_database() -> None:
         slots=1,
         include_deferred=False,
         description="Tasks that open the DuckDB warehouse, one at a time",
+    )
+    # Airflow creates an asset on its first event; two runs recording a lake zone's first
+    # event at once (a backfill beside the day's run) fail one task on its unique key. The
+    # task that records the zones' events (validate) takes this one slot, whichever run.
+    Pool.create_or_update_pool(
+        LAKE_EVENTS_POOL,
+        slots=1,
+        include_deferred=False,
+        description="The task that records the lake zones' asset events, one run at a time",
     )

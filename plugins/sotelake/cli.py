@@ -631,7 +631,7 @@ def cmd_airflow(args) -> int:
             file=sys.stderr,
         )
     env = airflow_env.configure()
-    airflow_env.migrate_database()  # and the DuckDB writer pool the DAG's tasks need
+    airflow_env.migrate_database()  # and the pools the DAG's tasks need
     command = args.airflow_args or ["--help"]
     if command[0] == "standalone":
         # Signs the UI's session tokens; a new one each start is fine for one machine.

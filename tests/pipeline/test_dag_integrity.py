@@ -46,6 +46,17 @@ def test_tasks_that_open_the_warehouse_share_one_slot(dagbag):
     assert Pool.get_pool("duckdb_writer").slots == 1  # created with the metadata database
 
 
+def test_runs_record_the_lake_zones_asset_events_one_at_a_time(dagbag):
+    """Two runs recording a zone's first asset event at once fail one task on Airflow's unique
+    key (a backfill beside the day's run: seen in CI): the task that records them has a pool
+    of one slot."""
+    dag = dagbag.get_dag("sotelake_pipeline")
+    assert {t.task_id for t in dag.tasks if t.pool == "lake_zone_events"} == {"validate"}
+    from airflow.models.pool import Pool
+
+    assert Pool.get_pool("lake_zone_events").slots == 1
+
+
 def test_conventions_tags_retries_timeouts_and_alerts(dagbag):
     from datetime import timedelta
 
