@@ -38,6 +38,10 @@ from sotelake.quality.validate import Validator
 from sotelake.settings import ConfigurationError, get_settings
 from sotelake.transform.bi_warehouse import URL_ENV
 
+# minutes (a county built on an S3 endpoint, and again on a local lake): `make test-slow` and CI
+pytestmark = pytest.mark.slow
+
+
 # faults in rows, not those that hold a source back (a duplicate ledger key rejects the batch, a
 # missing HR column fails the load): indicator_values needs every source
 FAULTS = {k: v for k, v in DEFAULT_RATES.items() if k not in ("duplicate_keys", "missing_column")}

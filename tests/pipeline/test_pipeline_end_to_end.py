@@ -1396,6 +1396,7 @@ def test_rerunning_the_same_load_date_changes_nothing(run):
     assert not changed and set(after) == set(before)
 
 
+@pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_a_backfill_brings_the_late_changes_of_each_day(run):
     changes = [advance(SESSION_DATA, day) for day in (date(2026, 1, 2), date(2026, 1, 3))]
     assert cli.main(["backfill", "--from", "2026-01-02", "--to", "2026-01-03"]) == 0
@@ -1437,6 +1438,7 @@ def independent_new_visits_of_invalid(changes) -> int:
     return sum(not stdnum_hetu.is_valid(h, allow_temporary=True) for (h,) in rows)
 
 
+@pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_the_same_events_reach_an_http_endpoint_when_one_is_set(run, tmp_path):
     """A daily run with OPENLINEAGE_URL set (a real HTTP receiver on this machine): the tasks'
     and the steps' events arrive there, valid, and none are written to the file."""

@@ -10,6 +10,9 @@ import pytest
 
 SOTELAKE = str(Path(sys.executable).with_name("sotelake"))
 
+# a minute (a whole small demo, as `make demo` runs it): `make test-slow` and CI run it
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory):

@@ -21,6 +21,9 @@ from sotelake.demo.to_postgres import copy_record_system
 
 SPEC = DemoSpec(residents=1_500, seed=21)
 
+# a minute (a PostgreSQL cluster and a whole run): `make test-slow` and CI run it
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def postgres():
