@@ -43,6 +43,17 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
+        _stop_forked_listener_workers()
+
+
+def _stop_forked_listener_workers() -> None:
+    """Stop the worker processes Airflow's listeners forked during the session, as an Airflow
+    component does when it stops. OpenLineage's listener forks a pool worker for DAG-run events
+    when a run first ends; forked after the browser started, it holds Playwright's pipe to its
+    driver, which then never sees the pipe close and never exits: the session hung at its end."""
+    from airflow.listeners.listener import get_listener_manager
+
+    get_listener_manager().hook.before_stopping(component=None)
 
 
 def pytest_sessionfinish(session, exitstatus):
