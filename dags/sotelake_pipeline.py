@@ -30,6 +30,7 @@ import os
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
+from sotelake.airflow_env import DUCKDB_WRITER_POOL, LAKE_EVENTS_POOL
 from sotelake.airflow_retries import RetryWhatMayHeal
 from sotelake.alerts import on_task_failure
 from sotelake.assets import ALIASES
@@ -172,7 +173,7 @@ def sotelake_pipeline():
         multiple_outputs=False,
         trigger_rule="all_done_min_one_success",
         outlets=[ALIASES["validate"]],
-        pool="lake_zone_events",
+        pool=LAKE_EVENTS_POOL,
         execution_timeout=pendulum.duration(hours=2),
     )
     def validate(planned: list[dict] | None, loads: list[dict]) -> dict:
@@ -203,7 +204,7 @@ def sotelake_pipeline():
     @task(
         multiple_outputs=False,
         outlets=[ALIASES["transform"]],
-        pool="duckdb_writer",
+        pool=DUCKDB_WRITER_POOL,
         execution_timeout=pendulum.duration(hours=3),
     )
     def transform(checked: dict) -> dict:
@@ -235,7 +236,7 @@ def sotelake_pipeline():
     @task(
         multiple_outputs=False,
         outlets=[ALIASES["publish"]],
-        pool="duckdb_writer",
+        pool=DUCKDB_WRITER_POOL,
         trigger_rule="all_done_min_one_success",
     )
     def publish(checked: dict | None) -> dict:

@@ -53,8 +53,17 @@ def configure(settings: Settings | None = None) -> dict[str, str]:
     return env
 
 
+# The DAG's pools of one slot each, whichever run their tasks belong to (migrate_database
+# creates them). DuckDB allows one process at a time on the warehouse file: the tasks that open
+# it (dbt, the reports) share one slot. Airflow creates an asset on its first event, and two
+# runs recording a lake zone's first event at once (a backfill beside the day's run) fail one
+# task on its unique key: the task that records the zones' events (validate) has one slot.
 DUCKDB_WRITER_POOL = "duckdb_writer"
 LAKE_EVENTS_POOL = "lake_zone_events"
+POOLS = {
+    DUCKDB_WRITER_POOL: "Tasks that open the DuckDB warehouse, one at a time",
+    LAKE_EVENTS_POOL: "The task that records the lake zones' asset events, one run at a time",
+}
 
 
 def migrate_database() -> None:
@@ -68,20 +77,5 @@ def migrate_database() -> None:
     if airflow_settings.engine.dialect.name == "sqlite":  # readers then never block the writer
         with airflow_settings.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-    # DuckDB allows one process at a time on the warehouse file: the tasks that open it (dbt,
-    # the reports) share one slot, whichever run they belong to.
-    Pool.create_or_update_pool(
-        DUCKDB_WRITER_POOL,
-        slots=1,
-        include_deferred=False,
-        description="Tasks that open the DuckDB warehouse, one at a time",
-    )
-    # Airflow creates an asset on its first event; two runs recording a lake zone's first
-    # event at once (a backfill beside the day's run) fail one task on its unique key. The
-    # task that records the zones' events (validate) takes this one slot, whichever run.
-    Pool.create_or_update_pool(
-        LAKE_EVENTS_POOL,
-        slots=1,
-        include_deferred=False,
-        description="The task that records the lake zones' asset events, one run at a time",
-    )
+    for name, description in POOLS.items():
+        Pool.create_or_update_pool(name, slots=1, include_deferred=False, description=description)
