@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from sotelake.quality.suite_spec import build_mart_suites, build_suites, mart_suite_path
 from sotelake.quality.suites import read_suite, suite_path
 from sotelake.settings import get_settings
@@ -43,8 +45,6 @@ def test_every_published_mart_suite_is_in_step_with_the_spec():
 def test_a_row_condition_written_as_a_string_is_refused_with_where_it_is(tmp_path):
     """The runner reads a condition's columns from GX's Condition form only, so the spec
     refuses the pandas string form (which GX 2.0 drops) and says which item to rewrite."""
-    import pytest
-
     from sotelake.quality.suites import SuiteError
 
     spec = tmp_path / "specs.yml"
