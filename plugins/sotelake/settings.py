@@ -22,12 +22,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def read_yaml(path: Path):
-    """A configuration file's YAML, with libyaml's parser when present (much faster than the
-    pure-Python one: the source registry is read by every load)."""
+    """A configuration file's YAML (parse_yaml)."""
+    return parse_yaml(path.read_text(encoding="utf-8"))
+
+
+def parse_yaml(text: str):
+    """YAML text, with libyaml's parser when present (much faster than the pure-Python one:
+    the source registry is read by every load)."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _path(env: str, default: Path) -> Path:

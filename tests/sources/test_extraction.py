@@ -457,6 +457,23 @@ def test_registry_errors_name_the_place(tmp_path):
     ]
 
 
+def test_the_registry_is_read_again_when_its_file_changes(tmp_path):
+    """A process parses a registry's text once (the steps ask for it many times), and reads the
+    file every time: a change of the same size, made at once, is seen."""
+    path = tmp_path / "sources.yml"
+    table = "    tables:\n      t:\n        primary_key: [id]\n        columns: {id: bigint}\n"
+    path.write_text(f"sources:\n  s:\n    kind: database\n    description: one\n{table}")
+    first = load_registry(path)
+    assert first["s"].description == "one"
+    first.pop("s")  # a caller's copy: the next caller still gets every source
+    assert load_registry(path)["s"] is load_registry(path)["s"], "parsed once"
+    path.write_text(f"sources:\n  s:\n    kind: database\n    description: two\n{table}")
+    assert load_registry(path)["s"].description == "two"
+    path.write_text(f"sources:\n  s:\n    kind: database\n    description: 2\n{table}")
+    with pytest.raises(ConfigurationError, match=r"sources\.s\.description"):
+        load_registry(path)
+
+
 def test_a_new_table_of_an_existing_source_is_configuration_only(demo, tmp_path, monkeypatch):
     data_dir, _, _ = demo
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from sotelake.settings import ConfigurationError, Settings, get_settings, read_yaml
+from sotelake.settings import ConfigurationError, Settings, get_settings, parse_yaml
 from sotelake.sources.errors import SourceSchemaError
 from sotelake.sources.files import ENCODINGS, encodings
 
@@ -233,11 +233,25 @@ def load_registry(path: Path | None = None) -> dict[str, Source]:
     """Read the registry and check it against its schema (registry.schema.json) and the rules
     between its keys, before anything is loaded. Every problem is reported at once, in one
     ConfigurationError naming the file, each problem's path (``sources.<source>.tables...``)
-    and, for an unknown key, the keys allowed there."""
+    and, for an unknown key, the keys allowed there.
+
+    A process parses and checks the same text once: a run's steps and their lineage ask for
+    the registry many times, and parsing and checking it costs tens of milliseconds."""
     path = path or get_settings().config_dir / "sources.yml"
     try:
-        document = read_yaml(path)
-    except (OSError, yaml.YAMLError) as error:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"Cannot read the source registry {path}: {error}") from error
+    return dict(_parse_registry(path, text))
+
+
+@lru_cache(maxsize=8)
+def _parse_registry(path: Path, text: str) -> dict[str, Source]:
+    """The registry of ``text`` (read from ``path``, named in errors); the Source objects are
+    frozen and shared, the dict is copied for each caller."""
+    try:
+        document = parse_yaml(text)
+    except yaml.YAMLError as error:
         raise ConfigurationError(f"Cannot read the source registry {path}: {error}") from error
     problems = schema_problems(document)
     sources = {}
