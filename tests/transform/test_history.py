@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -191,16 +192,24 @@ def test_a_run_that_changes_nothing_writes_no_version_or_revision(history):
 
 
 def test_the_figures_as_published_on_a_day_are_one_query(history):
+    """The README's query of the figures as published at a moment, at the moments after each
+    run, gives what indicator_values held then (the status as it was when published)."""
     settings = history["settings"]
-    as_published = """
-        select {keys}, numerator, denominator, value, suppressed from marts.indicator_value_history
-        where valid_from <= ? and (valid_to is null or valid_to > ?)""".format(keys=", ".join(KEYS))
-    moment = history["published"]
-    then = {r[: len(KEYS)]: r[len(KEYS) :] for r in query(settings, as_published, [moment, moment])}
-    assert then == {k: v[:4] for k, v in history["before"].items()}
-    now = datetime.now(UTC)
-    current = {r[: len(KEYS)]: r[len(KEYS) :] for r in query(settings, as_published, [now, now])}
-    assert current == {k: v[:4] for k, v in history["after"].items()}
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```sql\n(-- the figures as published.*?)```", readme, re.S)
+    moment_in_readme = "timestamptz '2026-02-10 12:00:00+02'"
+    assert example.count(moment_in_readme) == 2, example
+    as_published = example.replace(moment_in_readme, "cast(? as timestamptz)")
+    width = len(KEYS) + 5  # the keys, numerator, denominator, value, suppressed, period_status
+
+    def published_at(moment: datetime) -> dict[tuple, tuple]:
+        rows = query(settings, as_published, [moment, moment])
+        assert rows and len(rows[0]) == width
+        return {r[: len(KEYS)]: r[len(KEYS) :] for r in rows}
+
+    assert published_at(history["published"]) == history["before"]
+    current = published_at(datetime.now(UTC))
+    assert {k: v[:4] for k, v in current.items()} == {k: v[:4] for k, v in history["after"].items()}
     # a withheld cell stays withheld in every version
     assert not query(
         settings,
