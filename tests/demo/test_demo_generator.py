@@ -4,7 +4,7 @@ import csv
 import hashlib
 import json
 import sqlite3
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -389,6 +389,24 @@ def test_advancing_a_day_changes_rows_of_that_day(tmp_path):
         )
         == 0
     )
+    # a small county's day moves someone too: a residence from a day up to two weeks back, the
+    # one before it ended the day before, and the patient's row in the new municipality
+    assert counts["moved_patients"] >= 1
+    moves = con.execute(
+        "select new.patient_id, new.valid_from, old.valid_to, new.municipality_code, "
+        "old.municipality_code, patients.municipality_code from patient_residences new "
+        "left join patient_residences old on old.patient_id = new.patient_id "
+        "and old.updated_at >= '2026-01-02' and old.valid_to is not null "
+        "join patients on patients.patient_id = new.patient_id "
+        "where new.updated_at >= '2026-01-02' and new.valid_to is null"
+    ).fetchall()
+    assert len(moves) == counts["moved_patients"]
+    assert any(was for *_, was, _ in moves), "someone who lived somewhere before moved"
+    for _, moved_on, ended, to, was, now in moves:
+        assert "2025-12-19" <= moved_on <= "2026-01-02" and now == to
+        if was:
+            assert to != was
+            assert date.fromisoformat(ended) == date.fromisoformat(moved_on) - timedelta(days=1)
     again = tmp_path / "again"
     generate(DemoSpec(residents=1_000, seed=4), again)
     assert advance(again, date(2026, 1, 2)) == counts

@@ -200,8 +200,9 @@ def advance(data_dir: Path, day: date) -> dict[str, int]:
 
     # Patients moving within the county: the move has a day, up to two weeks before the record
     # system learns of it (today): their residence until then ends the day before, a new one
-    # begins, and the patient's row has the new municipality
-    movers = rng.choice(n, size=int(n * MOVING_SHARE), replace=False).tolist()
+    # begins, and the patient's row has the new municipality. At least one a day, so that a small
+    # county's days move someone too.
+    movers = rng.choice(n, size=min(n, max(1, int(n * MOVING_SHARE))), replace=False).tolist()
     learned = f"{day:%Y-%m-%d} 10:00:00"
     next_residence = con.execute(
         "select coalesce(max(residence_id), 0) + 1 from patient_residences"
