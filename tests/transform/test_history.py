@@ -248,6 +248,39 @@ def test_no_publication_in_the_history_gives_a_withheld_cell_away(history):
         "select count(*) from marts.indicator_revisions where old_suppressed <> new_suppressed",
     )[0][0]
     assert revised == changed
+    # ... and the revision of a withheld value, before or after, shows nothing of it
+    assert not query(
+        settings,
+        "select count(*) from marts.indicator_revisions where (old_suppressed and "
+        "(old_numerator is not null or old_denominator is not null or old_value is not null)) "
+        "or (new_suppressed and "
+        "(new_numerator is not null or new_denominator is not null or new_value is not null))",
+    )[0][0]
+
+
+def test_a_value_keeps_when_it_was_first_published(history):
+    """first_published_at is the first version's time: the first day's values keep the first
+    build's, also when a later run revised them."""
+    settings = history["settings"]
+    rows = query(
+        settings,
+        "select values.first_published_at, first.valid_from, values.first_published_at < ?, "
+        "exists (select 1 from marts.indicator_revisions as revisions "
+        "        where revisions.value_key = first.value_key) "
+        "from marts.indicator_values as values join ("
+        "    select value_key, min(valid_from) as valid_from "
+        "    from marts.indicator_value_history group by value_key) as first "
+        "on first.value_key = concat_ws('|', values.indicator_id, values.area_level, "
+        "    values.area_code, values.period_grain, cast(values.period_start as varchar), "
+        "    values.breakdown, values.breakdown_code)",
+        [history["published"]],
+    )
+    assert len(rows) == len(history["after"])
+    assert all(published == first for published, first, *_ in rows)
+    # the first day's values (published before the moment after that run), revised ones too
+    first_day = [row for row in rows if row[2]]
+    assert len(first_day) >= len(history["before"]) * 0.9
+    assert any(revised for *_, revised in first_day)
 
 
 @pytest.mark.slow  # minutes: `make test-slow` and CI run it
@@ -296,6 +329,7 @@ def test_a_county_without_a_residence_table_derives_it_from_the_lake(tmp_path, m
 
 
 def test_stewards_and_packages_see_revisions_and_status(history):
+    from sotelake.publish.indicator_report import render_indicator_report
     from sotelake.publish.packages import render_packages
     from sotelake.publish.steward_report import render_steward_report
 
@@ -308,6 +342,11 @@ def test_stewards_and_packages_see_revisions_and_status(history):
     assert "period_status" in csv.splitlines()[0] and ",preliminary," in csv
     html = next(p for p in written if p.name == "primary_care.html").read_text()
     assert 'data-status="preliminary"' in html and 'class="preliminary"' in html
+    # the indicator report names the first period that is not final: on 2 January 2026 with the
+    # default 45 days, November 2025 (closed on 30 November + 45 days = 14 January)
+    report = render_indicator_report(settings, "run-report").read_text()
+    assert 'data-preliminary-from="2025-11"' in report
+    assert 'data-preliminary-from="2025-10"' not in report
 
 
 def test_a_held_back_source_keeps_back_only_the_indicators_that_read_it(history):
