@@ -156,6 +156,21 @@
     where was.municipality_code is distinct from now.municipality_code
 {%- endmacro %}
 
+{#- Where the residences of patients without a valid identifier changed since the model's
+    newest row: a residence's first day (but the earliest's, which reaches back to 1900) and the
+    day after its last (a move ends one residence and begins the next on the same day). A new
+    patient's events are the patients' part of the macros below. -#}
+{% macro unidentified_residence_changes() -%}
+    {%- set residences = ref('int_patient_residences') -%}
+    select valid_from from {{ residences }}
+    where person_pseudonym is null and _published_at > {{ newest_row() }}
+        and valid_from > cast('1900-01-01' as date)
+    union all
+    select cast(valid_to + interval '1 day' as date) from {{ residences }}
+    where person_pseudonym is null and _published_at > {{ newest_row() }}
+        and valid_to < cast('9999-12-31' as date)
+{%- endmacro %}
+
 {#- The visits of patients without a valid identifier: the days of visits that changed, of
     the patients whose quarantined row is new, and the days the table held before for either
     (a visit or a patient that left it). -#}
@@ -174,6 +189,8 @@
         or visit_key not in (
             select 'U' || visits.visit_id from {{ visits }} as visits
             inner join {{ patients }} as patients on patients.patient_id = visits.patient_id)
+    union all
+    {{ unidentified_residence_changes() }}
 {%- endmacro %}
 
 {#- int_inpatient_episodes_of_unidentified_patients' changed days, as for visits above. -#}
@@ -192,4 +209,6 @@
         or episode_id not in (
             select episodes.episode_id from {{ episodes }} as episodes
             inner join {{ patients }} as patients on patients.patient_id = episodes.patient_id)
+    union all
+    {{ unidentified_residence_changes() }}
 {%- endmacro %}

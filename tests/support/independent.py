@@ -100,7 +100,8 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
     Physician visits at reception in health stations, in both record systems, by the patient's
     municipality of residence on the visit's day (the unified system's residence history; for a
     person it does not know, the municipality the legacy file recorded). A unified patient whose
-    henkilötunnus is invalid counts too, in the municipality their patient row records.
+    henkilötunnus is invalid counts too, where they lived on the day (in the municipality their
+    patient row records when the history has none).
     """
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
     history = residences(con)
@@ -125,7 +126,10 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
             counts[residence_on(history[patient_id], date.fromisoformat(start[:10])), month] += 1
         elif patient_id in unidentified:
             months.add(month)
-            counts[unidentified[patient_id], month] += 1
+            day = date.fromisoformat(start[:10])
+            history_of = history.get(patient_id)
+            lived = residence_on(history_of, day) if history_of else unidentified[patient_id]
+            counts[lived, month] += 1
     known = {code: history[pid] for pid, code in valid.items()}
     for municipality, month in _legacy_physician_visits(data_dir, known):
         months.add(month)
@@ -549,7 +553,8 @@ def _year_cells(
 
 def _identified_unified(con: sqlite3.Connection) -> tuple[dict[int, str], dict[int, str]]:
     """The unified patients: (patient id -> valid henkilötunnus, patient id -> the municipality
-    the row records, for those whose henkilötunnus is invalid)."""
+    the row records, for those whose henkilötunnus is invalid: where they live without a
+    residence history)."""
     valid, unidentified = {}, {}
     for pid, code, municipality in con.execute(
         "select patient_id, hetu, municipality_code from patients"
@@ -654,7 +659,8 @@ def _health_station_visits(data_dir: Path) -> list[tuple[str | None, str, date]]
         if pid in valid:
             out.append((valid[pid], residence_on(history[pid], day), day))
         elif pid in unidentified:
-            out.append((None, unidentified[pid], day))
+            lived = residence_on(history[pid], day) if history.get(pid) else unidentified[pid]
+            out.append((None, lived, day))
     known = {code: history[pid] for pid, code in valid.items()}
     seen = set()
     for row in _legacy_rows(data_dir):

@@ -283,6 +283,66 @@ def test_a_value_keeps_when_it_was_first_published(history):
     assert any(revised for *_, revised in first_day)
 
 
+def test_a_patient_without_a_valid_identifier_counts_where_they_lived(tmp_path, monkeypatch):
+    """The visits of a patient whose henkilötunnus is invalid (linked to no one) count where
+    the patient lived on each visit's day, as everyone's do: a move learned of later moves the
+    visits from its day on, in the next daily build."""
+    from stdnum.fi import hetu
+
+    generate(DemoSpec(residents=800, seed=11), tmp_path)
+    monkeypatch.setenv("SOTELAKE_DATA_DIR", str(tmp_path))
+    settings = get_settings()
+    daily_run(settings, DAY)
+    con = sqlite3.connect(tmp_path / "sources" / "unified_record.sqlite")
+    invalid = [
+        patient
+        for patient, code in con.execute("select patient_id, hetu from patients")
+        if not hetu.is_valid(code or "", allow_temporary=True)
+    ]
+    patient, visits = max(
+        (
+            (
+                patient,
+                con.execute(
+                    "select 'U' || visit_id, substr(visit_start, 1, 10) from visits "
+                    "where patient_id = ? and not is_deleted order by visit_start",
+                    [patient],
+                ).fetchall(),
+            )
+            for patient in invalid
+        ),
+        key=lambda found: len(found[1]),
+    )
+    assert len({day for _, day in visits}) >= 2, "a patient with visits on two days or more"
+    moved_on = date.fromisoformat(visits[-1][1])  # their last visit's day
+    (home,) = con.execute(
+        "select municipality_code from patients where patient_id = ?", [patient]
+    ).fetchone()
+    (moved_to,) = con.execute(
+        "select min(municipality_code) from patients where municipality_code <> ?", [home]
+    ).fetchone()
+    move(con, patient, moved_to, moved_on, f"{NEXT} 12:00:00")
+    con.commit()
+    con.close()
+    second = daily_run(settings, NEXT)
+    assert second["selected"], "a daily build"
+    counted = dict(
+        query(
+            settings,
+            "select visit_key, home_municipality_code "
+            "from intermediate.int_visits_of_unidentified_patients",
+        )
+    )
+    assert {counted[key] for key, day in visits if day < f"{moved_on}"} == {home}
+    assert {counted[key] for key, day in visits if day >= f"{moved_on}"} == {moved_to}
+    (rebuilt,) = query(
+        settings,
+        "select rebuilt_from from intermediate.rebuilds "
+        "where model = 'int_visits_of_unidentified_patients' order by recorded_at desc limit 1",
+    )[0]
+    assert rebuilt <= moved_on
+
+
 @pytest.mark.slow  # minutes: `make test-slow` and CI run it
 def test_a_county_without_a_residence_table_derives_it_from_the_lake(tmp_path, monkeypatch):
     """Without the record system's residence history, the lake's versions of the patient rows

@@ -5,7 +5,9 @@
 -- it extracted, as a dbt snapshot would; a move counts from the day the new version was
 -- changed). The earliest residence reaches back to 1900-01-01, so an event before the history
 -- begins counts where the person first lived; a patient without any residence lives in the
--- patient row's municipality throughout.
+-- patient row's municipality throughout. The patients whose henkilötunnus is invalid
+-- (int_patients_unidentified) are here too, without a pseudonym: their own system's events
+-- count where they lived on the day as well (dim_person_residence has the persons only).
 {%- set from_table = var('residence_history', 'residence_table') == 'residence_table' %}
 with recorded as (
     {%- if from_table %}
@@ -39,6 +41,9 @@ with recorded as (
 patients as (
     select patient_id, person_pseudonym, municipality_code, _published_at
     from {{ ref('stg_unified_record__patients') }}
+    union all
+    select patient_id, cast(null as {{ sql_type('varchar') }}), municipality_code, _published_at
+    from {{ ref('int_patients_unidentified') }}
 ),
 
 residences as (

@@ -5,7 +5,8 @@
 
 -- The unified record system's visits of its patients whose henkilötunnus is invalid
 -- (int_patients_unidentified): the identifier is what is wrong, not the visit, so the visit
--- counts in the aggregates of the municipality the patient's row recorded. No person column:
+-- counts in the aggregates of the municipality where the patient lived on its day (the record
+-- system's residence history, int_patient_residences, as for everyone). No person column:
 -- they are not linked to anyone, in this system or another (marts.fct_visits holds the visits
 -- of identified people). The visit-count indicators add these rows to fct_visits'.
 -- A table: small, rebuilt whole; its pre-hook records the first day that changed, so that the
@@ -13,7 +14,7 @@
 select
     'unified_record' as source_system,
     'U' || visits.visit_id as visit_key,
-    patients.municipality_code as home_municipality_code,
+    residences.municipality_code as home_municipality_code,
     visits.unit_id,
     visits.visit_start,
     visits.visit_date,
@@ -26,6 +27,9 @@ select
     greatest(visits._published_at, patients._published_at) as _published_at
 from {{ ref('stg_unified_record__visits') }} as visits
 inner join {{ ref('int_patients_unidentified') }} as patients on patients.patient_id = visits.patient_id
+left join {{ ref('int_patient_residences') }} as residences
+    on residences.patient_id = visits.patient_id
+    and visits.visit_date between residences.valid_from and residences.valid_to
 left join {{ ref('professional_groups') }} as groups
     on groups.source_system = 'unified_record'
     and groups.source_code = visits.professional_group_source_code

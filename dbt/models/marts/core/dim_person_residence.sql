@@ -14,3 +14,4 @@ select
     residence_source,
     _published_at
 from {{ ref('int_patient_residences') }}
+where person_pseudonym is not null
