@@ -5,10 +5,10 @@
 
 -- The unified record system's inpatient episodes of its patients whose henkilötunnus is
 -- invalid (int_patients_unidentified), as int_visits_of_unidentified_patients is for visits:
--- they count in the municipality where the patient lived on the day of admission, linked to no one (no person
--- column; marts.fct_inpatient_episodes holds identified people's). The episode indicator adds
--- these rows to the fact's. A table: small, rebuilt whole; its pre-hook records the first day
--- that changed.
+-- they count in the municipality where the patient lived on the day of admission, linked to
+-- no one (no person column; marts.fct_inpatient_episodes holds identified people's). The
+-- episode indicator adds these rows to the fact's. A table: small, rebuilt whole; its
+-- pre-hook records the first day that changed.
 select
     episodes.episode_id,
     residences.municipality_code as home_municipality_code,
