@@ -283,6 +283,7 @@ def test_a_value_keeps_when_it_was_first_published(history):
     assert any(revised for *_, revised in first_day)
 
 
+@pytest.mark.slow  # a county built twice (about 35 s): `make test-slow` and CI run it
 def test_a_patient_without_a_valid_identifier_counts_where_they_lived(tmp_path, monkeypatch):
     """The visits of a patient whose henkilötunnus is invalid (linked to no one) count where
     the patient lived on each visit's day, as everyone's do: a move learned of later moves the
