@@ -161,14 +161,12 @@
     day after its last (a move ends one residence and begins the next on the same day). A new
     patient's events are the patients' part of the macros below. -#}
 {% macro unidentified_residence_changes() -%}
-    {%- set residences = ref('int_patient_residences') -%}
+    {%- set residences = ref('int_unidentified_patient_residences') -%}
     select valid_from from {{ residences }}
-    where person_pseudonym is null and _published_at > {{ newest_row() }}
-        and valid_from > cast('1900-01-01' as date)
+    where _published_at > {{ newest_row() }} and valid_from > cast('1900-01-01' as date)
     union all
     select cast(valid_to + interval '1 day' as date) from {{ residences }}
-    where person_pseudonym is null and _published_at > {{ newest_row() }}
-        and valid_to < cast('9999-12-31' as date)
+    where _published_at > {{ newest_row() }} and valid_to < cast('9999-12-31' as date)
 {%- endmacro %}
 
 {#- The visits of patients without a valid identifier: the days of visits that changed, of

@@ -20,7 +20,7 @@ select
     greatest(episodes._published_at, patients._published_at) as _published_at
 from {{ ref('stg_unified_record__inpatient_episodes') }} as episodes
 inner join {{ ref('int_patients_unidentified') }} as patients on patients.patient_id = episodes.patient_id
-left join {{ ref('int_patient_residences') }} as residences
+left join {{ ref('int_unidentified_patient_residences') }} as residences
     on residences.patient_id = episodes.patient_id
     and cast(episodes.admitted_at as date) between residences.valid_from and residences.valid_to
 where not episodes.is_deleted

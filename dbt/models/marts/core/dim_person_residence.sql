@@ -14,4 +14,3 @@ select
     residence_source,
     _published_at
 from {{ ref('int_patient_residences') }}
-where person_pseudonym is not null
