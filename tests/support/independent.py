@@ -105,14 +105,7 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
     """
     con = sqlite3.connect(data_dir / "sources" / "unified_record.sqlite")
     history = residences(con)
-    valid, unidentified = {}, {}
-    for pid, code, municipality in con.execute(
-        "select patient_id, hetu, municipality_code from patients"
-    ):
-        if stdnum_hetu.is_valid(code or "", allow_temporary=True):
-            valid[pid] = code
-        else:
-            unidentified[pid] = municipality
+    valid, unidentified = _identified_unified(con)
     counts: dict[tuple, int] = defaultdict(int)
     months = set()
     for patient_id, start in con.execute(
@@ -127,9 +120,7 @@ def physician_visits_per_1000(data_dir: Path, county: str) -> dict[tuple, float 
         elif patient_id in unidentified:
             months.add(month)
             day = date.fromisoformat(start[:10])
-            history_of = history.get(patient_id)
-            lived = residence_on(history_of, day) if history_of else unidentified[patient_id]
-            counts[lived, month] += 1
+            counts[_unidentified_lived_on(history, unidentified, patient_id, day), month] += 1
     known = {code: history[pid] for pid, code in valid.items()}
     for municipality, month in _legacy_physician_visits(data_dir, known):
         months.add(month)
@@ -551,6 +542,14 @@ def _year_cells(
     return out
 
 
+def _unidentified_lived_on(
+    history: dict[int, list], unidentified: dict[int, str], patient: int, day: date
+) -> str | None:
+    """Where a patient whose henkilötunnus is invalid lived on ``day``: their residence history,
+    or without one the municipality their patient row records."""
+    return residence_on(history[patient], day) if history.get(patient) else unidentified[patient]
+
+
 def _identified_unified(con: sqlite3.Connection) -> tuple[dict[int, str], dict[int, str]]:
     """The unified patients: (patient id -> valid henkilötunnus, patient id -> the municipality
     the row records, for those whose henkilötunnus is invalid: where they live without a
@@ -659,8 +658,7 @@ def _health_station_visits(data_dir: Path) -> list[tuple[str | None, str, date]]
         if pid in valid:
             out.append((valid[pid], residence_on(history[pid], day), day))
         elif pid in unidentified:
-            lived = residence_on(history[pid], day) if history.get(pid) else unidentified[pid]
-            out.append((None, lived, day))
+            out.append((None, _unidentified_lived_on(history, unidentified, pid, day), day))
     known = {code: history[pid] for pid, code in valid.items()}
     seen = set()
     for row in _legacy_rows(data_dir):
