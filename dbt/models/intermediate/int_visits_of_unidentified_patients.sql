@@ -6,9 +6,9 @@
 -- The unified record system's visits of its patients whose henkilötunnus is invalid
 -- (int_patients_unidentified): the identifier is what is wrong, not the visit, so the visit
 -- counts in the aggregates of the municipality where the patient lived on its day (the record
--- system's residence history, int_unidentified_patient_residences, as for everyone). No person column:
--- they are not linked to anyone, in this system or another (marts.fct_visits holds the visits
--- of identified people). The visit-count indicators add these rows to fct_visits'.
+-- system's residence history, int_unidentified_patient_residences, as for everyone). No
+-- person column: they are not linked to anyone, in this system or another (marts.fct_visits
+-- holds the visits of identified people). The visit-count indicators add these rows to fct_visits'.
 -- A table: small, rebuilt whole; its pre-hook records the first day that changed, so that the
 -- indicators recompute from it in a daily build.
 select
