@@ -331,6 +331,26 @@
     {{ return(found) }}
 {%- endmacro %}
 
+{#- The version of each indicator's definition: the checksum dbt's graph keeps of its formula's
+    file (formulas/ind_<indicator id>.sql), shortened; as SQL, a case on `indicator_id` (null
+    in a unit test, which has no graph). A change to a macro the formula calls is not seen. -#}
+{% macro definition_version(indicator_id) -%}
+    {%- set versions = {} -%}
+    {%- if execute and graph.get('nodes') -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name.startswith('ind_') -%}
+        {%- do versions.update({node.name[4:]: node.checksum.checksum[:16]}) -%}
+    {%- endfor -%}
+    {%- endif -%}
+    cast(
+    {%- if versions %} case {{ indicator_id }}
+        {%- for indicator, version in versions | dictsort %}
+        when '{{ indicator }}' then '{{ version }}'
+        {%- endfor %}
+    end
+    {%- else %} null
+    {%- endif %} as {{ sql_type('varchar') }})
+{%- endmacro %}
+
 {#- The sources held back from this build (SOTELAKE_HELD_BACK, comma separated, set by the
     pipeline; read as the model runs). -#}
 {% macro held_back_sources() -%}

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from support.daily import daily_run
-from support.record_edits import move
 
+from sotelake.demo.changes import move_patient
 from sotelake.demo.generate import DemoSpec, generate
 from sotelake.settings import get_settings
 from sotelake.transform.dbt_build import LOAD_DATE_ENV, WHOLE_BUILD, run_dbt
@@ -61,7 +61,7 @@ def history(tmp_path_factory):
         moved_to = con.execute(
             "select min(municipality_code) from patients where municipality_code <> ?", [home]
         ).fetchone()[0]
-        move(con, patient, moved_to, MOVED_ON, stamp)
+        move_patient(con, patient, moved_to, MOVED_ON, stamp)
         # two physician visits at a health station's reception in June, of other people: one
         # deleted as entered by mistake, the other corrected to a phone call
         june = con.execute(
@@ -322,7 +322,7 @@ def test_a_patient_without_a_valid_identifier_counts_where_they_lived(tmp_path, 
     (moved_to,) = con.execute(
         "select min(municipality_code) from patients where municipality_code <> ?", [home]
     ).fetchone()
-    move(con, patient, moved_to, moved_on, f"{NEXT} 12:00:00")
+    move_patient(con, patient, moved_to, moved_on, f"{NEXT} 12:00:00")
     con.commit()
     con.close()
     second = daily_run(settings, NEXT)
@@ -360,7 +360,8 @@ def test_a_county_without_a_residence_table_derives_it_from_the_lake(tmp_path, m
     moved_to = con.execute(
         "select min(municipality_code) from patients where municipality_code <> ?", [home]
     ).fetchone()[0]
-    move(con, patient, moved_to, date(2025, 9, 1), "2025-09-01 10:00:00")  # known the same day
+    # moved on 1 September, known the same day
+    move_patient(con, patient, moved_to, date(2025, 9, 1), "2025-09-01 10:00:00")
     con.commit()
     con.close()
     daily_run(settings, DAY)  # the rows changed since, the move among them
@@ -387,6 +388,62 @@ def test_a_county_without_a_residence_table_derives_it_from_the_lake(tmp_path, m
         "staging.stg_unified_record__patients where patient_id = ?) order by valid_from",
         [patient],
     ) == [(home, date(1900, 1, 1)), (moved_to, date(2025, 9, 1))]
+
+
+@pytest.mark.slow  # a county built twice (about 40 s): `make test-slow` and CI run it
+def test_a_changed_population_or_formula_is_named_as_the_cause(tmp_path, monkeypatch):
+    """A corrected population of one municipality and a changed formula are each named as the
+    cause of the revisions they make, and only of those: the population of that municipality
+    and the county, for the indicators that read it; the formula, for its indicator."""
+    generate(DemoSpec(residents=500, seed=3), tmp_path / "data")
+    project = tmp_path / "dbt"
+    shutil.copytree(
+        Path(__file__).parents[2] / "dbt", project, ignore=shutil.ignore_patterns("target", "logs")
+    )
+    monkeypatch.setenv("SOTELAKE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SOTELAKE_DBT_PROJECT", str(project))
+    settings = get_settings()
+    daily_run(settings, DAY)
+    # Statistics Finland corrects 2025: one more resident in every row of one municipality
+    table = settings.landing / "population" / "residents_2025.csv"
+    header, *lines = table.read_text(encoding="utf-8").splitlines()
+    rows = [line.split(";") for line in lines]
+    residents = {}
+    for row in rows:
+        residents[row[1]] = residents.get(row[1], 0) + int(row[4])
+    # the second largest municipality: the largest is another whose values are published
+    corrected = sorted(residents, key=residents.get)[-2]
+    for row in rows:
+        if row[1] == corrected:
+            row[4] = str(int(row[4]) + 1)
+    table.write_text("\n".join([header, *(";".join(row) for row in rows)]) + "\n", encoding="utf-8")
+    changed_rows = sum(row[1] == corrected for row in rows)
+    # ... and the definition of the physician visits changes: phone calls (R50) count too
+    formula = project / "models/marts/indicators/formulas/ind_pc_physician_visits_per_1000.sql"
+    text, rule = formula.read_text(), "visits.contact_type_code = 'R10'"
+    assert rule in text
+    formula.write_text(text.replace(rule, "visits.contact_type_code in ('R10', 'R50')"))
+    daily_run(settings, NEXT)
+    revisions = query(
+        settings,
+        "select indicator_id, area_code, period_start, cause from marts.indicator_revisions",
+    )
+    population = f"population.residents: {changed_rows} rows of 2025 changed"
+    definition = "the definition changed: formulas/ind_pc_physician_visits_per_1000.sql"
+    causes = {}
+    for indicator, area, period, cause in revisions:
+        assert (definition in cause) == (indicator == "pc_physician_visits_per_1000"), cause
+        assert (population in cause) <= (period.year == 2025 and area in ("PO", corrected)), cause
+        causes.setdefault((indicator, area), set()).add(cause)
+    # the physician visits: the formula everywhere, and the corrected municipality's population
+    assert causes[("pc_physician_visits_per_1000", corrected)] == {f"{population}; {definition}"}
+    others = {area for indicator, area in causes if indicator == "pc_physician_visits_per_1000"}
+    assert others - {"PO", corrected}
+    for area in others - {"PO", corrected}:
+        assert causes[("pc_physician_visits_per_1000", area)] == {definition}
+    # another indicator per resident: the population alone, of that municipality and the county
+    assert causes[("pc_nurse_visits_per_1000", corrected)] == {population}
+    assert ("pc_nurse_visits_per_1000", min(others - {"PO", corrected})) not in causes
 
 
 def test_stewards_and_packages_see_revisions_and_status(history):

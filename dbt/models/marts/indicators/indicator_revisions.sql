@@ -1,9 +1,11 @@
 {#- Every change to a published value of a final period (DESIGN.md: nothing that is published
     changes silently): the value's keys, the old and the new numerator, denominator and value
     (null where suppressed: what indicator_values withholds stays withheld), the run and time,
-    and the cause the pipeline can name: the source rows whose day falls in the period that were
-    added, changed or deleted since the previous publication, counted per source table. A value
-    that is no longer published is a revision to nothing. Never rebuilt (full_refresh=false). -#}
+    and the causes the pipeline can name, since the previous publication: the source rows whose
+    day falls in the period that were added, changed or deleted, counted per source table; the
+    population of the period's year in the value's area (the snapshot population_versions), for
+    the indicators that read it; the indicator's formula (its definition_version). A value that
+    is no longer published is a revision to nothing. Never rebuilt (full_refresh=false). -#}
 {{ config(materialized=incremental_or_table(), full_refresh=false, tags=['every_indicator']) }}
 
 {%- set now = "cast('" ~ run_started_at.isoformat() ~ "' as " ~ sql_type('timestamptz') ~ ")" %}
@@ -27,6 +29,10 @@
     ('finance.budget', 'stg_finance__budget_lines', 'month_start', 'false'),
     ('hr.staff_months', 'stg_hr__staff_months', 'month_start', 'false'),
 ] %}
+{%- set population_readers = [] %}
+{%- for indicator, read in indicator_sources().items() if 'population' in read %}
+    {%- do population_readers.append(indicator) %}
+{%- endfor %}
 {%- if var('residence_history', 'residence_table') != 'residence_table' %}
 {%- set sources = sources | rejectattr('0', 'equalto', 'unified_record.patient_residences') | list %}
 {%- endif %}
@@ -78,6 +84,7 @@ revisions as (
         replaced.denominator as old_denominator,
         replaced.value as old_value,
         replaced.suppressed as old_suppressed,
+        replaced.definition_version as old_definition_version,
         new_versions.numerator as new_numerator,
         new_versions.denominator as new_denominator,
         new_versions.value as new_value,
@@ -102,6 +109,41 @@ causes as (
         and source_changes.month_start < cast(revisions.period_start
             + case when revisions.period_grain = 'year' then interval '1 year' else interval '1 month' end as date)
     group by revisions.value_key
+),
+
+{#- The population rows recorded since the previous publication (a new version of a row, or a
+    new row), but not the snapshot's first recording of the table, which is no change. Not on
+    Spark, which keeps no snapshot. #}
+population_changes as (
+    {%- if target.type != 'spark' %}
+    select year, municipality_code, count(*) as changed_rows
+    from {{ ref('population_versions') }}
+    where recorded_at > (select published_at from previous_publication)
+        and recorded_at <= {{ now }}
+        and recorded_at > (select min(recorded_at) from {{ ref('population_versions') }})
+    group by 1, 2
+    {%- else %}
+    select cast(null as integer) as year, cast(null as {{ sql_type('varchar') }}) as municipality_code,
+        cast(null as bigint) as changed_rows
+    where 1 = 0
+    {%- endif %}
+),
+
+population_causes as (
+    select
+        revisions.value_key,
+        'population.residents: ' || cast(sum(population_changes.changed_rows) as {{ sql_type('varchar') }})
+            || ' rows of ' || cast(min(population_changes.year) as {{ sql_type('varchar') }})
+            || ' changed' as cause
+    from revisions
+    inner join population_changes
+        on population_changes.year = {{ year_of('revisions.period_start') }}
+        and (revisions.area_level = 'county'
+            or (revisions.area_level = 'municipality'
+                and population_changes.municipality_code = revisions.area_code))
+    where revisions.indicator_id in (
+        {%- for indicator in population_readers %}'{{ indicator }}'{% if not loop.last %}, {% endif %}{% else %}''{% endfor %})
+    group by revisions.value_key
 )
 
 select
@@ -121,12 +163,18 @@ select
     revisions.new_denominator,
     revisions.new_value,
     revisions.new_suppressed,
-    cast(coalesce(causes.cause,
+    cast(coalesce(
+        nullif(concat_ws('; ',
+            causes.cause,
+            population_causes.cause,
+            case when revisions.old_definition_version <> {{ definition_version('revisions.indicator_id') }}
+                then 'the definition changed: formulas/ind_' || revisions.indicator_id || '.sql' end), ''),
         case when revisions.old_suppressed <> revisions.new_suppressed then
-            'no source row of the period changed: secondary suppression withholds or publishes it '
-            || 'as other values of its area, year or breakdown changed'
+            'no source row, population or formula of the period changed: secondary suppression '
+            || 'withholds or publishes it as other values of its area, year or breakdown changed'
         else
-            'no source row of the period changed: the population, reference data or the definition did'
+            'no source row, population or formula of the period changed: reference data (units, '
+            || 'cost centres) or a macro the formulas share did'
         end)
         as {{ sql_type('varchar') }}) as cause,
     cast(coalesce(causes.changed_rows, 0) as bigint) as changed_rows,
@@ -134,3 +182,4 @@ select
     {{ now }} as revised_at
 from revisions
 left join causes on causes.value_key = revisions.value_key
+left join population_causes on population_causes.value_key = revisions.value_key

@@ -1,7 +1,8 @@
 {#- Every published version of every indicator value (DESIGN.md: history). Each build adds a
     version for each value that is new or differs from its open version, and closes the version
     it replaces, or a value no longer published (post-hook); valid_from and valid_to are the
-    builds' times, valid_from_run and valid_to_run their runs. Never rebuilt: a whole build
+    builds' times, valid_from_run and valid_to_run their runs, definition_version the version of
+    the formula that computed it (macros/history.sql). Never rebuilt: a whole build
     (--full-refresh) keeps it (full_refresh=false). On Spark (plain Parquet tables cannot be
     updated) it holds the current versions only. -#}
 {{ config(
@@ -52,5 +53,6 @@ select
     cast('{{ pipeline_run_id() }}' as {{ sql_type('varchar') }}) as valid_from_run,
     cast(null as {{ sql_type('varchar') }}) as valid_to_run,
     cast('{{ run_started_at.isoformat() }}' as {{ sql_type('timestamptz') }}) as valid_from,
-    cast(null as {{ sql_type('timestamptz') }}) as valid_to
+    cast(null as {{ sql_type('timestamptz') }}) as valid_to,
+    {{ definition_version('indicator_id') }} as definition_version
 from changed
