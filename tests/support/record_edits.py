@@ -3,29 +3,7 @@
 import sqlite3
 from datetime import date, timedelta
 
-
-def move(con: sqlite3.Connection, patient: int, to: str, moved_on: date, learned: str) -> None:
-    """The patient moves to ``to`` on ``moved_on``; the record system learns of it at
-    ``learned``: the current residence ends the day before, a new one begins, the patient row
-    has the new municipality (as the demo's day of changes does it)."""
-    current = con.execute(
-        "select residence_id from patient_residences where patient_id = ? and valid_to is null",
-        [patient],
-    ).fetchone()
-    if current:
-        con.execute(
-            "update patient_residences set valid_to = ?, updated_at = ? where residence_id = ?",
-            [f"{moved_on - timedelta(days=1)}", learned, current[0]],
-        )
-    (next_id,) = con.execute("select max(residence_id) + 1 from patient_residences").fetchone()
-    con.execute(
-        "insert into patient_residences values (?, ?, ?, ?, null, ?)",
-        [next_id, patient, to, f"{moved_on}", learned],
-    )
-    con.execute(
-        "update patients set municipality_code = ?, updated_at = ? where patient_id = ?",
-        [to, learned, patient],
-    )
+from sotelake.demo.changes import move_patient
 
 
 def edit_the_record_system(data, day: date, moved_on: date | None = None) -> dict:
@@ -47,7 +25,7 @@ def edit_the_record_system(data, day: date, moved_on: date | None = None) -> dic
         moved_to = con.execute(
             "select min(municipality_code) from patients where municipality_code <> ?", [home]
         ).fetchone()[0]
-        move(con, patient, moved_to, moved_on, stamp)
+        move_patient(con, patient, moved_to, moved_on, stamp)
         visits = con.execute(
             "select visit_id, visit_start from visits where patient_id = ? and not is_deleted",
             [patient],
@@ -94,7 +72,7 @@ def edit_the_record_system(data, day: date, moved_on: date | None = None) -> dic
             "select min(municipality_code) from patients where municipality_code <> ?",
             [home_care_home],
         ).fetchone()[0]
-        move(con, home_care_client, client_to, moved_on, stamp)
+        move_patient(con, home_care_client, client_to, moved_on, stamp)
         con.execute(
             "update home_care_visits set is_deleted = 1, updated_at = ? where visit_id = ?",
             [stamp, deleted_home_care_visit],

@@ -198,39 +198,16 @@ def advance(data_dir: Path, day: date) -> dict[str, int]:
     )
     counts["deleted_visits"] = len(deleted)
 
-    # Patients moving within the county: the move has a day, up to two weeks before the record
-    # system learns of it (today): their residence until then ends the day before, a new one
-    # begins, and the patient's row has the new municipality. At least one a day, so that a small
-    # county's days move someone too.
+    # Patients moving within the county (move_patient), the move up to two weeks before the
+    # record system learns of it (today). At least one a day, so that a small county's days move
+    # someone too.
     movers = rng.choice(n, size=min(n, max(1, int(n * MOVING_SHARE))), replace=False).tolist()
     learned = f"{day:%Y-%m-%d} 10:00:00"
-    next_residence = con.execute(
-        "select coalesce(max(residence_id), 0) + 1 from patient_residences"
-    ).fetchone()[0]
     for i in movers:
         patient, home = patients[i]
-        current = con.execute(
-            "select residence_id, valid_from from patient_residences "
-            "where patient_id = ? and valid_to is null",
-            [patient],
-        ).fetchone()
         moved_on = day - timedelta(days=int(rng.integers(0, 15)))
-        if current:  # a second move in two weeks: the new one is the day after the first
-            moved_on = max(moved_on, date.fromisoformat(current[1]) + timedelta(days=1))
-            con.execute(
-                "update patient_residences set valid_to = ?, updated_at = ? where residence_id = ?",
-                [f"{moved_on - timedelta(days=1)}", learned, current[0]],
-            )
         destination = str(rng.choice([m for m in municipalities if m != home]))
-        con.execute(
-            "insert into patient_residences values (?, ?, ?, ?, null, ?)",
-            [next_residence, patient, destination, f"{moved_on}", learned],
-        )
-        next_residence += 1
-        con.execute(
-            "update patients set municipality_code = ?, updated_at = ? where patient_id = ?",
-            [destination, learned, patient],
-        )
+        move_patient(con, patient, destination, moved_on, learned)
     counts["moved_patients"] = len(movers)
     counts |= _social_services(con, rng, day, [p for p, _ in patients])
     counts |= _oral_and_mental_health(
@@ -241,6 +218,36 @@ def advance(data_dir: Path, day: date) -> dict[str, int]:
     manifest.setdefault("advanced", {})[day.isoformat()] = counts
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return counts
+
+
+def move_patient(
+    con: sqlite3.Connection, patient: int, to: str, moved_on: date, learned: str
+) -> date:
+    """The patient moves to ``to`` on ``moved_on``, and the record system learns of it at
+    ``learned``: their current residence ends the day before, a new one begins, and the
+    patient's row has the new municipality. A second move before the current residence's first
+    day is a move on the day after it. The day of the move."""
+    current = con.execute(
+        "select residence_id, valid_from from patient_residences "
+        "where patient_id = ? and valid_to is null",
+        [patient],
+    ).fetchone()
+    if current:
+        moved_on = max(moved_on, date.fromisoformat(current[1]) + timedelta(days=1))
+        con.execute(
+            "update patient_residences set valid_to = ?, updated_at = ? where residence_id = ?",
+            [f"{moved_on - timedelta(days=1)}", learned, current[0]],
+        )
+    con.execute(
+        "insert into patient_residences select coalesce(max(residence_id), 0) + 1, ?, ?, ?, "
+        "null, ? from patient_residences",
+        [patient, to, f"{moved_on}", learned],
+    )
+    con.execute(
+        "update patients set municipality_code = ?, updated_at = ? where patient_id = ?",
+        [to, learned, patient],
+    )
+    return moved_on
 
 
 def _social_services(
