@@ -117,6 +117,9 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
         summary = run_pipeline(day, settings)
         if not summary.succeeded:
             raise RuntimeError(f"{name}: {summary.state} {summary.task_states}")
+        if name.startswith("incremental") and _built_whole(settings):
+            # a model the warehouse lacks or a changed project builds everything: not a day
+            raise RuntimeError(f"{name}: the day's build rebuilt everything (transform's log)")
         out["rows"] = sum(state_rows(data, day))
         out["stages"] = summary.stage_seconds
         # the run's OpenLineage events (docs/lineage.md): SOTELAKE_LINEAGE=off times it without
@@ -170,6 +173,20 @@ def stage(name: str, data: Path, residents: int, years: int) -> dict:
     out["peak_mb"] += out.pop("jvm_peak_mb", 0)  # Spark's JVM is a child process
     state_file.write_text(json.dumps(state, default=str))
     return out
+
+
+def _built_whole(settings) -> bool:
+    """Whether the newest dbt build rebuilt its facts whole (dbt/macros/history.sql: only a
+    whole build records 1900-01-01 in intermediate.rebuilds)."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        (whole,) = con.execute(
+            "select count(*) from intermediate.rebuilds where rebuilt_from = date '1900-01-01' "
+            "and invocation_id = (select invocation_id from intermediate.rebuilds "
+            "order by recorded_at desc limit 1)"
+        ).fetchone()
+    return whole > 0
 
 
 def _lines(path: Path) -> int:
@@ -293,10 +310,19 @@ def transform_floor(settings, folder: Path) -> tuple[int, float, dict[str, float
                 f"create table {node['schema']}.{node['alias']} as "
                 f"select * from built.{node['schema']}.{node['alias']} limit 0"
             )
+    # a snapshot keeps its versions across builds (the population's: the revisions read it):
+    # as the build left it
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "snapshot" and node["config"].get("enabled", True):
+            con.execute(f"create schema if not exists {node['schema']}")
+            con.execute(
+                f"create table {node['schema']}.{node['alias']} as "
+                f"select * from built.{node['schema']}.{node['alias']}"
+            )
     con.execute("detach built")
     # the build's record of what it rebuilt, which the formulas read (dbt/macros/history.sql):
     # empty, so they compute every period, as in a whole build
-    con.execute("create schema intermediate")
+    con.execute("create schema if not exists intermediate")
     con.execute(
         "create table intermediate.rebuilds (model varchar, invocation_id varchar, "
         "rebuilt_from date, recorded_at timestamptz)"
