@@ -156,22 +156,24 @@
     where was.municipality_code is distinct from now.municipality_code
 {%- endmacro %}
 
-{#- Where the residences of patients without a valid identifier changed since the model's
-    newest row: a residence's first day (but the earliest's, which reaches back to 1900) and the
-    day after its last (a move ends one residence and begins the next on the same day). A new
-    patient's events are the patients' part of the macros below. -#}
-{% macro unidentified_residence_changes() -%}
-    {%- set residences = ref('int_unidentified_patient_residences') -%}
-    select valid_from from {{ residences }}
-    where _published_at > {{ newest_row() }} and valid_from > cast('1900-01-01' as date)
-    union all
-    select cast(valid_to + interval '1 day' as date) from {{ residences }}
-    where _published_at > {{ newest_row() }} and valid_to < cast('9999-12-31' as date)
+{#- The days of the rows the table holds (`day_column`) whose municipality is no longer the one
+    the patient's residence history gives for that day: a move dated back, or learned of late.
+    Compared with what the table holds, not with when residences were published, because a move
+    publishes the patient's earlier residence again (its end set) without changing its days.
+    `events` joins the table's rows (`stored`) to the source's, which have the patient. -#}
+{% macro unidentified_attribution_changes(events, join_condition, day_column) -%}
+    select stored.{{ day_column }} from {{ this }} as stored
+    inner join {{ events }} as events on {{ join_condition }}
+    left join {{ ref('int_unidentified_patient_residences') }} as residences
+        on residences.patient_id = events.patient_id
+        and stored.{{ day_column }} between residences.valid_from and residences.valid_to
+    where residences.municipality_code is distinct from stored.home_municipality_code
 {%- endmacro %}
 
-{#- The visits of patients without a valid identifier: the days of visits that changed, of
-    the patients whose quarantined row is new, and the days the table held before for either
-    (a visit or a patient that left it). -#}
+{#- The visits of patients without a valid identifier: the days of visits that changed, of the
+    visits of patients whose quarantined row changed that the table does not hold yet (a patient
+    new to it), the days the table held before for either (a visit or a patient that left it),
+    and the days whose municipality changed. -#}
 {% macro changed_unidentified_visit_days() -%}
     {%- set visits = ref('stg_unified_record__visits') -%}
     {%- set patients = ref('int_patients_unidentified') -%}
@@ -181,6 +183,8 @@
     union all
     select visit_date from {{ visits }}
     where patient_id in (select patient_id from {{ patients }} where _published_at > {{ newest_row() }})
+        and not is_deleted
+        and 'U' || visit_id not in (select visit_key from {{ this }})
     union all
     select visit_date from {{ this }}
     where visit_key in (select 'U' || visit_id from {{ visits }} where _published_at > {{ newest_row() }})
@@ -188,7 +192,8 @@
             select 'U' || visits.visit_id from {{ visits }} as visits
             inner join {{ patients }} as patients on patients.patient_id = visits.patient_id)
     union all
-    {{ unidentified_residence_changes() }}
+    {{ unidentified_attribution_changes(
+        visits, "events.visit_id = cast(substr(stored.visit_key, 2) as bigint)", 'visit_date') }}
 {%- endmacro %}
 
 {#- int_inpatient_episodes_of_unidentified_patients' changed days, as for visits above. -#}
@@ -201,6 +206,8 @@
     union all
     select cast(admitted_at as date) from {{ episodes }}
     where patient_id in (select patient_id from {{ patients }} where _published_at > {{ newest_row() }})
+        and not is_deleted
+        and episode_id not in (select episode_id from {{ this }})
     union all
     select admitted_date from {{ this }}
     where episode_id in (select episode_id from {{ episodes }} where _published_at > {{ newest_row() }})
@@ -208,5 +215,6 @@
             select episodes.episode_id from {{ episodes }} as episodes
             inner join {{ patients }} as patients on patients.patient_id = episodes.patient_id)
     union all
-    {{ unidentified_residence_changes() }}
+    {{ unidentified_attribution_changes(
+        episodes, 'events.episode_id = stored.episode_id', 'admitted_date') }}
 {%- endmacro %}
