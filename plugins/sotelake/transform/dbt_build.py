@@ -181,6 +181,7 @@ def build(
     dq_since: datetime | None = None,
     load_date: date | None = None,
     exclude: list[str] | None = None,
+    keep_views: bool = False,
 ) -> DbtResult:
     """``dbt build``: seeds, staging, intermediate and marts, with their tests.
 
@@ -195,11 +196,16 @@ def build(
     ``spark_environment``). ``load_date``: the day the published periods' status is as of.
     ``exclude``: what to leave out instead of everything downstream of ``exclude_sources``
     (transform.changes.held_back_exclusion keeps the indicators that do not read them).
+    ``keep_views``: a daily build leaves the views as they are (DuckDB binds a view's query
+    when it is read, and a daily build runs the project the views were made with:
+    transform.changes); PostgreSQL's dbt drops a rebuilt table's views with it.
     """
     args = list(WHOLE_BUILD)
     args += ["--select", select] if select else ["--full-refresh"]
     held_back = sorted(exclude_sources or [])
     excluded = exclude if exclude is not None else [f"source:{name}+" for name in held_back]
+    if select and keep_views:
+        excluded = [*excluded, "config.materialized:view"]
     if excluded:
         args += ["--exclude", *excluded]
     env = {**(target_env or {}), "SOTELAKE_RUN_ID": run_id, HELD_BACK_ENV: ",".join(held_back)}

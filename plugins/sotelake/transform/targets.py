@@ -64,6 +64,7 @@ class BuildTarget:
             dq_since=dq_since,
             load_date=load_date,
             exclude=exclude,
+            keep_views=True,
         )
 
     def rebuild_validation_results(
