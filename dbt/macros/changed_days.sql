@@ -29,6 +29,61 @@
     {{ residence_changes() }}
 {%- endmacro %}
 
+{#- Facts replaced by key (macros/history.sql: forget_changed_keys) name the rows a build
+    replaces from the sources, not from the fact, so that the query names the same rows after
+    the pre-hook deleted them. Every event of a person whose patient row or residence changed
+    since the fact's newest row is among them: a move, a henkilötunnus corrected, a person new
+    to the record system. The pseudonyms of those persons: -#}
+{% macro changed_persons() -%}
+    select person_pseudonym from {{ ref('dim_person_residence') }} where _published_at > {{ newest_row() }}
+    union
+    select person_pseudonym from {{ ref('stg_unified_record__patients') }} where _published_at > {{ newest_row() }}
+{%- endmacro %}
+
+{#- ... and their patient ids in the unified record system. -#}
+{% macro changed_patients() -%}
+    select patient_id from {{ ref('stg_unified_record__patients') }}
+    where _published_at > {{ newest_row() }} or person_pseudonym in ({{ changed_persons() }})
+{%- endmacro %}
+
+{#- fct_visits' rows a build replaces: the visits that changed in any record system, those
+    whose booking changed, and those of the persons above. ``systems``: the key prefixes of the
+    record systems to read (U unified, L legacy, P purchased services). -#}
+{% macro changed_visit_keys(systems=['U', 'L', 'P']) -%}
+    {%- set newest = newest_row() -%}
+    {%- set unified -%}
+    select 'U' || visit_id as key from {{ ref('stg_unified_record__visits') }}
+    where _published_at > {{ newest }}
+        or appointment_id in (
+            select appointment_id from {{ ref('stg_unified_record__appointments') }}
+            where _published_at > {{ newest }})
+        or patient_id in ({{ changed_patients() }})
+    {%- endset -%}
+    {%- set legacy -%}
+    select 'L' || legacy_visit_key as key from {{ ref('stg_legacy_record__visits') }}
+    where _published_at > {{ newest }} or person_pseudonym in ({{ changed_persons() }})
+    {%- endset -%}
+    {%- set purchased -%}
+    select 'P' || encounter_id as key from {{ ref('stg_purchased_services__encounters') }}
+    where _published_at > {{ newest }}
+        or patient_ref in (
+            select patient_ref from {{ ref('stg_purchased_services__patients') }}
+            where _published_at > {{ newest }} or person_pseudonym in ({{ changed_persons() }}))
+    {%- endset -%}
+    {%- set parts = [] -%}
+    {%- for system, query in [('U', unified), ('L', legacy), ('P', purchased)] if system in systems -%}
+        {%- do parts.append(query) -%}
+    {%- endfor -%}
+    {{ parts | join('\n    union all\n') }}
+{%- endmacro %}
+
+{#- fct_home_care_visits' rows a build replaces: the visits that changed, and those of the
+    persons above. -#}
+{% macro changed_home_care_visit_keys() -%}
+    select home_care_visit_id as key from {{ ref('stg_unified_record__home_care_visits') }}
+    where _published_at > {{ newest_row() }} or patient_id in ({{ changed_patients() }})
+{%- endmacro %}
+
 {% macro changed_home_care_visit_days() -%}
     {%- set visits = ref('stg_unified_record__home_care_visits') -%}
     {{ changed_events(visits, 'home_care_visit_id', 'visit_date', 'home_care_visit_id', 'visit_date') }}
@@ -122,22 +177,28 @@
 
 {#- dim_person_residence: the first day on which a known person's municipality of residence is
     not what the dimension said (a person new to it has no events counted yet). Both histories
-    are constant between their boundaries, so comparing them on the boundaries is enough. -#}
+    are constant between their boundaries, so comparing them on the boundaries is enough. The
+    residences now are those of the patients whose row or residences changed since the
+    dimension's newest row, computed for them alone (macros/residences.sql). -#}
 {% macro changed_residence_days() -%}
-    {%- set residences = ref('int_patient_residences') -%}
     {%- set open_end = "cast('9999-12-31' as date)" -%}
-    with changed as (
-        select distinct person_pseudonym from {{ residences }}
-        where _published_at > {{ newest_row() }}
-            and person_pseudonym in (select person_pseudonym from {{ this }})
+    {%- set changed_patients -%}
+        select patient_id, person_pseudonym, municipality_code, _published_at
+        from {{ ref('stg_unified_record__patients') }}
+        where person_pseudonym in (select person_pseudonym from {{ this }})
+            and (_published_at > {{ newest_row() }}
+            {%- if var('residence_history', 'residence_table') == 'residence_table' %}
+                or patient_id in (
+                    select patient_id from {{ ref('stg_unified_record__patient_residences') }}
+                    where _published_at > {{ newest_row() }})
+            {%- endif %})
+    {%- endset -%}
+    with now as (
+        {{ patient_residences(changed_patients) }}
     ),
 
     was as (
-        select * from {{ this }} where person_pseudonym in (select person_pseudonym from changed)
-    ),
-
-    now as (
-        select * from {{ residences }} where person_pseudonym in (select person_pseudonym from changed)
+        select * from {{ this }} where person_pseudonym in (select person_pseudonym from now)
     ),
 
     boundaries as (

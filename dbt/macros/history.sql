@@ -6,8 +6,9 @@
     and the first day on which any person's residence changed. The record is a row of the table
     intermediate.rebuilds (model, invocation_id, rebuilt_from), one per fact per dbt invocation:
     null when nothing touched it, 1900-01-01 when the fact is built whole. The large facts of
-    events (fct_visits, fct_home_care_visits, fct_appointment_slots) are incremental: they
-    delete their rows from that day on and add them again (delete+insert by day). The indicator
+    events are incremental: fct_appointment_slots deletes its rows from that day on and adds
+    them again (delete+insert by day); fct_visits and fct_home_care_visits their changed rows
+    (forget_changed_keys, below). The indicator
     formulas compute the years from the earliest day any fact recorded (indicator_periods_from),
     and indicator_values_computed replaces those years. A build that refreshes everything
     (dbt build --full-refresh: the pipeline's whole build) records 1900-01-01 everywhere.
@@ -72,6 +73,31 @@
 {% macro rebuilt_days(day_expression) -%}
     {%- if is_incremental() -%}
     {{ day_expression }} >= {{ rebuilt_from() }}
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- fct_visits and fct_home_care_visits are replaced by key instead (delete+insert on their
+    unique_key): the pre-hook deletes the rows ``changed_keys`` names (a query of a column
+    ``key``: macros/changed_days.sql) and the build adds them again as they are now. A
+    correction two months back then costs its own row, not the two months of every visit
+    since. The fact still records the first day its changes touch (record_rebuild): the
+    indicators' periods and the marts' checks read that. -#}
+{% macro forget_changed_keys(changed_keys) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ model.config.unique_key }} in (select key from ({{ changed_keys }}) as changed)
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- In such a fact's query: only the rows whose key ``changed_keys`` names. Read after the
+    pre-hook's delete, its newest row may be older, which names more keys, never fewer: those
+    rows are replaced as delete+insert does, not doubled. -#}
+{% macro rebuilt_keys(key_expression, changed_keys) -%}
+    {%- if is_incremental() -%}
+    {{ key_expression }} in (select key from ({{ changed_keys }}) as changed)
     {%- else -%}
     true
     {%- endif -%}

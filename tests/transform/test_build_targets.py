@@ -174,9 +174,9 @@ def test_publish_reads_the_served_marts_and_leaves_the_bi_warehouse_to_dbt(on_po
 
 
 @pytest.mark.slow  # minutes: `make test-slow` and CI run it
-def test_a_daily_build_on_postgresql_rebuilds_the_days_it_touched(on_postgres):
-    """The next day on the postgres target: fct_visits rebuilds the days the day's changes
-    touch in PostgreSQL (its pre-hook's delete, the days added again) and equals a whole
+def test_a_daily_build_on_postgresql_rebuilds_what_it_touched(on_postgres):
+    """The next day on the postgres target: fct_visits replaces the visits the day's changes
+    name in PostgreSQL (its pre-hook's delete, dbt's delete+insert) and equals a whole
     rebuild. (Runs after the tests above: it moves the warehouse on by a day.)"""
     from datetime import timedelta
 

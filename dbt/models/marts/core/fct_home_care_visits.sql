@@ -1,10 +1,12 @@
-{#- Built by day (macros/history.sql). -#}
+{#- Built by key, as fct_visits (macros/history.sql). -#}
 {{ config(
     materialized=incremental_or_table(),
+    unique_key='home_care_visit_id',
+    incremental_strategy='delete+insert',
     meta={'day_column': 'visit_date'},
     pre_hook=[
         "{{ record_rebuild(changed_home_care_visit_days()) }}",
-        "{{ forget_rebuilt_days() }}",
+        "{{ forget_changed_keys(changed_home_care_visit_keys()) }}",
     ],
 ) }}
 
@@ -25,4 +27,5 @@ select
 from {{ ref('stg_unified_record__home_care_visits') }} as visits
 inner join {{ ref('stg_unified_record__patients') }} as patients using (patient_id)
 {{ residence_on('residences', 'patients.person_pseudonym', 'visits.visit_date') }}
-where not visits.is_deleted and {{ rebuilt_days('visits.visit_date') }}
+where not visits.is_deleted
+    and {{ rebuilt_keys('visits.home_care_visit_id', changed_home_care_visit_keys()) }}

@@ -1,12 +1,15 @@
-{#- Built by day (macros/history.sql): a build replaces the visits from the first day its changes
-    touch: visits added, changed or deleted in any record system, bookings, residences, and
-    people new to the mart. -#}
+{#- Built by key (macros/history.sql): a build replaces the visits its changes name: visits
+    added, changed or deleted in any record system, bookings, and every visit of a person who
+    moved or whose patient row changed (changed_visit_keys). It records the first day those
+    touch (changed_visit_days), from which the indicators compute. -#}
 {{ config(
     materialized=incremental_or_table(),
+    unique_key='visit_key',
+    incremental_strategy='delete+insert',
     meta={'day_column': 'visit_date'},
     pre_hook=[
         "{{ record_rebuild(changed_visit_days()) }}",
-        "{{ forget_rebuilt_days() }}",
+        "{{ forget_changed_keys(changed_visit_keys()) }}",
     ],
 ) }}
 
@@ -50,7 +53,7 @@ with unified as (
         on visits.patient_id = patients.patient_id
     left join {{ ref('stg_unified_record__appointments') }} as appointments
         on visits.appointment_id = appointments.appointment_id
-    where not visits.is_deleted and {{ rebuilt_days('visits.visit_date') }}
+    where not visits.is_deleted and {{ rebuilt_keys("'U' || visits.visit_id", changed_visit_keys(['U'])) }}
 ),
 
 legacy as (
@@ -77,7 +80,7 @@ legacy as (
         on legacy.legacy_unit_code = legacy_units.legacy_unit_code
     left join {{ ref('stg_unified_record__units') }} as units
         on legacy_units.unit_code = units.unit_code
-    where {{ rebuilt_days('legacy.visit_date') }}
+    where {{ rebuilt_keys("'L' || legacy.legacy_visit_key", changed_visit_keys(['L'])) }}
 ),
 
 -- Visits bought from a private provider with service vouchers (FHIR Encounters).
@@ -104,7 +107,7 @@ purchased as (
     inner join {{ ref('stg_purchased_services__patients') }} as patients
         on encounters.patient_ref = patients.patient_ref
     where encounters.status = 'finished' and patients.person_pseudonym is not null
-        and {{ rebuilt_days('cast(encounters.visit_start as date)') }}
+        and {{ rebuilt_keys("'P' || encounters.encounter_id", changed_visit_keys(['P'])) }}
 ),
 
 unioned as (
