@@ -47,12 +47,14 @@
 {%- endmacro %}
 
 {#- fct_visits' rows a build replaces: the visits that changed in any record system, those
-    whose booking changed, and those of the persons above. ``systems``: the key prefixes of the
-    record systems to read (U unified, L legacy, P purchased services). -#}
-{% macro changed_visit_keys(systems=['U', 'L', 'P']) -%}
+    whose booking changed, and those of the persons above. ``system``: the keys of one record
+    system's visits as that system has them (U: visit_id of the unified record system, L:
+    legacy_visit_key, P: the purchased services' encounter_id); none: fct_visits' visit_key of
+    all three. -#}
+{% macro changed_visit_keys(system=none) -%}
     {%- set newest = newest_row() -%}
     {%- set unified -%}
-    select 'U' || visit_id as key from {{ ref('stg_unified_record__visits') }}
+    select visit_id as key from {{ ref('stg_unified_record__visits') }}
     where _published_at > {{ newest }}
         or appointment_id in (
             select appointment_id from {{ ref('stg_unified_record__appointments') }}
@@ -60,21 +62,25 @@
         or patient_id in ({{ changed_patients() }})
     {%- endset -%}
     {%- set legacy -%}
-    select 'L' || legacy_visit_key as key from {{ ref('stg_legacy_record__visits') }}
+    select legacy_visit_key as key from {{ ref('stg_legacy_record__visits') }}
     where _published_at > {{ newest }} or person_pseudonym in ({{ changed_persons() }})
     {%- endset -%}
     {%- set purchased -%}
-    select 'P' || encounter_id as key from {{ ref('stg_purchased_services__encounters') }}
+    select encounter_id as key from {{ ref('stg_purchased_services__encounters') }}
     where _published_at > {{ newest }}
         or patient_ref in (
             select patient_ref from {{ ref('stg_purchased_services__patients') }}
             where _published_at > {{ newest }} or person_pseudonym in ({{ changed_persons() }}))
     {%- endset -%}
-    {%- set parts = [] -%}
-    {%- for system, query in [('U', unified), ('L', legacy), ('P', purchased)] if system in systems -%}
-        {%- do parts.append(query) -%}
+    {%- set by_system = {'U': unified, 'L': legacy, 'P': purchased} -%}
+    {%- if system -%}
+    {{ by_system[system] }}
+    {%- else -%}
+    {%- for prefix, query in by_system.items() %}
+    select '{{ prefix }}' || key as key from ({{ query }}) as {{ prefix | lower }}
+    {% if not loop.last %}union all{% endif %}
     {%- endfor -%}
-    {{ parts | join('\n    union all\n') }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- fct_home_care_visits' rows a build replaces: the visits that changed, and those of the

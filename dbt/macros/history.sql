@@ -160,10 +160,11 @@
     before, or one whose henkilötunnus was corrected out of quarantine. -#}
 {% macro events_of_new_persons(events, day) -%}
     select {{ day }} as day from {{ events }} where patient_id in (
-        select patient_id from {{ ref('stg_unified_record__patients') }}
+        select patient_id from {{ ref('stg_unified_record__patients') }} as patients
         where _published_at > {{ newest_row() }}
-            and person_pseudonym not in (
-                select person_pseudonym from {{ this }} where person_pseudonym is not null))
+            and person_pseudonym is not null
+            and not exists (
+                select 1 from {{ this }} as fact where fact.person_pseudonym = patients.person_pseudonym))
 {%- endmacro %}
 
 {#- The first day on which someone's residence changed in this build (dim_person_residence). -#}

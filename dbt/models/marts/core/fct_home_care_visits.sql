@@ -24,8 +24,10 @@ select
     visits.duration_min,
     greatest(visits._published_at, patients._published_at,
              coalesce(residences._published_at, visits._published_at)) as _published_at
-from {{ ref('stg_unified_record__home_care_visits') }} as visits
+-- the visits rebuilt, chosen before the joins (DuckDB would join all of them first)
+from (
+    select * from {{ ref('stg_unified_record__home_care_visits') }}
+    where not is_deleted and {{ rebuilt_keys('home_care_visit_id', changed_home_care_visit_keys()) }}
+) as visits
 inner join {{ ref('stg_unified_record__patients') }} as patients using (patient_id)
 {{ residence_on('residences', 'patients.person_pseudonym', 'visits.visit_date') }}
-where not visits.is_deleted
-    and {{ rebuilt_keys('visits.home_care_visit_id', changed_home_care_visit_keys()) }}

@@ -48,12 +48,15 @@ with unified as (
             patients._published_at,
             coalesce(appointments._published_at, visits._published_at)
         ) as _published_at
-    from {{ ref('stg_unified_record__visits') }} as visits
+    -- the visits rebuilt, chosen before the joins (DuckDB would join all of them first)
+    from (
+        select * from {{ ref('stg_unified_record__visits') }}
+        where not is_deleted and {{ rebuilt_keys('visit_id', changed_visit_keys('U')) }}
+    ) as visits
     inner join {{ ref('stg_unified_record__patients') }} as patients
         on visits.patient_id = patients.patient_id
     left join {{ ref('stg_unified_record__appointments') }} as appointments
         on visits.appointment_id = appointments.appointment_id
-    where not visits.is_deleted and {{ rebuilt_keys("'U' || visits.visit_id", changed_visit_keys(['U'])) }}
 ),
 
 legacy as (
@@ -80,7 +83,7 @@ legacy as (
         on legacy.legacy_unit_code = legacy_units.legacy_unit_code
     left join {{ ref('stg_unified_record__units') }} as units
         on legacy_units.unit_code = units.unit_code
-    where {{ rebuilt_keys("'L' || legacy.legacy_visit_key", changed_visit_keys(['L'])) }}
+    where {{ rebuilt_keys('legacy.legacy_visit_key', changed_visit_keys('L')) }}
 ),
 
 -- Visits bought from a private provider with service vouchers (FHIR Encounters).
@@ -103,11 +106,13 @@ purchased as (
         null::timestamp as booked_at,
         cast(null as {{ sql_type('varchar') }}) as professional_id,  -- the provider's own staff
         greatest(encounters._published_at, patients._published_at) as _published_at
-    from {{ ref('stg_purchased_services__encounters') }} as encounters
+    from (
+        select * from {{ ref('stg_purchased_services__encounters') }}
+        where status = 'finished' and {{ rebuilt_keys('encounter_id', changed_visit_keys('P')) }}
+    ) as encounters
     inner join {{ ref('stg_purchased_services__patients') }} as patients
         on encounters.patient_ref = patients.patient_ref
-    where encounters.status = 'finished' and patients.person_pseudonym is not null
-        and {{ rebuilt_keys("'P' || encounters.encounter_id", changed_visit_keys(['P'])) }}
+    where patients.person_pseudonym is not null
 ),
 
 unioned as (
