@@ -193,7 +193,7 @@
         from {{ ref('stg_unified_record__patients') }}
         where person_pseudonym in (select person_pseudonym from {{ this }})
             and (_published_at > {{ newest_row() }}
-            {%- if var('residence_history', 'residence_table') == 'residence_table' %}
+            {%- if residences_from_table() %}
                 or patient_id in (
                     select patient_id from {{ ref('stg_unified_record__patient_residences') }}
                     where _published_at > {{ newest_row() }})

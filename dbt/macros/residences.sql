@@ -6,7 +6,7 @@
     patient row's municipality throughout (int_patient_residences says more). The patients
     are read first, so a few patients' residences cost little. -#}
 {% macro patient_residences(patients) -%}
-    {%- set from_table = var('residence_history', 'residence_table') == 'residence_table' %}
+    {%- set from_table = residences_from_table() %}
     with patients as (
         {{ patients }}
     ),
@@ -77,4 +77,10 @@
     from ordered
     inner join patients using (patient_id)
     where ordered.valid_to >= ordered.valid_from
+{%- endmacro %}
+
+{#- Whether the residences come from the record system's residence table (var residence_history:
+    residence_table, the default) rather than from the lake's versions of the patient rows. -#}
+{% macro residences_from_table() -%}
+    {{ return(var('residence_history', 'residence_table') == 'residence_table') }}
 {%- endmacro %}

@@ -33,7 +33,7 @@
 {%- for indicator, read in indicator_sources().items() if 'population' in read %}
     {%- do population_readers.append(indicator) %}
 {%- endfor %}
-{%- if var('residence_history', 'residence_table') != 'residence_table' %}
+{%- if not residences_from_table() %}
 {%- set sources = sources | rejectattr('0', 'equalto', 'unified_record.patient_residences') | list %}
 {%- endif %}
 

@@ -2,7 +2,7 @@
     none sets the var residence_history to patient_versions, and the history is derived from the
     lake's versions of the patient rows instead (int_patient_residences). -#}
 {{ config(
-    enabled=var('residence_history', 'residence_table') == 'residence_table',
+    enabled=residences_from_table(),
     materialized=incremental_or_table(), unique_key='residence_id', incremental_strategy='delete+insert',
 ) }}
 
