@@ -12,8 +12,9 @@ with clients as (
     union all
     select visits.person_pseudonym, years.year
     from {{ ref('fct_home_care_visits') }} as visits
-    inner join {{ indicator_years() }} as years
-        on visits.visit_date between years.year_start and years.year_end
+    -- the visit's year equal to the year: a hash join (a day between the year's first and last
+    -- is a range join: every visit compared with every year)
+    inner join {{ indicator_years() }} as years on {{ year_of('visits.visit_date') }} = years.year
 ),
 
 {{ net_cost_per_client('home_care_net_cost_per_client', 'KOTIHOITO', 'clients') }}

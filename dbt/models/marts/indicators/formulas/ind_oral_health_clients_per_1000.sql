@@ -5,8 +5,9 @@ with clients_of_the_year as (
     select distinct visits.person_pseudonym, years.year, 'total' as breakdown_code
     from {{ ref('fct_visits') }} as visits
     inner join {{ ref('dim_unit') }} as units on units.unit_id = visits.unit_id
-    inner join {{ indicator_years() }} as years
-        on visits.visit_date between years.year_start and years.year_end
+    -- the visit's year equal to the year: a hash join (a day between the year's first and last
+    -- is a range join: every visit compared with every year)
+    inner join {{ indicator_years() }} as years on {{ year_of('visits.visit_date') }} = years.year
     where units.unit_type = 'oral_health'
         and visits.contact_type_code = 'R10'
 ),
