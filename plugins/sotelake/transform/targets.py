@@ -82,9 +82,7 @@ class BuildTarget:
                 self.warehouse_url, settings, only={f"{LAKE_DQ_SCHEMA}.validation_results"}
             )
         since = dq_since if self.name == "duckdb" else None
-        # no artifacts (manifest.json, run_results.json): nothing reads this run's, target/
-        # keeps the build's, and writing them took most of a second at 650 000 residents
-        args = ["run", "--no-write-json", "--select", "validation_results", "validation_examples"]
+        args = ["run", "--select", "validation_results", "validation_examples"]
         if since is None:
             args.append("--full-refresh")
         return self.run(args, settings, run_id, dq_environment(settings, since))
@@ -96,9 +94,15 @@ class BuildTarget:
         run_id: str | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> DbtResult:
-        """Any other dbt command on this engine (``run --select ...``, ``run-operation ...``)."""
+        """Any other dbt command on this engine (``run --select ...``, ``run-operation ...``).
+
+        It writes no artifacts (``--no-write-json``): ``target/`` keeps the build's
+        ``manifest.json`` and ``run_results.json``. The build's lineage reads them, after a
+        failed Spark build only once the serving copy's ``run-operation`` has run (which
+        replaced the build's results with its own). Writing them also took most of a second
+        at 650 000 residents."""
         env = {**self.env, **({"SOTELAKE_RUN_ID": run_id} if run_id else {}), **(extra_env or {})}
-        return run_dbt(args, settings=settings, extra_env=env)
+        return run_dbt([args[0], "--no-write-json", *args[1:]], settings=settings, extra_env=env)
 
 
 def build_target(
