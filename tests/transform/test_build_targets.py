@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -99,6 +100,33 @@ def test_a_failed_build_is_served_and_its_error_raised(monkeypatch):
     with pytest.raises(DbtBuildError, match="fct_visits"):
         pipeline.transform(RUN, [], DAY)
     assert refreshed == ["spark"]
+
+
+def test_a_dbt_command_after_the_build_leaves_the_builds_artifacts(tmp_path, monkeypatch):
+    """The build's lineage and test results read its ``run_results.json`` and
+    ``manifest.json``; after a failed Spark build only once the serving copy's ``dbt
+    run-operation`` has run. That command, and every other one after a build, must leave the
+    build's files as the build wrote them (dbt would replace them with its own)."""
+    from sotelake.transform.dbt_build import dbt_environment
+    from sotelake.transform.targets import BuildTarget
+
+    monkeypatch.setenv("SOTELAKE_DATA_DIR", str(tmp_path))
+    settings = get_settings()
+    artifacts = Path(dbt_environment(settings)["DBT_TARGET_PATH"])
+    artifacts.mkdir(parents=True)
+    builds = {
+        "run_results.json": json.dumps(
+            {"metadata": {"invocation_id": "the-build"}, "results": [{"status": "error"}]}
+        ),
+        "manifest.json": json.dumps({"metadata": {"invocation_id": "the-build"}, "nodes": {}}),
+    }
+    for name, text in builds.items():
+        (artifacts / name).write_text(text)
+    result = BuildTarget("duckdb", {DBT_TARGET_ENV: "duckdb"}).run(
+        ["run-operation", "grant_public_marts"], settings
+    )
+    assert result.statuses == {"success": 1}  # dbt ran
+    assert {name: (artifacts / name).read_text() for name in builds} == builds
 
 
 @pytest.fixture(scope="module")
